@@ -1,0 +1,73 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Built-in plugins are C shared objects, one product per plugin folder under `Plugins/`.
+/// C keeps them free of the Swift runtime and of host symbols: the host and its plugins
+/// meet only at `hanet/plugin.h`.
+let builtinPlugins = ["ethernet", "usbnet", "ppp-serial", "ieee1394", "carrier", "arp-monitor", "ping-file"]
+
+func pluginTargetName(_ id: String) -> String {
+    "HANetPlugin_" + String(id.map { $0 == "-" ? "_" : $0 })
+}
+
+let pluginTargets: [Target] = builtinPlugins.map { id in
+    .target(
+        name: pluginTargetName(id),
+        dependencies: ["CHANetPlugin"],
+        path: "Plugins/\(id)",
+        publicHeadersPath: ".",
+        cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Werror"])]
+    )
+}
+
+let package = Package(
+    name: "hanet",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "hanet", targets: ["hanet"]),
+        .library(name: "HANetPluginTestKit", targets: ["HANetPluginTestKit"]),
+    ] + builtinPlugins.map { .library(name: "hanet-plugin-\($0)", type: .dynamic, targets: [pluginTargetName($0)]) },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        // The plugin ABI: one header, no code.
+        .target(name: "CHANetPlugin", path: "Sources/CHANetPlugin"),
+        // Thin system-library modules.
+        .systemLibrary(name: "CLibNL", path: "Sources/CLibNL", pkgConfig: "libnl-route-3.0",
+                       providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
+        .systemLibrary(name: "CNftables", path: "Sources/CNftables", pkgConfig: "libnftables",
+                       providers: [.apt(["libnftables-dev"])]),
+        .systemLibrary(name: "CPcap", path: "Sources/CPcap", providers: [.apt(["libpcap-dev"])]),
+        .systemLibrary(name: "CUdev", path: "Sources/CUdev", pkgConfig: "libudev",
+                       providers: [.apt(["libudev-dev"])]),
+        .target(name: "CHANetShim", path: "Sources/CHANetShim"),
+
+        .target(name: "HANetCore",
+                dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "HANetSystem",
+                dependencies: ["HANetCore", "CHANetPlugin", "CLibNL", "CNftables", "CPcap", "CUdev", "CHANetShim"],
+                swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "HANetDaemon",
+                dependencies: ["HANetCore", "HANetSystem", "CHANetPlugin"],
+                swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "hanet",
+                          dependencies: ["HANetDaemon", "HANetCore", "HANetSystem",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "HANetPluginTestKit",
+                dependencies: ["HANetDaemon", "HANetSystem", "CHANetPlugin"],
+                swiftSettings: [.swiftLanguageMode(.v5)]),
+
+        .testTarget(name: "HANetCoreTests", dependencies: ["HANetCore"],
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "HANetSystemTests", dependencies: ["HANetSystem", "HANetCore"],
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "HANetDaemonTests", dependencies: ["HANetDaemon", "HANetPluginTestKit", "HANetCore"],
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "HANetScenarioTests", dependencies: ["HANetCore", "HANetSystem"],
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
+    ] + pluginTargets
+)

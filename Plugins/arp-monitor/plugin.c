@@ -1,0 +1,1 @@
+#include <hanet/plugin.h>
