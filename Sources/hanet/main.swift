@@ -1,1 +1,3 @@
-print("hanet")
+import ArgumentParser
+
+HANetCommand.main()

@@ -1,0 +1,125 @@
+/// The daemon's configuration, after parsing and validation (`HANetConfig.parse`).
+/// Every value here is already checked; the file and line of each item are kept
+/// so that later errors (an interface that vanished, a plugin that refused a
+/// detector option) can still point at the line that asked for it.
+public struct HANetConfig: Equatable, Sendable {
+    public struct Location: Equatable, Sendable, CustomStringConvertible {
+        public var file: String
+        public var line: Int
+        public init(file: String, line: Int) { self.file = file; self.line = line }
+        public var description: String { "\(file):\(line)" }
+    }
+
+    /// A configuration value as written, for plugin configuration (`config_get`).
+    public enum Value: Equatable, Sendable {
+        case string(String)
+        case integer(Int64)
+        case float(Double)
+        case bool(Bool)
+        case array([Value])
+
+        /// The text form handed to plugins: arrays joined with ",".
+        public var text: String {
+            switch self {
+            case .string(let s): return s
+            case .integer(let i): return String(i)
+            case .float(let d): return String(d)
+            case .bool(let b): return b ? "true" : "false"
+            case .array(let a): return a.map(\.text).joined(separator: ",")
+            }
+        }
+    }
+
+    public struct Node: Equatable, Sendable {
+        public var name: String
+        public var controlSocket: String
+        public var pluginsDir: String?
+        public var stateDir: String?
+    }
+
+    public struct Master: Equatable, Sendable {
+        public var name: String                 // "hanet0"
+        public var port: String                 // "hanet0p" unless configured
+        public var addresses: [IPv4Prefix]
+        public var table: String                // nftables netdev table, "hanet" unless configured
+        public var failback: Bool               // default true
+        public var updelayMillis: Int           // default 0
+        public var downdelayMillis: Int         // default 0
+        public var garpCount: Int               // default 3
+        public var garpIntervalMillis: Int      // default 100
+        public var location: Location
+    }
+
+    public struct Link: Equatable, Sendable {
+        public var interface: String
+        public var type: String?                // nil: chosen by probe
+        public var role: LinkRole?              // nil: the link type's default
+        public var speedBitsPerSecond: UInt64?  // nil: from the link plugin
+        public var priority: Int
+        public var detectors: [String]
+        public var detectorPolicy: String       // "any" | "all"
+        public var sibling: String?
+        public var address: IPv4Prefix?         // this end of a private link
+        /// Everything else in the [[link]] table, for link plugins (device, baud, ...).
+        public var options: [String: Value]
+        /// `[link.detector.NAME]` overrides, merged over `[detector.NAME]`.
+        public var detectorOverrides: [String: [String: Value]]
+        public var location: Location
+    }
+
+    public struct Sibling: Equatable, Sendable {
+        public var name: String
+        public var address: IPv4Address         // the sibling's end of the private link
+        public var keyFile: String
+        public var addresses: [IPv4Prefix]      // service addresses it may ask us to carry
+        public var location: Location
+    }
+
+    public struct PTA: Equatable, Sendable {
+        public var port: UInt16                 // UDP, default 7377
+        public var leaseMillis: Int             // default 3000
+        public var retryInitialMillis: Int      // default 5
+        public var retryMaxMillis: Int          // default 200
+        public var replayWindowMillis: Int      // default 30000
+    }
+
+    public var file: String
+    public var node: Node
+    public var master: Master
+    public var links: [Link]
+    public var siblings: [Sibling]
+    public var pta: PTA
+    /// `[detector.NAME]` tables.
+    public var detectors: [String: [String: Value]]
+
+    /// The configuration a detector instance on `link` sees: `[detector.NAME]` with the link's overrides on top.
+    public func detectorConfig(_ name: String, on link: Link) -> [String: Value] {
+        var merged = detectors[name] ?? [:]
+        for (k, v) in link.detectorOverrides[name] ?? [:] { merged[k] = v }
+        return merged
+    }
+}
+
+/// One problem found in a configuration file. `hanet check` prints all of them.
+public struct ConfigProblem: Equatable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var key: String
+    public var message: String
+
+    public init(file: String, line: Int, key: String, message: String) {
+        self.file = file
+        self.line = line
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String { "\(file):\(line): \(key): \(message)" }
+}
+
+/// Thrown by `HANetConfig.parse` with every problem found, in file order.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var problems: [ConfigProblem]
+    public init(problems: [ConfigProblem]) { self.problems = problems }
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+}

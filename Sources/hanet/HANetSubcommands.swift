@@ -1,0 +1,6 @@
+import ArgumentParser
+
+/// Every subcommand, in the order `hanet --help` lists them.
+enum HANetSubcommands {
+    static let all: [ParsableCommand.Type] = []
+}
