@@ -1,0 +1,94 @@
+/// The nftables text for a `ForwardingPlan`, kept pure so the exact ruleset
+/// can be unit-tested without a kernel. The text replaces the whole table in
+/// one transaction: `table` (so the delete cannot fail on a fresh host),
+/// `delete table`, then the new table, all in one `nft_run_cmd_from_buffer`
+/// call, so the kernel never sees two active slaves or a half-built table.
+public struct NftablesRuleset {
+    /// The table comment that records the port, because nftables 1.0.6's JSON
+    /// listing shows neither chain devices nor table comments; `installed(table:)`
+    /// needs the port even when no slave is active.
+    public static let portCommentPrefix = "hanet port="
+
+    /// Checks what the text rendering cannot express: names nftables would
+    /// misparse and an L3 plan without its addresses.
+    public static func validate(_ plan: ForwardingPlan) throws {
+        guard isIdentifier(plan.table) else {
+            throw HANetError(.config, "nftables table name '\(plan.table)': expected a letter or '_' followed by letters, digits or '_' (at most 64)")
+        }
+        try checkInterface(plan.port, role: "port")
+        guard let active = plan.active else { return }
+        try checkInterface(active, role: "active slave")
+        if active == plan.port {
+            throw HANetError(.config, "forwarding plan for table \(plan.table): the active slave and the port are the same interface '\(active)'")
+        }
+        if plan.layer == .l3 {
+            guard plan.l3Peer != nil else {
+                throw HANetError(.config, "forwarding plan for table \(plan.table): L3 slave '\(active)' needs l3Peer (the point-to-point peer address)")
+            }
+            guard !plan.serviceAddresses.isEmpty else {
+                throw HANetError(.config, "forwarding plan for table \(plan.table): L3 slave '\(active)' needs at least one service address")
+            }
+        }
+    }
+
+    /// Renders the transaction. For L3 only the first service address is used
+    /// as the `fwd ip to` next hop: the master's port is a point-to-point
+    /// stand-in, so every service address lives on the same master and the
+    /// next hop only selects the neighbour entry; a plan for an invalid L3
+    /// slave (see `validate`) renders without forwarding rules.
+    public static func render(_ plan: ForwardingPlan) -> String {
+        let t = plan.table
+        var s = "table netdev \(t)\ndelete table netdev \(t)\ntable netdev \(t) {\n"
+        s += "\tcomment \"\(portCommentPrefix)\(plan.port)\"\n"
+        guard let active = plan.active else {
+            return s + "}\n"
+        }
+        s += "\tchain slave {\n"
+        s += "\t\ttype filter hook ingress device \"\(active)\" priority 0;\n"
+        if plan.drainNewConnections {
+            // netdev cannot reject; a dropped SYN makes the client retry elsewhere or later.
+            if plan.serviceAddresses.isEmpty {
+                s += "\t\tmeta protocol ip tcp flags & (syn|ack) == syn drop\n"
+            } else {
+                let set = plan.serviceAddresses.map(\.description).joined(separator: ", ")
+                s += "\t\tip daddr { \(set) } tcp flags & (syn|ack) == syn drop\n"
+            }
+        }
+        switch plan.layer {
+        case .l2:
+            s += "\t\tfwd to \"\(plan.port)\"\n"
+        case .l3:
+            if let service = plan.serviceAddresses.first {
+                s += "\t\tmeta protocol ip fwd ip to \(service) device \"\(plan.port)\"\n"
+            }
+        }
+        s += "\t}\n"
+        s += "\tchain port {\n"
+        s += "\t\ttype filter hook ingress device \"\(plan.port)\" priority 0;\n"
+        switch plan.layer {
+        case .l2:
+            s += "\t\tfwd to \"\(active)\"\n"
+        case .l3:
+            if let peer = plan.l3Peer {
+                s += "\t\tmeta protocol ip fwd ip to \(peer) device \"\(active)\"\n"
+            }
+        }
+        s += "\t}\n}\n"
+        return s
+    }
+
+    /// nft identifiers HANet accepts for table names.
+    public static func isIdentifier(_ s: String) -> Bool {
+        guard let f = s.unicodeScalars.first, s.unicodeScalars.count <= 64,
+              f == "_" || (f.isASCII && f.properties.isAlphabetic) else { return false }
+        return s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+    }
+
+    public static func checkInterface(_ name: String, role: String) throws {
+        // IFNAMSIZ is 16 with the NUL; a quote or backslash would break out of the nft string.
+        guard !name.isEmpty, name.utf8.count <= 15,
+              name.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0 != "\"" && $0 != "\\" && $0 != "/" && $0.value != 0x7f }) else {
+            throw HANetError(.config, "\(role) interface name '\(name)': expected 1 to 15 printable ASCII characters without spaces, quotes, '\\' or '/'")
+        }
+    }
+}

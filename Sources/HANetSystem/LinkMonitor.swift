@@ -1,0 +1,176 @@
+import CHANetShim
+import CLibNL
+import Foundation
+import Glibc
+import HANetCore
+
+/// Delivers RTM_NEWLINK/RTM_DELLINK notifications as `KernelLinkEvent`s.
+///
+/// A carrier fault must reach the interface manager within a fraction of a
+/// millisecond, so the monitor owns a raw NETLINK_ROUTE socket subscribed to
+/// RTNLGRP_LINK, reads it on a dedicated thread, stamps CLOCK_MONOTONIC right
+/// after recv, and parses the ifinfomsg by hand (no libnl cache objects).
+/// The handler runs on that thread: it must be quick and should only enqueue.
+///
+/// The socket is bound in the network namespace of the thread that calls
+/// `init`. If the socket's buffer overflows (ENOBUFS) notifications were lost:
+/// `overruns` counts that and `overrunHandler` is called so the owner can
+/// re-read every link's state.
+public final class LinkMonitor {
+    private let fd: Int32
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private let handler: (KernelLinkEvent) -> Void
+    private let lock = NSLock()
+    private var thread: Thread?
+    private var finished: DispatchSemaphore?
+    private var overrunCount = 0
+
+    /// Called on the monitor thread after notifications were lost.
+    public var overrunHandler: (() -> Void)?
+
+    public var overruns: Int {
+        lock.lock(); defer { lock.unlock() }
+        return overrunCount
+    }
+
+    public init(handler: @escaping (KernelLinkEvent) -> Void) throws {
+        self.handler = handler
+        let s = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_ROUTE)
+        guard s >= 0 else {
+            throw HANetError(.kernel, "link monitor: socket(AF_NETLINK, NETLINK_ROUTE): \(String(cString: strerror(errno)))")
+        }
+        var size: Int32 = 1 << 20
+        _ = setsockopt(s, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_nl()
+        addr.nl_family = sa_family_t(AF_NETLINK)
+        addr.nl_groups = 1          // RTMGRP_LINK
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_nl>.size)) }
+        }
+        guard rc == 0 else {
+            let e = errno
+            close(s)
+            throw HANetError(.kernel, "link monitor: bind to RTNLGRP_LINK: \(String(cString: strerror(e)))")
+        }
+        var pipeFDs: [Int32] = [0, 0]
+        guard pipe(&pipeFDs) == 0 else {
+            let e = errno
+            close(s)
+            throw HANetError(.kernel, "link monitor: pipe: \(String(cString: strerror(e)))")
+        }
+        for p in pipeFDs {
+            _ = fcntl(p, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(p, F_SETFL, O_NONBLOCK)
+        }
+        fd = s
+        wakeRead = pipeFDs[0]
+        wakeWrite = pipeFDs[1]
+    }
+
+    deinit {
+        stop()
+        close(fd)
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    /// Starts the reader thread; a second call while running does nothing.
+    public func start() {
+        lock.lock(); defer { lock.unlock() }
+        guard thread == nil else { return }
+        var drain = [UInt8](repeating: 0, count: 64)
+        while Glibc.read(wakeRead, &drain, drain.count) > 0 {}
+        let done = DispatchSemaphore(value: 0)
+        let t = Thread { [unowned self] in
+            self.loop()
+            done.signal()
+        }
+        t.name = "hanet-link-monitor"
+        t.qualityOfService = .userInteractive
+        thread = t
+        finished = done
+        t.start()
+    }
+
+    /// Stops the reader thread and waits for it; no handler call happens after it returns
+    /// (unless stop is called from the handler itself, which returns at once).
+    public func stop() {
+        lock.lock()
+        guard let t = thread, let done = finished else { lock.unlock(); return }
+        thread = nil
+        finished = nil
+        lock.unlock()
+        var one: UInt8 = 1
+        _ = Glibc.write(wakeWrite, &one, 1)
+        if Thread.current != t { done.wait() }
+    }
+
+    private func loop() {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+        while true {
+            fds[0].revents = 0
+            fds[1].revents = 0
+            let r = poll(&fds, 2, -1)
+            if r < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            if fds[1].revents != 0 { return }
+            guard fds[0].revents != 0 else { continue }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            let now = hanet_shim_monotonic_nanos()
+            if n < 0 {
+                let e = errno
+                if e == ENOBUFS {
+                    lock.lock(); overrunCount += 1; lock.unlock()
+                    overrunHandler?()
+                }
+                continue
+            }
+            let events = buffer.withUnsafeBytes { LinkMonitor.parse(UnsafeRawBufferPointer(rebasing: $0[0..<n]), timestamp: now) }
+            for e in events { handler(e) }
+        }
+    }
+
+    /// Parses a datagram of netlink messages; anything but RTM_NEWLINK(16)/RTM_DELLINK(17) is skipped.
+    static func parse(_ data: UnsafeRawBufferPointer, timestamp: UInt64) -> [KernelLinkEvent] {
+        guard let base = data.baseAddress else { return [] }
+        var events: [KernelLinkEvent] = []
+        var offset = 0
+        while offset + 16 <= data.count {
+            let len = Int(base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+            let type = base.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self)
+            guard len >= 16, offset + len <= data.count else { break }
+            if (type == 16 || type == 17), len >= 16 + 16 {
+                let ifi = base + offset + 16
+                var link = KernelLink(name: "", index: ifi.loadUnaligned(fromByteOffset: 4, as: Int32.self), mac: nil,
+                                      mtu: 0, txQueueLength: 0,
+                                      flags: ifi.loadUnaligned(fromByteOffset: 8, as: UInt32.self),
+                                      arphrd: UInt32(ifi.loadUnaligned(fromByteOffset: 2, as: UInt16.self)), operState: 0)
+                for (attr, payload) in RouteAttributes(ifi + 16, length: len - 32) {
+                    switch attr {
+                    case 1 where payload.count == 6:                       // IFLA_ADDRESS
+                        link.mac = MACAddress(Array(payload))
+                    case 3:                                                // IFLA_IFNAME
+                        let bytes = payload.prefix { $0 != 0 }
+                        link.name = String(decoding: bytes, as: UTF8.self)
+                    case 4 where payload.count >= 4:                       // IFLA_MTU
+                        link.mtu = payload.loadUnaligned(as: UInt32.self)
+                    case 13 where payload.count >= 4:                      // IFLA_TXQLEN
+                        link.txQueueLength = payload.loadUnaligned(as: UInt32.self)
+                    case 16 where payload.count >= 1:                      // IFLA_OPERSTATE
+                        link.operState = payload[0]
+                    default:
+                        break
+                    }
+                }
+                events.append(KernelLinkEvent(link: link, removed: type == 17, timestampNanos: timestamp))
+            }
+            offset += (len + 3) & ~3
+        }
+        return events
+    }
+}

@@ -1,0 +1,436 @@
+import CLibNL
+import Foundation
+import Glibc
+import HANetCore
+
+/// `NetworkKernel` over libnl-route, in process: every change is one netlink
+/// request on one NETLINK_ROUTE socket, answered synchronously, because a
+/// failover is a handful of such requests and spawning `ip` costs tens of ms.
+///
+/// The socket belongs to the network namespace of the thread that created the
+/// `Netlink` (see `NetworkNamespace.run`); afterwards it may be used from any
+/// thread and still acts in that namespace. Calls are serialized by a lock
+/// because libnl sockets carry sequence numbers and are not thread-safe.
+public final class Netlink: NetworkKernel {
+    private let sock: OpaquePointer
+    private let lock = NSLock()
+
+    public init() throws {
+        guard let s = nl_socket_alloc() else {
+            throw HANetError(.kernel, "netlink: cannot allocate a libnl socket (out of memory)")
+        }
+        let rc = nl_connect(s, NETLINK_ROUTE)
+        if rc < 0 {
+            nl_socket_free(s)
+            throw HANetError(.kernel, "netlink: connect NETLINK_ROUTE: \(Netlink.errorText(rc))")
+        }
+        sock = s
+    }
+
+    deinit {
+        nl_close(sock)
+        nl_socket_free(sock)
+    }
+
+    static func errorText(_ rc: Int32) -> String {
+        String(cString: nl_geterror(rc))
+    }
+
+    private func check(_ rc: Int32, _ what: @autoclosure () -> String) throws {
+        if rc < 0 { throw HANetError(.kernel, "\(what()): \(Netlink.errorText(rc))") }
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    // MARK: links
+
+    public func links() throws -> [KernelLink] {
+        try locked {
+            var cache: OpaquePointer?
+            try check(rtnl_link_alloc_cache(sock, AF_UNSPEC, &cache), "list links")
+            defer { nl_cache_free(cache) }
+            var result: [KernelLink] = []
+            var obj = nl_cache_get_first(cache)
+            while let o = obj {
+                result.append(Netlink.kernelLink(o))
+                obj = nl_cache_get_next(o)
+            }
+            return result
+        }
+    }
+
+    public func link(named name: String) throws -> KernelLink? {
+        try locked {
+            guard let l = try fetchLink(name) else { return nil }
+            defer { rtnl_link_put(l) }
+            return Netlink.kernelLink(l)
+        }
+    }
+
+    /// Caller holds the lock; the result must be released with rtnl_link_put.
+    private func fetchLink(_ name: String) throws -> OpaquePointer? {
+        var l: OpaquePointer?
+        let rc = rtnl_link_get_kernel(sock, 0, name, &l)
+        if rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV { return nil }
+        try check(rc, "look up link \(name)")
+        return l
+    }
+
+    private func requireLink(_ name: String, _ what: String) throws -> OpaquePointer {
+        guard let l = try fetchLink(name) else {
+            throw HANetError(.notFound, "\(what): no interface named \(name)")
+        }
+        return l
+    }
+
+    private func ifindex(_ name: String, _ what: String) throws -> Int32 {
+        let l = try requireLink(name, what)
+        defer { rtnl_link_put(l) }
+        return rtnl_link_get_ifindex(l)
+    }
+
+    static func kernelLink(_ l: OpaquePointer) -> KernelLink {
+        var mac: MACAddress?
+        if let a = rtnl_link_get_addr(l), nl_addr_get_len(a) == 6, let p = nl_addr_get_binary_addr(a) {
+            mac = MACAddress(Array(UnsafeRawBufferPointer(start: p, count: 6)))
+        }
+        let name = rtnl_link_get_name(l).map { String(cString: $0) } ?? ""
+        return KernelLink(name: name, index: rtnl_link_get_ifindex(l), mac: mac,
+                          mtu: rtnl_link_get_mtu(l), txQueueLength: rtnl_link_get_txqlen(l),
+                          flags: rtnl_link_get_flags(l), arphrd: rtnl_link_get_arptype(l),
+                          operState: rtnl_link_get_operstate(l))
+    }
+
+    public func createVethPair(_ name: String, peer: String) throws {
+        try locked {
+            // rtnl_link_veth_add would set IFLA_NET_NS_PID on the peer, moving it to
+            // the namespace of that pid rather than the socket's; build it by hand.
+            guard let l = rtnl_link_veth_alloc() else {
+                throw HANetError(.kernel, "create veth \(name)/\(peer): out of memory")
+            }
+            defer { rtnl_link_put(l) }
+            rtnl_link_set_name(l, name)
+            if let p = rtnl_link_veth_get_peer(l) {
+                rtnl_link_set_name(p, peer)
+                rtnl_link_put(p)
+            }
+            try check(rtnl_link_add(sock, l, NLM_F_CREATE | NLM_F_EXCL), "create veth pair \(name)/\(peer)")
+        }
+    }
+
+    public func deleteLink(named name: String) throws {
+        try locked {
+            guard let l = rtnl_link_alloc() else { throw HANetError(.kernel, "delete link \(name): out of memory") }
+            defer { rtnl_link_put(l) }
+            rtnl_link_set_name(l, name)
+            let rc = rtnl_link_delete(sock, l)
+            if rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV {
+                throw HANetError(.notFound, "delete link \(name): no interface named \(name)")
+            }
+            try check(rc, "delete link \(name)")
+        }
+    }
+
+    /// One RTM_NEWLINK change request against the current state of `name`.
+    private func change(_ name: String, _ what: String, _ mutate: (OpaquePointer) -> Void) throws {
+        try locked {
+            let orig = try requireLink(name, what)
+            defer { rtnl_link_put(orig) }
+            guard let c = rtnl_link_alloc() else { throw HANetError(.kernel, "\(what): out of memory") }
+            defer { rtnl_link_put(c) }
+            mutate(c)
+            try check(rtnl_link_change(sock, orig, c, 0), what)
+        }
+    }
+
+    public func setUp(_ name: String, _ up: Bool) throws {
+        try change(name, "set \(name) \(up ? "up" : "down")") { c in
+            if up { rtnl_link_set_flags(c, KernelLink.flagUp) } else { rtnl_link_unset_flags(c, KernelLink.flagUp) }
+        }
+    }
+
+    public func setMAC(_ name: String, _ mac: MACAddress) throws {
+        var bytes = mac.bytes
+        guard let a = nl_addr_build(AF_LLC, &bytes, 6) else {
+            throw HANetError(.kernel, "set MAC of \(name) to \(mac): out of memory")
+        }
+        defer { nl_addr_put(a) }
+        try change(name, "set MAC of \(name) to \(mac)") { c in rtnl_link_set_addr(c, a) }
+    }
+
+    public func setMTU(_ name: String, _ mtu: UInt32) throws {
+        try change(name, "set MTU of \(name) to \(mtu)") { c in rtnl_link_set_mtu(c, mtu) }
+    }
+
+    public func setNoARP(_ name: String, _ noARP: Bool) throws {
+        try change(name, "set \(name) arp \(noARP ? "off" : "on")") { c in
+            if noARP { rtnl_link_set_flags(c, KernelLink.flagNoARP) } else { rtnl_link_unset_flags(c, KernelLink.flagNoARP) }
+        }
+    }
+
+    public func setTxQueueLength(_ name: String, _ length: UInt32) throws {
+        try change(name, "set txqueuelen of \(name) to \(length)") { c in rtnl_link_set_txqlen(c, length) }
+    }
+
+    // MARK: addresses
+
+    private static func buildAddress(_ a: IPv4Address, prefixLength: Int? = nil) -> OpaquePointer? {
+        var bytes = a.bytes
+        let addr = nl_addr_build(AF_INET, &bytes, 4)
+        if let addr, let len = prefixLength { nl_addr_set_prefixlen(addr, Int32(len)) }
+        return addr
+    }
+
+    private static func ipv4(_ a: OpaquePointer?) -> IPv4Address? {
+        guard let a, nl_addr_get_family(a) == AF_INET, nl_addr_get_len(a) == 4,
+              let p = nl_addr_get_binary_addr(a) else { return nil }
+        return IPv4Address(bytes: Array(UnsafeRawBufferPointer(start: p, count: 4)))
+    }
+
+    public func addresses(of name: String) throws -> [IPv4Prefix] {
+        try locked {
+            let index = try ifindex(name, "list addresses of \(name)")
+            var cache: OpaquePointer?
+            try check(rtnl_addr_alloc_cache(sock, &cache), "list addresses of \(name)")
+            defer { nl_cache_free(cache) }
+            var result: [IPv4Prefix] = []
+            var obj = nl_cache_get_first(cache)
+            while let o = obj {
+                if rtnl_addr_get_ifindex(o) == index, rtnl_addr_get_family(o) == AF_INET,
+                   let a = Netlink.ipv4(rtnl_addr_get_local(o)) {
+                    result.append(IPv4Prefix(address: a, length: Int(rtnl_addr_get_prefixlen(o))))
+                }
+                obj = nl_cache_get_next(o)
+            }
+            return result
+        }
+    }
+
+    private func addressRequest(_ prefix: IPv4Prefix, _ name: String, _ what: String,
+                                _ send: (OpaquePointer) -> Int32) throws {
+        try locked {
+            let index = try ifindex(name, what)
+            guard let addr = rtnl_addr_alloc(), let local = Netlink.buildAddress(prefix.address, prefixLength: prefix.length) else {
+                throw HANetError(.kernel, "\(what): out of memory")
+            }
+            defer { rtnl_addr_put(addr); nl_addr_put(local) }
+            rtnl_addr_set_ifindex(addr, index)
+            rtnl_addr_set_family(addr, AF_INET)
+            try check(rtnl_addr_set_local(addr, local), what)
+            rtnl_addr_set_prefixlen(addr, Int32(prefix.length))
+            try check(send(addr), what)
+        }
+    }
+
+    public func addAddress(_ prefix: IPv4Prefix, to name: String) throws {
+        try addressRequest(prefix, name, "add address \(prefix) to \(name)") { rtnl_addr_add(sock, $0, 0) }
+    }
+
+    public func deleteAddress(_ prefix: IPv4Prefix, from name: String) throws {
+        try addressRequest(prefix, name, "delete address \(prefix) from \(name)") { rtnl_addr_delete(sock, $0, 0) }
+    }
+
+    // MARK: neighbours
+
+    /// Caller holds the lock.
+    private func neighbourCache(_ what: String) throws -> OpaquePointer? {
+        var cache: OpaquePointer?
+        try check(rtnl_neigh_alloc_cache(sock, &cache), what)
+        return cache
+    }
+
+    public func neighbours(on name: String) throws -> [NeighbourEntry] {
+        try locked {
+            let what = "list neighbours on \(name)"
+            let index = try ifindex(name, what)
+            let cache = try neighbourCache(what)
+            defer { nl_cache_free(cache) }
+            var result: [NeighbourEntry] = []
+            var obj = nl_cache_get_first(cache)
+            while let o = obj {
+                if rtnl_neigh_get_ifindex(o) == index, rtnl_neigh_get_family(o) == AF_INET,
+                   let a = Netlink.ipv4(rtnl_neigh_get_dst(o)) {
+                    var mac: MACAddress?
+                    if let l = rtnl_neigh_get_lladdr(o), nl_addr_get_len(l) == 6, let p = nl_addr_get_binary_addr(l) {
+                        mac = MACAddress(Array(UnsafeRawBufferPointer(start: p, count: 6)))
+                    }
+                    let state = rtnl_neigh_get_state(o)
+                    result.append(NeighbourEntry(address: a, mac: mac, state: UInt16(truncatingIfNeeded: state), interfaceIndex: index))
+                }
+                obj = nl_cache_get_next(o)
+            }
+            return result
+        }
+    }
+
+    public func flushNeighbours(on name: String) throws {
+        try locked {
+            let what = "flush neighbours on \(name)"
+            let index = try ifindex(name, what)
+            let cache = try neighbourCache(what)
+            defer { nl_cache_free(cache) }
+            var obj = nl_cache_get_first(cache)
+            while let o = obj {
+                let state = UInt16(truncatingIfNeeded: rtnl_neigh_get_state(o))
+                if rtnl_neigh_get_ifindex(o) == index, rtnl_neigh_get_family(o) == AF_INET,
+                   state & (NeighbourEntry.statePermanent | NeighbourEntry.stateNoARP) == 0 {
+                    let rc = rtnl_neigh_delete(sock, o, 0)
+                    // An entry may expire between the dump and the delete.
+                    if rc != -NLE_OBJ_NOTFOUND { try check(rc, what) }
+                }
+                obj = nl_cache_get_next(o)
+            }
+        }
+    }
+
+    /// NTF_PROXY from linux/neighbour.h.
+    private static let ntfProxy: Int32 = 0x08
+    private static let nudPermanent: Int32 = 0x80
+
+    public func proxyNeighbours(on name: String) throws -> [IPv4Address] {
+        try locked {
+            let what = "list proxy neighbours on \(name)"
+            let index = try ifindex(name, what)
+            // libnl's neighbour cache does not request proxy entries: the dump must
+            // carry NTF_PROXY in its ndmsg, so send it and parse the answers here.
+            var req = [UInt8](repeating: 0, count: 12)      // struct ndmsg
+            req[0] = UInt8(AF_INET)
+            req[10] = UInt8(Netlink.ntfProxy)
+            try check(nl_send_simple(sock, Int32(RTM_GETNEIGH), NLM_F_DUMP, &req, req.count), what)
+            let box = ProxyDump(ifindex: index)
+            guard let cb = nl_cb_clone(nl_socket_get_cb(sock)) else { throw HANetError(.kernel, "\(what): out of memory") }
+            defer { nl_cb_put(cb) }
+            let unmanaged = Unmanaged.passRetained(box)
+            defer { unmanaged.release() }
+            nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, { msg, arg in
+                guard let msg, let arg else { return Int32(NL_OK.rawValue) }
+                let box = Unmanaged<ProxyDump>.fromOpaque(arg).takeUnretainedValue()
+                let hdr = nlmsg_hdr(msg)!
+                let total = Int(hdr.pointee.nlmsg_len)
+                let base = UnsafeRawPointer(hdr)
+                guard hdr.pointee.nlmsg_type == UInt16(RTM_NEWNEIGH), total >= 16 + 12 else { return Int32(NL_OK.rawValue) }
+                let nd = base + 16
+                let family = nd.load(as: UInt8.self)
+                let ifi = nd.load(fromByteOffset: 4, as: Int32.self)
+                let flags = nd.load(fromByteOffset: 10, as: UInt8.self)
+                guard family == UInt8(AF_INET), ifi == box.ifindex, Int32(flags) & Netlink.ntfProxy != 0 else { return Int32(NL_OK.rawValue) }
+                for (type, payload) in RouteAttributes(base + 28, length: total - 28) where type == 1 /* NDA_DST */ && payload.count == 4 {
+                    box.addresses.append(IPv4Address(bytes: Array(payload)))
+                }
+                return Int32(NL_OK.rawValue)
+            }, unmanaged.toOpaque())
+            try check(nl_recvmsgs(sock, cb), what)
+            return box.addresses
+        }
+    }
+
+    private final class ProxyDump {
+        let ifindex: Int32
+        var addresses: [IPv4Address] = []
+        init(ifindex: Int32) { self.ifindex = ifindex }
+    }
+
+    private func proxyRequest(_ address: IPv4Address, _ name: String, _ what: String,
+                              _ send: (OpaquePointer) -> Int32) throws {
+        try locked {
+            let index = try ifindex(name, what)
+            guard let n = rtnl_neigh_alloc(), let dst = Netlink.buildAddress(address) else {
+                throw HANetError(.kernel, "\(what): out of memory")
+            }
+            defer { rtnl_neigh_put(n); nl_addr_put(dst) }
+            rtnl_neigh_set_ifindex(n, index)
+            rtnl_neigh_set_family(n, AF_INET)
+            try check(rtnl_neigh_set_dst(n, dst), what)
+            rtnl_neigh_set_flags(n, UInt32(Netlink.ntfProxy))
+            rtnl_neigh_set_state(n, Netlink.nudPermanent)
+            try check(send(n), what)
+        }
+    }
+
+    public func addProxyNeighbour(_ address: IPv4Address, on name: String) throws {
+        try proxyRequest(address, name, "add proxy neighbour \(address) on \(name)") {
+            rtnl_neigh_add(sock, $0, NLM_F_CREATE | NLM_F_REPLACE)
+        }
+    }
+
+    public func deleteProxyNeighbour(_ address: IPv4Address, on name: String) throws {
+        try proxyRequest(address, name, "delete proxy neighbour \(address) on \(name)") {
+            rtnl_neigh_delete(sock, $0, 0)
+        }
+    }
+
+    // MARK: routes
+
+    private static let mainTable: UInt32 = 254
+
+    public func routes() throws -> [KernelRoute] {
+        try locked {
+            var names: [Int32: String] = [:]
+            var linkCache: OpaquePointer?
+            try check(rtnl_link_alloc_cache(sock, AF_UNSPEC, &linkCache), "list routes")
+            defer { nl_cache_free(linkCache) }
+            var lo = nl_cache_get_first(linkCache)
+            while let o = lo {
+                names[rtnl_link_get_ifindex(o)] = rtnl_link_get_name(o).map { String(cString: $0) }
+                lo = nl_cache_get_next(o)
+            }
+            var cache: OpaquePointer?
+            try check(rtnl_route_alloc_cache(sock, AF_INET, 0, &cache), "list routes")
+            defer { nl_cache_free(cache) }
+            var result: [KernelRoute] = []
+            var obj = nl_cache_get_first(cache)
+            while let o = obj {
+                defer { obj = nl_cache_get_next(o) }
+                guard rtnl_route_get_table(o) == Netlink.mainTable, rtnl_route_get_type(o) == UInt8(RTN_UNICAST),
+                      rtnl_route_get_nnexthops(o) >= 1, let nh = rtnl_route_nexthop_n(o, 0),
+                      let device = names[Int32(rtnl_route_nh_get_ifindex(nh))] else { continue }
+                let dstAddr = rtnl_route_get_dst(o)
+                let dst = Netlink.ipv4(dstAddr) ?? IPv4Address(0)
+                let len = dstAddr.map { Int(nl_addr_get_prefixlen($0)) } ?? 0
+                result.append(KernelRoute(destination: IPv4Prefix(address: dst, length: len), device: device,
+                                          gateway: Netlink.ipv4(rtnl_route_nh_get_gateway(nh))))
+            }
+            return result
+        }
+    }
+
+    private func routeRequest(_ route: KernelRoute, _ what: String, _ send: (OpaquePointer) -> Int32) throws {
+        try locked {
+            let index = try ifindex(route.device, what)
+            guard let r = rtnl_route_alloc(), let nh = rtnl_route_nh_alloc(),
+                  let dst = Netlink.buildAddress(route.destination.network, prefixLength: route.destination.length) else {
+                throw HANetError(.kernel, "\(what): out of memory")
+            }
+            defer { rtnl_route_put(r); nl_addr_put(dst) }
+            rtnl_route_set_family(r, UInt8(AF_INET))
+            rtnl_route_set_table(r, Netlink.mainTable)
+            rtnl_route_set_type(r, UInt8(RTN_UNICAST))
+            rtnl_route_set_protocol(r, 4)       // RTPROT_STATIC
+            rtnl_route_set_scope(r, route.gateway == nil ? UInt8(RT_SCOPE_LINK.rawValue) : UInt8(RT_SCOPE_UNIVERSE.rawValue))
+            try check(rtnl_route_set_dst(r, dst), what)
+            rtnl_route_nh_set_ifindex(nh, index)
+            if let gw = route.gateway, let g = Netlink.buildAddress(gw) {
+                rtnl_route_nh_set_gateway(nh, g)
+                nl_addr_put(g)
+            }
+            rtnl_route_add_nexthop(r, nh)       // the route owns nh from here
+            try check(send(r), what)
+        }
+    }
+
+    public func addRoute(_ route: KernelRoute) throws {
+        try routeRequest(route, "add route \(Netlink.describe(route))") { rtnl_route_add(sock, $0, NLM_F_EXCL) }
+    }
+
+    public func deleteRoute(_ route: KernelRoute) throws {
+        try routeRequest(route, "delete route \(Netlink.describe(route))") { rtnl_route_delete(sock, $0, 0) }
+    }
+
+    static func describe(_ r: KernelRoute) -> String {
+        "\(r.destination)" + (r.gateway.map { " via \($0)" } ?? "") + " dev \(r.device)"
+    }
+}

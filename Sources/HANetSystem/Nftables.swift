@@ -1,0 +1,157 @@
+import CNftables
+import Foundation
+import HANetCore
+
+/// `DataPlane` over libnftables in process: a switch is one
+/// `nft_run_cmd_from_buffer` call, one atomic kernel transaction, well under
+/// a millisecond, where spawning `nft` costs tens of milliseconds.
+///
+/// libnftables resolves interface names (`fwd to "e0"`) in the calling
+/// thread's network namespace, so every command runs in the namespace the
+/// `Nftables` was created in (hopping threads when called from elsewhere).
+public final class Nftables: DataPlane {
+    private let ctx: OpaquePointer
+    private let lock = NSLock()
+    private let anchor: NamespaceAnchor
+
+    public init() throws {
+        guard let c = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else {
+            throw HANetError(.kernel, "nftables: nft_ctx_new failed (out of memory?)")
+        }
+        ctx = c
+        if nft_ctx_buffer_output(c) != 0 || nft_ctx_buffer_error(c) != 0 {
+            nft_ctx_free(c)
+            throw HANetError(.kernel, "nftables: cannot buffer libnftables output")
+        }
+        do {
+            anchor = try NamespaceAnchor()
+        } catch {
+            nft_ctx_free(c)
+            throw error
+        }
+    }
+
+    deinit { nft_ctx_free(ctx) }
+
+    /// Runs nft text; returns the output, or throws with nft's error text.
+    @discardableResult
+    func run(_ command: String, json: Bool = false, dryRun: Bool = false, what: @autoclosure () -> String) throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        let (rc, out, err): (Int32, String, String) = try anchor.run {
+            nft_ctx_output_set_flags(ctx, json ? UInt32(NFT_CTX_OUTPUT_JSON) : 0)
+            nft_ctx_set_dry_run(ctx, dryRun)
+            let rc = nft_run_cmd_from_buffer(ctx, command)
+            nft_ctx_set_dry_run(ctx, false)
+            let out = nft_ctx_get_output_buffer(ctx).map { String(cString: $0) } ?? ""
+            let err = nft_ctx_get_error_buffer(ctx).map { String(cString: $0) } ?? ""
+            return (rc, out, err)
+        }
+        if rc != 0 {
+            let text = err.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw HANetError(.kernel, "nftables: \(what()): \(text.isEmpty ? "failed (rc \(rc))" : text)")
+        }
+        return out
+    }
+
+    public func apply(_ plan: ForwardingPlan) throws {
+        try NftablesRuleset.validate(plan)
+        try run(NftablesRuleset.render(plan),
+                what: "apply table netdev \(plan.table) (port \(plan.port), active \(plan.active ?? "none"))")
+    }
+
+    public func remove(table: String) throws {
+        guard NftablesRuleset.isIdentifier(table) else {
+            throw HANetError(.config, "nftables table name '\(table)': not a valid identifier")
+        }
+        // Ensure-then-delete: removing a table that is not there is not an error.
+        try run("table netdev \(table)\ndelete table netdev \(table)\n", what: "remove table netdev \(table)")
+    }
+
+    public func installed(table: String) throws -> (port: String, active: String?)? {
+        guard NftablesRuleset.isIdentifier(table) else {
+            throw HANetError(.config, "nftables table name '\(table)': not a valid identifier")
+        }
+        let json: String
+        do {
+            json = try run("list table netdev \(table)", json: true, what: "list table netdev \(table)")
+        } catch let e as HANetError where e.message.contains("No such file or directory") {
+            return nil
+        }
+        guard let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let items = root["nftables"] as? [[String: Any]] else {
+            throw HANetError(.protocolError, "nftables: list table netdev \(table): unexpected JSON output: \(json.prefix(200))")
+        }
+        var fwdTarget: [String: String] = [:]       // chain name -> device it forwards to
+        for item in items {
+            guard let rule = item["rule"] as? [String: Any], let chain = rule["chain"] as? String,
+                  let exprs = rule["expr"] as? [[String: Any]] else { continue }
+            for e in exprs {
+                if let fwd = e["fwd"] as? [String: Any], let dev = fwd["dev"] as? String { fwdTarget[chain] = dev }
+            }
+        }
+        let active = fwdTarget["port"]
+        if let port = fwdTarget["slave"] { return (port, active) }
+        // No forwarding (no active slave): the port is only in the table comment,
+        // which 1.0.6 prints in the text listing but not in JSON.
+        let text = try run("list table netdev \(table)", what: "list table netdev \(table)")
+        let marker = "comment \"\(NftablesRuleset.portCommentPrefix)"
+        guard let r = text.range(of: marker), let end = text[r.upperBound...].firstIndex(of: "\"") else {
+            throw HANetError(.state, "nftables table netdev \(table) exists but was not made by HANet (no port comment, no fwd rule)")
+        }
+        return (String(text[r.upperBound..<end]), active)
+    }
+
+    /// Verifies at start-up that the kernel has nftables netdev tables and the
+    /// `fwd` expression, in a dry run (the kernel validates, then aborts).
+    public static func checkSupport() throws {
+        let nft: Nftables
+        do {
+            nft = try Nftables()
+        } catch let e as HANetError {
+            throw HANetError(.kernelUnsupported, "nftables is not usable: \(e.message)")
+        }
+        let probe = "table netdev hanet_check {\n\tchain probe {\n\t\ttype filter hook ingress device \"lo\" priority 0;\n\t\tfwd to \"lo\"\n\t}\n}\n"
+        do {
+            try nft.run(probe, dryRun: true, what: "dry-run a netdev ingress chain with fwd on lo")
+        } catch let e as HANetError {
+            throw HANetError(.kernelUnsupported,
+                             "this kernel lacks nftables netdev fwd (CONFIG_NF_TABLES_NETDEV, CONFIG_NFT_FWD_NETDEV): \(e.message)")
+        }
+    }
+
+    public struct SwapTiming: Sendable, CustomStringConvertible {
+        public var count: Int
+        public var meanMillis: Double
+        public var maxMillis: Double
+        public var minMillis: Double
+        public var description: String {
+            String(format: "%d swaps: mean %.3f ms, min %.3f ms, max %.3f ms", count, meanMillis, minMillis, maxMillis)
+        }
+    }
+
+    /// Times `count` switches of the active slave, alternating over `slaves`
+    /// (the first apply, which builds libnftables' caches, is not counted).
+    /// The interfaces must exist in this `Nftables`' namespace; the table is
+    /// left with the last plan applied.
+    public static func benchmarkSwaps(_ nft: Nftables, table: String, port: String, slaves: [String],
+                                      count: Int = 50) throws -> SwapTiming {
+        guard !slaves.isEmpty, count > 0 else {
+            throw HANetError(.usage, "benchmarkSwaps: expected at least one slave and a positive count")
+        }
+        let clock = SystemClock()
+        try nft.apply(ForwardingPlan(table: table, port: port, active: slaves[0]))
+        var total: UInt64 = 0, worst: UInt64 = 0, best = UInt64.max
+        for i in 0..<count {
+            let plan = ForwardingPlan(table: table, port: port, active: slaves[(i + 1) % slaves.count])
+            let t0 = clock.nowNanos()
+            try nft.apply(plan)
+            let dt = clock.nowNanos() - t0
+            total += dt
+            worst = max(worst, dt)
+            best = min(best, dt)
+        }
+        return SwapTiming(count: count, meanMillis: Double(total) / Double(count) / 1e6,
+                          maxMillis: Double(worst) / 1e6, minMillis: Double(best) / 1e6)
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Glibc
+import HANetCore
+
+/// `SysctlStore` over /proc/sys files.
+///
+/// /proc/sys/net resolves against the network namespace of the thread that
+/// opens the file, so each read and write opens the file anew: inside
+/// `NetworkNamespace.run` they act in that namespace. With `namespace:` every
+/// call enters that namespace itself (a thread per call, fine for
+/// configuration, not for hot paths).
+public final class ProcSysctl: SysctlStore {
+    public let root: String
+    public let namespace: String?
+
+    public init(root: String = "/proc/sys", namespace: String? = nil) {
+        self.root = root
+        self.namespace = namespace
+    }
+
+    public func read(_ path: String) throws -> String {
+        try inNamespace { try readHere(path) }
+    }
+
+    public func write(_ path: String, _ value: String) throws {
+        try inNamespace { try writeHere(path, value) }
+    }
+
+    private func inNamespace<T>(_ body: () throws -> T) throws -> T {
+        if let ns = namespace { return try NetworkNamespace.run(ns, body) }
+        return try body()
+    }
+
+    private func fullPath(_ path: String) throws -> String {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard !path.isEmpty, !path.hasPrefix("/"), !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            throw HANetError(.usage, "sysctl '\(path)': expected a path relative to \(root) such as net/ipv4/ip_forward")
+        }
+        return "\(root)/\(path)"
+    }
+
+    private func failure(_ path: String, _ full: String, _ action: String, _ e: Int32) -> HANetError {
+        switch e {
+        case ENOENT:
+            return HANetError(.notFound, "sysctl \(path): no such key (\(full) does not exist; is the interface or module there?)")
+        case EACCES, EPERM:
+            return HANetError(.kernel, "sysctl \(path): \(action) \(full): permission denied (HANet must run as root)")
+        default:
+            return HANetError(.kernel, "sysctl \(path): \(action) \(full): \(String(cString: strerror(e)))")
+        }
+    }
+
+    private func readHere(_ path: String) throws -> String {
+        let full = try fullPath(path)
+        let fd = open(full, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure(path, full, "open", errno) }
+        defer { close(fd) }
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = Glibc.read(fd, &buffer, buffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw failure(path, full, "read", errno)
+            }
+            if n == 0 { break }
+            data += buffer[0..<n]
+        }
+        var text = String(decoding: data, as: UTF8.self)
+        while text.last == "\n" { text.removeLast() }
+        return text
+    }
+
+    private func writeHere(_ path: String, _ value: String) throws {
+        let full = try fullPath(path)
+        let fd = open(full, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure(path, full, "open", errno) }
+        defer { close(fd) }
+        let bytes = Array((value + "\n").utf8)
+        // A sysctl write must be one write() call: the kernel parses each call as a whole value.
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            let e = errno
+            if e == EINVAL {
+                throw HANetError(.kernel, "sysctl \(path): the kernel refused the value '\(value)' (\(full): Invalid argument)")
+            }
+            throw failure(path, full, "write", e)
+        }
+        if n != bytes.count {
+            throw HANetError(.kernel, "sysctl \(path): short write to \(full) (\(n) of \(bytes.count) bytes)")
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import HANetCore
+@testable import HANetSystem
+import XCTest
+
+/// client ns (c0 192.0.2.10) — bridge ns (br0: bc, b0, b1) — server ns (e0, e1 slaves; hanet0 192.0.2.1 ↔ hanet0p).
+final class NftablesTests: XCTestCase {
+    var spaces = TestNamespaces()
+
+    override func tearDown() {
+        spaces.cleanUp()
+        super.tearDown()
+    }
+
+    func testSwitchingActiveSlaveCarriesTraffic() throws {
+        let c = try spaces.make("c"), b = try spaces.make("b"), s = try spaces.make("s")
+        try spaces.ip(b, "link", "add", "br0", "type", "bridge")
+        try spaces.ip(b, "link", "add", "bc", "type", "veth", "peer", "name", "c0", "netns", c)
+        try spaces.ip(b, "link", "add", "b0", "type", "veth", "peer", "name", "e0", "netns", s)
+        try spaces.ip(b, "link", "add", "b1", "type", "veth", "peer", "name", "e1", "netns", s)
+        for port in ["bc", "b0", "b1"] {
+            try spaces.ip(b, "link", "set", port, "master", "br0", "up")
+        }
+        try spaces.ip(b, "link", "set", "br0", "up")
+        try spaces.ip(c, "addr", "add", "192.0.2.10/24", "dev", "c0")
+        try spaces.ip(c, "link", "set", "c0", "up")
+        let nl = try NetworkNamespace.run(s) { try Netlink() }
+        try nl.createVethPair("hanet0", peer: "hanet0p")
+        try nl.addAddress(IPv4Prefix("192.0.2.1/24")!, to: "hanet0")
+        for dev in ["hanet0", "hanet0p", "e0", "e1"] { try nl.setUp(dev, true) }
+
+        let nft = try NetworkNamespace.run(s) { try Nftables() }
+        XCTAssertNil(try nft.installed(table: "hnt"))
+        XCTAssertFalse(spaces.pings(from: c, to: "192.0.2.1"), "nothing may be forwarded before a plan")
+
+        // Applied from this thread (root namespace): the Nftables must still act in s.
+        try nft.apply(ForwardingPlan(table: "hnt", port: "hanet0p", active: "e0"))
+        XCTAssertTrue(waitFor(10, interval: 0) { spaces.pings(from: c, to: "192.0.2.1") }, "no ping through e0")
+        XCTAssertTrue(try XCTUnwrap(nft.installed(table: "hnt")) == ("hanet0p", "e0"))
+        XCTAssertTrue(try spaces.exec(s, "nft", "list", "table", "netdev", "hnt").contains("fwd to \"e0\""))
+
+        try spaces.ip(b, "link", "set", "b0", "down")
+        XCTAssertFalse(spaces.pings(from: c, to: "192.0.2.1"), "the broken slave must cut the path")
+        try nft.apply(ForwardingPlan(table: "hnt", port: "hanet0p", active: "e1"))
+        XCTAssertTrue(waitFor(10, interval: 0) { spaces.pings(from: c, to: "192.0.2.1") }, "no ping through e1")
+        XCTAssertTrue(try XCTUnwrap(nft.installed(table: "hnt")) == ("hanet0p", "e1"))
+
+        try nft.apply(ForwardingPlan(table: "hnt", port: "hanet0p", active: nil))
+        XCTAssertTrue(try XCTUnwrap(nft.installed(table: "hnt")) == ("hanet0p", nil))
+        XCTAssertFalse(spaces.pings(from: c, to: "192.0.2.1"))
+
+        XCTAssertThrowsError(try nft.apply(ForwardingPlan(table: "hnt", port: "hanet0p", active: "nosuch9"))) { e in
+            XCTAssertTrue("\(e)".contains("apply table netdev hnt") && "\(e)".contains("nosuch9"), "\(e)")
+        }
+        XCTAssertTrue(try XCTUnwrap(nft.installed(table: "hnt")) == ("hanet0p", nil), "a failed apply changes nothing")
+
+        let timing = try NetworkNamespace.run(s) {
+            try Nftables.benchmarkSwaps(nft, table: "hntbench", port: "hanet0p", slaves: ["e0", "e1"], count: 50)
+        }
+        print("Nftables.benchmarkSwaps: \(timing)")
+        XCTAssertEqual(timing.count, 50)
+        XCTAssertGreaterThan(timing.meanMillis, 0)
+        XCTAssertLessThan(timing.meanMillis, 20, "a swap in process must not cost what spawning nft costs")
+
+        try nft.remove(table: "hnt")
+        try nft.remove(table: "hntbench")
+        XCTAssertNil(try nft.installed(table: "hnt"))
+        try nft.remove(table: "hnt")        // removing an absent table is not an error
+    }
+
+    func testL3PlanIsAcceptedByTheKernel() throws {
+        let s = try spaces.make("l3")
+        let nl = try NetworkNamespace.run(s) { try Netlink() }
+        try nl.createVethPair("hanet0", peer: "hanet0p")
+        try nl.createVethPair("tun9", peer: "tun9p")
+        let nft = try NetworkNamespace.run(s) { try Nftables() }
+        try nft.apply(ForwardingPlan(table: "hnt", port: "hanet0p", active: "tun9", layer: .l3,
+                                     serviceAddresses: [IPv4Address("192.0.2.1")!], l3Peer: IPv4Address("169.254.7.2")!,
+                                     drainNewConnections: true))
+        XCTAssertTrue(try XCTUnwrap(nft.installed(table: "hnt")) == ("hanet0p", "tun9"))
+        let listing = try spaces.exec(s, "nft", "list", "table", "netdev", "hnt")
+        XCTAssertTrue(listing.contains("fwd ip to 169.254.7.2 device \"tun9\""), listing)
+        XCTAssertTrue(listing.contains("drop"), listing)
+    }
+
+    func testKernelSupportCheckPasses() throws {
+        let s = try spaces.make("ks")
+        try NetworkNamespace.run(s) { try KernelSupport.check() }
+        XCTAssertFalse(try spaces.ip(s, "link", "show").contains("hnchk"), "the probe veth pair must be deleted")
+    }
+}
