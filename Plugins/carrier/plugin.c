@@ -1,1 +1,147 @@
+/*
+ * carrier — the MII-monitor equivalent: a slave is GOOD while the kernel says
+ * it is up and has carrier (IFF_UP and IFF_LOWER_UP), BAD otherwise.
+ *
+ * It is event-driven: the host forwards every netlink link notification for
+ * the slave, which arrives within a fraction of a millisecond of the carrier
+ * change, so no polling is needed. When an interval is configured, `poll`
+ * re-reads sysfs as a confirmation (a lost notification cannot leave a stale
+ * verdict forever). Only changes are reported: the host's tracker keeps the
+ * last verdict, and a netlink storm (MTU, address changes) must not flood it.
+ */
 #include <hanet/plugin.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IFF_UP_ 0x1u
+#define IFF_LOWER_UP_ 0x10000u
+
+typedef struct carrier_instance {
+    const hanet_host_api *api;
+    hanet_instance_handle *handle;
+    char slave[64];
+    int last_health;      /* HANET_HEALTH_* last reported */
+    char last_reason[128];
+} carrier_instance;
+
+static const char *operstate_name(uint32_t operstate) {
+    /* IF_OPER_* from RFC 2863 as numbered in <linux/if.h> */
+    static const char *const names[] = {"unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"};
+    return operstate < sizeof names / sizeof names[0] ? names[operstate] : "unknown";
+}
+
+static void verdict(carrier_instance *c, int health, const char *reason) {
+    if (health == c->last_health && strcmp(reason, c->last_reason) == 0) return;
+    c->last_health = health;
+    snprintf(c->last_reason, sizeof c->last_reason, "%s", reason);
+    c->api->report(c->api, c->handle, health, reason);
+}
+
+static int read_text(const char *ifname, const char *attr, char *buf, size_t size) {
+    if (ifname[0] == '\0' || strchr(ifname, '/') != NULL || strcmp(ifname, "..") == 0) return -1;
+    char path[256];
+    snprintf(path, sizeof path, "/sys/class/net/%s/%s", ifname, attr);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return -1;
+    /* `carrier` of an interface that is administratively down fails with EINVAL */
+    int ok = fgets(buf, (int)size, f) != NULL;
+    fclose(f);
+    if (!ok) return -1;
+    buf[strcspn(buf, "\n")] = '\0';
+    return 0;
+}
+
+/* The verdict sysfs gives now: used at create and on poll. */
+static void check_sysfs(carrier_instance *c) {
+    char flags_text[32], oper[32], carrier[8], reason[128];
+    if (read_text(c->slave, "flags", flags_text, sizeof flags_text) != 0) {
+        snprintf(reason, sizeof reason, "interface %s not found", c->slave);
+        verdict(c, HANET_HEALTH_BAD, reason);
+        return;
+    }
+    if (read_text(c->slave, "operstate", oper, sizeof oper) != 0) snprintf(oper, sizeof oper, "unknown");
+    unsigned long flags = strtoul(flags_text, NULL, 0);
+    if ((flags & IFF_UP_) == 0) {
+        snprintf(reason, sizeof reason, "interface down (operstate %s)", oper);
+        verdict(c, HANET_HEALTH_BAD, reason);
+    } else if (read_text(c->slave, "carrier", carrier, sizeof carrier) != 0 || strcmp(carrier, "1") != 0) {
+        snprintf(reason, sizeof reason, "carrier lost (operstate %s)", oper);
+        verdict(c, HANET_HEALTH_BAD, reason);
+    } else {
+        verdict(c, HANET_HEALTH_GOOD, "carrier up");
+    }
+}
+
+static int carrier_create(void *state, const hanet_detector_context *ctx, void **instance,
+                          char *error, size_t error_size) {
+    (void)state;
+    if (ctx->slave == NULL || ctx->slave[0] == '\0' || strlen(ctx->slave) >= sizeof(((carrier_instance *)0)->slave)) {
+        snprintf(error, error_size, "carrier: invalid slave name");
+        return HANET_INVALID;
+    }
+    carrier_instance *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        snprintf(error, error_size, "carrier: out of memory");
+        return HANET_ERROR;
+    }
+    c->api = ctx->api;
+    c->handle = ctx->handle;
+    snprintf(c->slave, sizeof c->slave, "%s", ctx->slave);
+    c->last_health = HANET_HEALTH_UNKNOWN;
+    check_sysfs(c); /* the slave gets a verdict now, not at the next netlink event */
+    *instance = c;
+    return HANET_OK;
+}
+
+static void carrier_destroy(void *instance) { free(instance); }
+
+static void carrier_poll(void *instance) { check_sysfs(instance); }
+
+static void carrier_link_event(void *instance, const hanet_link_event *event) {
+    carrier_instance *c = instance;
+    char reason[128];
+    if ((event->flags & IFF_UP_) == 0) {
+        snprintf(reason, sizeof reason, "interface down (operstate %s)", operstate_name(event->operstate));
+        verdict(c, HANET_HEALTH_BAD, reason);
+    } else if ((event->flags & IFF_LOWER_UP_) == 0) {
+        snprintf(reason, sizeof reason, "carrier lost (operstate %s)", operstate_name(event->operstate));
+        verdict(c, HANET_HEALTH_BAD, reason);
+    } else {
+        verdict(c, HANET_HEALTH_GOOD, "carrier up");
+    }
+}
+
+static const hanet_detector_type carrier_type = {
+    .struct_size = sizeof(hanet_detector_type),
+    .name = "carrier",
+    .description = "GOOD while the slave is up with carrier (IFF_UP and IFF_LOWER_UP) from netlink events; "
+                   "a configured interval re-reads /sys/class/net/NAME/carrier as confirmation",
+    .flags = 0,
+    .unavailable_reason = NULL,
+    .default_interval_ms = 0,
+    .create = carrier_create,
+    .destroy = carrier_destroy,
+    .poll = carrier_poll,
+    .link_event = carrier_link_event,
+};
+
+static int carrier_init(const hanet_host_api *api, void **state, char *error, size_t error_size) {
+    *state = NULL;
+    if (api->register_detector(api, &carrier_type) != HANET_OK) {
+        snprintf(error, error_size, "could not register detector \"carrier\"");
+        return HANET_ERROR;
+    }
+    return HANET_OK;
+}
+
+static const hanet_plugin_descriptor descriptor = {
+    HANET_PLUGIN_DESCRIPTOR_HEADER,
+    .id = "carrier",
+    .version = "1.0.0",
+    .description = "carrier detector (link up and carrier, from netlink events)",
+    .init = carrier_init,
+};
+
+HANET_PLUGIN_EXPORT const hanet_plugin_descriptor *HANET_PLUGIN_ENTRY(void) { return &descriptor; }

@@ -1,0 +1,151 @@
+import CHANetPlugin
+import Foundation
+import HANetCore
+
+/// One detector watching one slave. The ABI lets a plugin assume that calls
+/// into one instance never overlap (unless it declared THREAD_SAFE) and that
+/// nothing is called after `destroy`; this class is where both promises are kept.
+public final class DetectorInstance {
+    public let typeName: String
+    public let pluginID: String
+    public let slave: String
+    /// How often the daemon should call `poll`; 0 = event-driven only.
+    public let intervalMillis: Int
+
+    private let type: hanet_detector_type
+    private let state: UnsafeMutableRawPointer?
+    private let threadSafe: Bool
+    /// Config, C strings and the report queue the plugin may still point into.
+    private var keepAlive: [AnyObject]
+    private let condition = NSCondition()
+    private var busy = false
+    private var inFlight = 0
+    private var destroyed = false
+    var onDestroy: (() -> Void)?
+
+    init(typeName: String, pluginID: String, slave: String, intervalMillis: Int, type: hanet_detector_type,
+         state: UnsafeMutableRawPointer?, threadSafe: Bool, keepAlive: [AnyObject]) {
+        self.typeName = typeName
+        self.pluginID = pluginID
+        self.slave = slave
+        self.intervalMillis = intervalMillis
+        self.type = type
+        self.state = state
+        self.threadSafe = threadSafe
+        self.keepAlive = keepAlive
+    }
+
+    deinit {
+        destroy()
+    }
+
+    /// True once `destroy` ran (explicitly, or because the plugin was disabled).
+    public var isDestroyed: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return destroyed
+    }
+
+    private func enter() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while !destroyed && !threadSafe && busy { condition.wait() }
+        if destroyed { return false }
+        busy = true
+        inFlight += 1
+        return true
+    }
+
+    private func leave() {
+        condition.lock()
+        inFlight -= 1
+        busy = inFlight > 0
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// One check (the daemon's timer calls this every `intervalMillis`).
+    public func poll() {
+        guard let poll = type.poll, enter() else { return }
+        defer { leave() }
+        poll(state)
+    }
+
+    /// A netlink notification about this instance's slave. A removed link is
+    /// passed with no flags and operstate "notpresent", which is what it is.
+    public func linkEvent(_ e: KernelLinkEvent) {
+        guard let handler = type.link_event, enter() else { return }
+        defer { leave() }
+        e.link.name.withCString { name in
+            var ev = hanet_link_event()
+            ev.struct_size = UInt32(MemoryLayout<hanet_link_event>.size)
+            ev.ifindex = e.link.index
+            ev.name = name
+            ev.flags = e.removed ? 0 : e.link.flags
+            ev.operstate = e.removed ? 1 : UInt32(e.link.operState)
+            ev.timestamp_ns = e.timestampNanos
+            handler(state, &ev)
+        }
+    }
+
+    /// Waits for calls in progress, then calls the plugin's destroy. Later
+    /// calls are no-ops and reports still queued are dropped. Must not be
+    /// called from inside this instance's own callback.
+    public func destroy() {
+        condition.lock()
+        if destroyed {
+            condition.unlock()
+            return
+        }
+        destroyed = true
+        while inFlight > 0 { condition.wait() }
+        condition.unlock()
+        onDestroy?()
+        onDestroy = nil
+        type.destroy?(state)
+        keepAlive.removeAll()
+    }
+}
+
+/// Delivers one instance's reports in order on a queue of its own. It starts
+/// suspended so that a verdict reported inside `create` waits until the
+/// instance exists, and drops everything once closed.
+final class ReportSink {
+    private let queue: DispatchQueue
+    private let deliver: (Health, String) -> Void
+    private let lock = NSLock()
+    private var closed = false
+    private var started = false
+
+    init(label: String, deliver: @escaping (Health, String) -> Void) {
+        queue = DispatchQueue(label: label, attributes: .initiallyInactive)
+        self.deliver = deliver
+    }
+
+    func enqueue(_ health: Health, _ reason: String) {
+        queue.async { [self] in
+            lock.lock()
+            let drop = closed
+            lock.unlock()
+            if !drop { deliver(health, reason) }
+        }
+    }
+
+    func open() {
+        lock.lock()
+        let start = !started
+        started = true
+        lock.unlock()
+        if start { queue.activate() }
+    }
+
+    func close() {
+        lock.lock()
+        closed = true
+        let start = !started
+        started = true
+        lock.unlock()
+        // An inactive queue must be activated before it may be released.
+        if start { queue.activate() }
+    }
+}

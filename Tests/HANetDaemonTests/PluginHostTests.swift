@@ -1,0 +1,242 @@
+import Foundation
+import HANetCore
+import HANetDaemon
+import HANetPluginTestKit
+import XCTest
+
+/// The seven built-in plugins, loaded from where SwiftPM built them (the
+/// products folder, which is the folder of the running .xctest).
+final class PluginHostTests: XCTestCase {
+    var host: PluginHost!
+    var logs: [(String, Int32, String)] = []
+    let logLock = NSLock()
+
+    override func setUpWithError() throws {
+        host = PluginHost { [unowned self] plugin, level, message in
+            logLock.lock()
+            logs.append((plugin, level, message))
+            logLock.unlock()
+        }
+        let dir = try PluginTestKit.productsDirectory()
+        host.load(from: PluginSearchPath(directory: dir, source: .buildTree), disabled: [])
+    }
+
+    func testEveryBuiltinPluginLoadsAndDescribesItself() throws {
+        let records = host.records
+        XCTAssertEqual(Set(records.compactMap(\.id)), Set(PluginTestKit.builtinPluginIDs), "records: \(records)")
+        XCTAssertEqual(records.count, 7, "only libhanet-plugin-*.so files are candidates in a build tree: \(records.map(\.file))")
+        for r in records {
+            XCTAssertEqual(r.state, .enabled, "\(r.file): \(r.reason ?? "")")
+            XCTAssertNil(r.reason)
+            XCTAssertEqual(r.abiMajor, 1)
+            XCTAssertEqual(r.abiMinor, 0)
+            XCTAssertNotNil(r.version)
+            XCTAssertFalse(r.description?.isEmpty ?? true)
+            XCTAssertTrue(r.file.hasSuffix("libhanet-plugin-\(r.id!).so"), r.file)
+        }
+        func rec(_ id: String) -> PluginRecord { records.first { $0.id == id }! }
+        for id in ["ethernet", "usbnet", "ppp-serial", "ieee1394"] {
+            XCTAssertEqual(rec(id).kinds, ["link"])
+            XCTAssertEqual(rec(id).linkTypes, [id])
+            XCTAssertEqual(rec(id).detectorTypes, [])
+        }
+        for id in ["carrier", "arp-monitor", "ping-file"] {
+            XCTAssertEqual(rec(id).kinds, ["detector"])
+            XCTAssertEqual(rec(id).detectorTypes, [id])
+        }
+        // Honest about what is not built yet.
+        for id in ["ppp-serial", "ieee1394", "arp-monitor", "ping-file"] {
+            let t = try XCTUnwrap(rec(id).types.first)
+            XCTAssertTrue(t.flags.contains("unavailable"), id)
+            XCTAssertTrue(t.unavailableReason?.hasPrefix("not implemented yet: ") ?? false, "\(id): \(t.unavailableReason ?? "nil")")
+        }
+        for id in ["ethernet", "usbnet", "carrier"] {
+            XCTAssertFalse(rec(id).types.first!.flags.contains("unavailable"), id)
+        }
+        XCTAssertEqual(rec("carrier").types.first?.defaultIntervalMillis, 0)
+        XCTAssertEqual(rec("arp-monitor").types.first?.flags, ["unavailable", "needs-l2"])
+        XCTAssertEqual(Set(host.linkTypeNames()), ["ethernet", "usbnet", "ppp-serial", "ieee1394"])
+        XCTAssertEqual(Set(host.detectorTypeNames()), ["carrier", "arp-monitor", "ping-file"])
+    }
+
+    func testProbePicksTheMostSpecificLinkType() {
+        XCTAssertEqual(host.probe(DeviceInfo(name: "eth9", arphrd: 1, driver: "veth")), "ethernet")
+        XCTAssertEqual(host.probe(DeviceInfo(name: "usb0", arphrd: 1, driver: "cdc_ether")), "usbnet", "usbnet (100) beats ethernet (1)")
+        XCTAssertEqual(host.probe(DeviceInfo(name: "usb1", arphrd: 1, driver: "rndis_host")), "usbnet")
+        XCTAssertEqual(host.probe(DeviceInfo(name: "v1", arphrd: 1, driver: "veth", properties: ["HANET_LINK_TYPE": "usbnet"])), "usbnet")
+        XCTAssertEqual(host.probe(DeviceInfo(name: "fw0", arphrd: 24, driver: "firewire_net")), "ieee1394")
+        XCTAssertEqual(host.probe(DeviceInfo(name: "ttyS0", subsystem: "tty")), "ppp-serial")
+        XCTAssertNil(host.probe(DeviceInfo(name: "lo", arphrd: 772)), "nothing claims a loopback device")
+    }
+
+    func testEthernetDescribesFromSysfs() throws {
+        let missing = try host.describe(linkType: "ethernet", device: DeviceInfo(name: "hnt-nosuch0", arphrd: 1), config: [:])
+        XCTAssertEqual(missing, LinkAttributes(layer: .l2, defaultRole: .public, arphrd: 1, headerLength: 14, addressLength: 6,
+                                               mtu: 0, speedBitsPerSecond: 0))
+        // A real Ethernet netdev of this namespace, read-only: its MTU must be what sysfs says.
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net")) ?? []
+        for name in names.sorted() {
+            guard let type = try? String(contentsOfFile: "/sys/class/net/\(name)/type", encoding: .utf8),
+                  type.trimmingCharacters(in: .whitespacesAndNewlines) == "1",
+                  let mtuText = try? String(contentsOfFile: "/sys/class/net/\(name)/mtu", encoding: .utf8) else { continue }
+            let a = try host.describe(linkType: "ethernet", device: DeviceInfo(name: name, arphrd: 1), config: [:])
+            XCTAssertEqual(a.mtu, UInt32(mtuText.trimmingCharacters(in: .whitespacesAndNewlines)), name)
+            let speed = (try? String(contentsOfFile: "/sys/class/net/\(name)/speed", encoding: .utf8))
+                .flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+            XCTAssertEqual(a.speedBitsPerSecond, speed > 0 ? UInt64(speed) * 1_000_000 : 0, name)
+            break
+        }
+        XCTAssertThrowsError(try host.describe(linkType: "ethernet", device: DeviceInfo(name: "fw0", arphrd: 24), config: [:])) {
+            XCTAssertTrue("\($0)".contains("not an Ethernet device"), "\($0)")
+        }
+        let link = try host.openLink(type: "ethernet", device: DeviceInfo(name: "hnt-nosuch0", arphrd: 1), config: [:])
+        XCTAssertEqual(link.typeName, "ethernet")
+        link.close()
+    }
+
+    func testUsbnetSpeedAndRole() throws {
+        let forced = try host.describe(linkType: "usbnet", device: DeviceInfo(name: "v1", arphrd: 1, properties: ["HANET_SPEED_BPS": "480000000"]), config: [:])
+        XCTAssertEqual(forced.layer, .l2)
+        XCTAssertEqual(forced.defaultRole, .private)
+        XCTAssertEqual(forced.speedBitsPerSecond, 480_000_000)
+        let fallback = try host.describe(linkType: "usbnet", device: DeviceInfo(name: "hnt-nousb0", arphrd: 1, driver: "cdc_ether"), config: [:])
+        XCTAssertEqual(fallback.speedBitsPerSecond, 12_000_000, "USB 1.1 full speed when nothing better is known")
+        XCTAssertThrowsError(try host.describe(linkType: "usbnet", device: DeviceInfo(name: "v1", properties: ["HANET_SPEED_BPS": "fast"]), config: [:])) {
+            XCTAssertTrue("\($0)".contains("HANET_SPEED_BPS=\"fast\": expected a positive integer"), "\($0)")
+        }
+    }
+
+    func testUnavailableLinkTypesDescribeTruthfullyButRefuseUse() throws {
+        let ppp = try host.describe(linkType: "ppp-serial", device: DeviceInfo(name: "ttyS0", subsystem: "tty"),
+                                    config: ["baud": .integer(9600)], allowUnavailable: true)
+        XCTAssertEqual(ppp, LinkAttributes(layer: .l3, defaultRole: .private, pointToPoint: true, noARP: true, arphrd: 512,
+                                           headerLength: 4, addressLength: 0, mtu: 1500, speedBitsPerSecond: 9600))
+        XCTAssertThrowsError(try host.describe(linkType: "ppp-serial", device: DeviceInfo(name: "ttyS0", subsystem: "tty"),
+                                               config: ["baud": .string("quick")], allowUnavailable: true)) {
+            XCTAssertTrue("\($0)".contains("baud = \"quick\""), "\($0)")
+        }
+        let fw = try host.describe(linkType: "ieee1394", device: DeviceInfo(name: "fw0", arphrd: 24), config: [:], allowUnavailable: true)
+        XCTAssertEqual(fw.layer, .l3)
+        XCTAssertEqual(fw.defaultRole, .private)
+        XCTAssertEqual(fw.speedBitsPerSecond, 400_000_000)
+        for (type, dev) in [("ppp-serial", DeviceInfo(name: "ttyS0", subsystem: "tty")), ("ieee1394", DeviceInfo(name: "fw0", arphrd: 24))] {
+            XCTAssertThrowsError(try host.describe(linkType: type, device: dev, config: [:])) {
+                XCTAssertTrue("\($0)".contains("is unavailable: not implemented yet: "), "\($0)")
+            }
+            XCTAssertThrowsError(try host.openLink(type: type, device: dev, config: [:])) {
+                XCTAssertTrue("\($0)".contains("not implemented yet: "), "\($0)")
+            }
+        }
+        for det in ["arp-monitor", "ping-file"] {
+            XCTAssertThrowsError(try host.createDetector(type: det, slave: "lo", ifindex: 1, layer: .l2, intervalMillis: nil, config: [:]) { _, _ in }) {
+                XCTAssertTrue("\($0)".contains("\(det) is unavailable: not implemented yet: "), "\($0)")
+            }
+        }
+        XCTAssertThrowsError(try host.describe(linkType: "token-ring", device: DeviceInfo(name: "tr0"), config: [:])) {
+            XCTAssertEqual(($0 as? HANetError)?.code, .notFound)
+        }
+    }
+
+    private func event(_ name: String, flags: UInt32, oper: UInt8, removed: Bool = false) -> KernelLinkEvent {
+        KernelLinkEvent(link: KernelLink(name: name, index: 42, mac: nil, mtu: 1500, txQueueLength: 1000, flags: flags,
+                                         arphrd: 1, operState: oper), removed: removed, timestampNanos: 1)
+    }
+
+    func testCarrierReportsInitialStateAndFollowsLinkEvents() throws {
+        // `lo` is up with carrier in every namespace; only read through sysfs.
+        let rec = ReportRecorder()
+        let d = try host.createDetector(type: "carrier", slave: "lo", ifindex: 1, layer: .l2, intervalMillis: nil,
+                                        config: [:], report: rec.callback)
+        XCTAssertEqual(d.intervalMillis, 0, "carrier is event-driven by default")
+        XCTAssertEqual(d.pluginID, "carrier")
+        XCTAssertTrue(rec.waitForLast(.good), "initial verdict from sysfs: \(rec.reports)")
+        XCTAssertEqual(rec.last?.reason, "carrier up")
+
+        d.linkEvent(event("lo", flags: 0x1 | 0x40, oper: 2))
+        XCTAssertTrue(rec.waitForLast(.bad), "\(rec.reports)")
+        XCTAssertEqual(rec.last?.reason, "carrier lost (operstate down)")
+        d.linkEvent(event("lo", flags: 0x1 | 0x40, oper: 2)) // same state: not reported again
+        d.linkEvent(event("lo", flags: 0x0, oper: 2))
+        XCTAssertTrue(rec.wait { $0.last?.reason == "interface down (operstate down)" }, "\(rec.reports)")
+        d.linkEvent(event("lo", flags: 0x1 | 0x40 | 0x10000, oper: 6))
+        XCTAssertTrue(rec.waitForLast(.good), "\(rec.reports)")
+        XCTAssertEqual(rec.reports.map(\.health), [.good, .bad, .bad, .good], "only changes are reported: \(rec.reports)")
+
+        // Polling confirms from sysfs: after a (fake) loss, poll restores the truth.
+        d.linkEvent(event("lo", flags: 0x1, oper: 2))
+        XCTAssertTrue(rec.waitForLast(.bad))
+        d.poll()
+        XCTAssertTrue(rec.waitForLast(.good), "poll re-reads /sys/class/net/lo/carrier: \(rec.reports)")
+
+        d.destroy()
+        XCTAssertTrue(d.isDestroyed)
+        let count = rec.reports.count
+        d.linkEvent(event("lo", flags: 0, oper: 2)) // no-op after destroy
+        d.poll()
+        d.destroy()
+        XCTAssertEqual(rec.reports.count, count)
+    }
+
+    func testCarrierOnAMissingInterfaceIsBadAtOnce() throws {
+        let rec = ReportRecorder()
+        let name = "hnt-\(UUID().uuidString.prefix(6).lowercased())-x"
+        let d = try host.createDetector(type: "carrier", slave: name, ifindex: 0, layer: .l2, intervalMillis: 100, config: [:], report: rec.callback)
+        defer { d.destroy() }
+        XCTAssertEqual(d.intervalMillis, 100, "a configured interval turns on polling")
+        XCTAssertTrue(rec.waitForLast(.bad))
+        XCTAssertEqual(rec.last?.reason, "interface \(name) not found")
+    }
+
+    func testDisablingAPluginDestroysItsInstancesAndEnablingBringsTypesBack() throws {
+        let rec = ReportRecorder()
+        let d = try host.createDetector(type: "carrier", slave: "lo", ifindex: 1, layer: .l2, intervalMillis: nil, config: [:], report: rec.callback)
+        XCTAssertTrue(rec.waitForLast(.good))
+        XCTAssertTrue(host.setEnabled("carrier", false))
+        XCTAssertTrue(d.isDestroyed, "disable destroys live instances")
+        XCTAssertEqual(host.records.first { $0.id == "carrier" }?.state, .disabled)
+        XCTAssertFalse(host.detectorTypeNames().contains("carrier"))
+        XCTAssertThrowsError(try host.createDetector(type: "carrier", slave: "lo", ifindex: 1, layer: .l2, intervalMillis: nil, config: [:]) { _, _ in }) {
+            XCTAssertTrue("\($0)".contains("which is disabled"), "\($0)")
+        }
+        XCTAssertFalse(host.setEnabled("no-such-plugin", true))
+        host.applyDisabled([])
+        XCTAssertEqual(host.records.first { $0.id == "carrier" }?.state, .enabled)
+        let again = try host.createDetector(type: "carrier", slave: "lo", ifindex: 1, layer: .l2, intervalMillis: nil, config: [:]) { _, _ in }
+        again.destroy()
+    }
+
+    func testSearchPathPrecedence() {
+        let env = ["HANET_PLUGINS_DIR": "/env"]
+        XCTAssertEqual(PluginHost.defaultPluginsDirectory(explicit: "/opt", environment: env, configured: "/cfg", executableDirectory: "/exe", installedExists: true),
+                       PluginSearchPath(directory: "/opt", source: .option))
+        XCTAssertEqual(PluginHost.defaultPluginsDirectory(explicit: nil, environment: env, configured: "/cfg", executableDirectory: "/exe", installedExists: true),
+                       PluginSearchPath(directory: "/env", source: .environment))
+        XCTAssertEqual(PluginHost.defaultPluginsDirectory(explicit: nil, environment: [:], configured: "/cfg", executableDirectory: "/exe", installedExists: true),
+                       PluginSearchPath(directory: "/cfg", source: .config))
+        XCTAssertEqual(PluginHost.defaultPluginsDirectory(explicit: nil, environment: [:], configured: nil, executableDirectory: "/exe", installedExists: true),
+                       PluginSearchPath(directory: "/usr/lib/hanet/plugins", source: .installed))
+        XCTAssertEqual(PluginHost.defaultPluginsDirectory(explicit: nil, environment: [:], configured: nil, executableDirectory: "/exe", installedExists: false),
+                       PluginSearchPath(directory: "/exe", source: .buildTree))
+        let tree = PluginSearchPath(directory: "/exe", source: .buildTree)
+        XCTAssertTrue(tree.isCandidate("libhanet-plugin-carrier.so"))
+        XCTAssertFalse(tree.isCandidate("libFoundation.so"))
+        XCTAssertTrue(PluginSearchPath(directory: "/p", source: .option).isCandidate("anything.so"))
+        XCTAssertFalse(PluginSearchPath(directory: "/p", source: .option).isCandidate("README"))
+    }
+
+    func testStateFileRoundTripAndClearErrors() throws {
+        let dir = try PluginTestKit.makeTrustedDirectory("state")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let f = PluginStateFile(directory: dir + "/sub")
+        XCTAssertEqual(try f.load(), [], "no file yet: nothing disabled")
+        try f.save(disabled: ["carrier", "arp-monitor"])
+        XCTAssertEqual(try PluginStateFile(directory: dir + "/sub").load(), ["carrier", "arp-monitor"])
+        try "{\"disabled\": 3}".write(toFile: f.path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try f.load()) {
+            XCTAssertTrue("\($0)".contains(f.path) && "\($0)".contains("expected {\"disabled\""), "\($0)")
+        }
+        XCTAssertEqual(PluginStateFile.resolveDirectory(explicit: nil, environment: ["HANET_STATE_DIR": "/s"]), "/s")
+        XCTAssertEqual(PluginStateFile.resolveDirectory(explicit: "/x", environment: ["HANET_STATE_DIR": "/s"]), "/x")
+        XCTAssertEqual(PluginStateFile.resolveDirectory(explicit: nil, environment: [:]), "/var/lib/hanet")
+    }
+}
