@@ -67,7 +67,7 @@ let package = Package(
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "HANetDaemonTests", dependencies: ["HANetDaemon", "HANetPluginTestKit", "HANetCore"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "HANetScenarioTests", dependencies: ["HANetCore", "HANetSystem"],
+        .testTarget(name: "HANetScenarioTests", dependencies: ["HANetCore", "HANetSystem", "HANetDaemon"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
     ] + pluginTargets
 )

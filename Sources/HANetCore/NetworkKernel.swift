@@ -107,6 +107,8 @@ public protocol ARPAnnouncer: AnyObject {
     /// `interface`, `intervalMillis` apart. Returns after the first is sent; the
     /// rest are sent in the background so a switch is not held up by the spacing.
     func announce(address: IPv4Address, mac: MACAddress, on interface: String, count: Int, intervalMillis: Int) throws
+    /// Makes the first `announce` on `interface` fast (opens what it needs now).
+    func prepare(on interface: String) throws
 }
 
 /// Monotonic time, injected so that damping, leases and schedules can be tested with a fake clock.

@@ -69,6 +69,12 @@ public final class GratuitousARP: ARPAnnouncer {
         }
     }
 
+    /// Opens the capture handle ahead of time: opening costs milliseconds,
+    /// and the first announcement after a failover should not pay them.
+    public func prepare(on interface: String) throws {
+        _ = try handle(for: interface, what: "open \(interface) for gratuitous ARP", fresh: false)
+    }
+
     /// Drops cached handles (for example after interfaces were renamed).
     public func closeAll() {
         lock.lock(); defer { lock.unlock() }

@@ -1,0 +1,37 @@
+# HANet — the two commands of the README, and the rest.
+#   make demo    a live failover on a built-in network of namespaces (root)
+#   make test    install what the tests need, build, run `swift test` (root)
+#   make bench   the benchmark: figures measured side by side in one run (root)
+
+SWIFT ?= swift
+PREFIX ?= /usr/local
+DEBS = libnl-3-dev libnl-route-3-dev libnftables-dev libpcap-dev libudev-dev \
+       nftables iproute2 iperf3 wrk socat tcpdump iputils-ping arping python3 pkg-config make gcc
+BIN = .build/debug
+
+.PHONY: deps build test demo bench install clean
+
+# Installs the Debian packages only when one is missing, so repeated runs are quick.
+deps:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+test: build
+	$(SWIFT) test
+
+demo: build
+	bash scripts/demo.sh
+
+bench: build
+	bash scripts/bench.sh
+
+clean:
+	rm -rf .build
+
+-include mk/install.mk

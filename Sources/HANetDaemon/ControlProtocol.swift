@@ -1,0 +1,70 @@
+import Foundation
+import HANetCore
+import HANetSystem
+
+/// The control socket's protocol: one JSON object per line each way.
+///
+/// Requests: `{"command":"status"}`, `{"command":"failover","to":"eth1"}`,
+/// `{"command":"plugins-reload"}`, `{"command":"ping"}`.
+/// Answers: `{"ok":true,"status":{…}}` or `{"ok":false,"error":"…","code":"…"}`.
+public enum ControlProtocol {
+    public struct Request: Codable {
+        public var command: String
+        public var to: String?
+        public init(command: String, to: String? = nil) { self.command = command; self.to = to }
+    }
+
+    public struct Answer: Codable {
+        public var ok: Bool
+        public var error: String?
+        public var code: String?
+        public var status: DaemonStatus?
+    }
+
+    /// Sends a request to the daemon at `path` and decodes its answer;
+    /// a refusal becomes a thrown HANetError carrying the daemon's words.
+    public static func send(_ request: Request, to path: String) throws -> Answer {
+        let line = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
+        let reply = try UnixSocketClient.request(path: path, line: line)
+        guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(reply.utf8)) else {
+            throw HANetError(.protocolError, "the daemon at \(path) answered something that is not a HANet answer: \(reply.prefix(200))")
+        }
+        if !answer.ok {
+            throw HANetError(HANetError.Code(rawValue: answer.code ?? "error"), answer.error ?? "refused")
+        }
+        return answer
+    }
+}
+
+extension Daemon {
+    func handleControl(_ line: String) -> String {
+        let answer: ControlProtocol.Answer
+        do {
+            guard let req = try? JSONDecoder().decode(ControlProtocol.Request.self, from: Data(line.utf8)) else {
+                throw HANetError(.usage, "a request is one JSON object with a \"command\" field")
+            }
+            switch req.command {
+            case "ping":
+                answer = .init(ok: true)
+            case "status":
+                answer = .init(ok: true, status: status())
+            case "failover":
+                guard let to = req.to else { throw HANetError(.usage, "failover needs \"to\"") }
+                try failover(to: to)
+                answer = .init(ok: true, status: status())
+            case "plugins-reload":
+                try queue.sync { try reloadPluginState() }
+                answer = .init(ok: true)
+            default:
+                throw HANetError(.usage, "unknown command \"\(req.command)\"; known: ping, status, failover, plugins-reload")
+            }
+        } catch let e as HANetError {
+            answer = .init(ok: false, error: e.message, code: e.code.rawValue)
+        } catch {
+            answer = .init(ok: false, error: "\(error)", code: "error")
+        }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? enc.encode(answer)) ?? Data(#"{"ok":false}"#.utf8), as: UTF8.self)
+    }
+}

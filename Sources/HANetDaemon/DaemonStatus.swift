@@ -1,0 +1,65 @@
+import HANetCore
+
+/// Everything the daemon believes, as `hanet status --json` prints it (teamd's
+/// state dump). Field names are part of the documented interface: append, never rename.
+public struct DaemonStatus: Codable, Equatable {
+    public struct Master: Codable, Equatable {
+        public var name: String
+        public var port: String
+        public var addresses: [String]
+        public var mtu: UInt32
+        public var mac: String?
+        public var noarp: Bool
+        public var txqueuelen: UInt32
+        public var layer: String
+    }
+
+    public struct Detector: Codable, Equatable {
+        public var name: String
+        public var plugin: String
+        public var health: String
+        public var reason: String
+        /// Seconds since the last verdict, nil before the first.
+        public var age_s: Double?
+        public var interval_ms: Int
+    }
+
+    public struct Link: Codable, Equatable {
+        public var interface: String
+        public var type: String
+        public var role: String
+        public var layer: String
+        public var speed_bps: UInt64
+        public var priority: Int
+        public var header_len: UInt32
+        public var addr_len: UInt32
+        public var mtu: UInt32
+        public var mac: String?
+        public var carrier: Bool
+        public var flags: [String]
+        public var health: String
+        public var reason: String
+        public var detectors: [Detector]
+    }
+
+    public struct Switch: Codable, Equatable {
+        public var time: String
+        public var from: String?
+        public var to: String?
+        public var reason: String
+        /// From the kernel event (or detector report) that caused it to the new rules in place.
+        public var trigger_to_rules_us: Double?
+        /// From the trigger to the last step of the switch (MAC, neighbours, first gratuitous ARP).
+        public var trigger_to_done_us: Double?
+    }
+
+    public var node: String
+    public var pid: Int32
+    public var started: String
+    public var master: Master
+    public var active: String?
+    public var links: [Link]
+    public var last_switch: Switch?
+    public var switches: Int
+    public var adopted: Bool
+}

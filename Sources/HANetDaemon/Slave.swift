@@ -1,0 +1,48 @@
+import HANetCore
+
+/// One configured link at run time: what its plugin said about it, what the
+/// kernel says about it now, and what its detectors say.
+final class Slave {
+    let config: HANetConfig.Link
+    let order: Int
+    let typeName: String
+    let attributes: LinkAttributes
+    let role: LinkRole
+    let speedBitsPerSecond: UInt64
+    var kernel: KernelLink?
+    var tracker: SlaveHealthTracker
+    var detectors: [DetectorInstance] = []
+    /// Last verdict per detector, with when it came (monotonic ns).
+    var verdictTimes: [String: UInt64] = [:]
+    /// When the kernel last told us about this link (monotonic ns): the trigger time of a carrier failover.
+    var lastLinkEventNanos: UInt64?
+
+    var name: String { config.interface }
+
+    init(config: HANetConfig.Link, order: Int, typeName: String, attributes: LinkAttributes,
+         kernel: KernelLink, master: HANetConfig.Master) {
+        self.config = config
+        self.order = order
+        self.typeName = typeName
+        self.attributes = attributes
+        self.role = config.role ?? attributes.defaultRole
+        self.speedBitsPerSecond = config.speedBitsPerSecond ?? attributes.speedBitsPerSecond
+        self.kernel = kernel
+        self.tracker = SlaveHealthTracker(
+            detectors: config.detectors,
+            policy: SlaveHealthTracker.Policy(rawValue: config.detectorPolicy) ?? .any,
+            updelayMillis: master.updelayMillis,
+            downdelayMillis: master.downdelayMillis)
+    }
+
+    var candidate: SlaveCandidate {
+        SlaveCandidate(interface: name, role: role, speedBitsPerSecond: speedBitsPerSecond,
+                       priority: config.priority, order: order,
+                       health: kernel == nil ? .bad : tracker.effective)
+    }
+
+    /// The MTU the master takes when this slave is active.
+    var mtu: UInt32 {
+        attributes.mtu != 0 ? attributes.mtu : (kernel?.mtu ?? 1500)
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import HANetCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The control socket's transport: a Unix stream socket where every request
+/// is one line and every answer is one line. Each connection is served on its
+/// own thread so a slow client never holds up the daemon's control queue.
+public final class UnixSocketServer {
+    public let path: String
+    private var fd: Int32 = -1
+    private var thread: Thread?
+    private let handler: (String) -> String
+    private var stopped = false
+
+    /// `handler` gets a request line (without newline) and returns the answer line.
+    public init(path: String, handler: @escaping (String) -> String) {
+        self.path = path
+        self.handler = handler
+    }
+
+    /// Binds the socket with mode 0600 (root only: the socket can steer failover).
+    public func start() throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        if let existing = try? UnixSocketClient.request(path: path, line: #"{"command":"ping"}"#, timeoutMillis: 200), !existing.isEmpty {
+            throw HANetError(.state, "control socket \(path): another daemon is answering on it")
+        }
+        unlink(path)
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw HANetError(.io, "control socket \(path): socket: \(String(cString: strerror(errno)))") }
+        var addr = try Self.address(path)
+        let old = umask(0o177)
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        umask(old)
+        guard rc == 0 else {
+            let e = String(cString: strerror(errno)); close(fd)
+            throw HANetError(.io, "control socket \(path): bind: \(e)")
+        }
+        chmod(path, 0o600)
+        guard listen(fd, 16) == 0 else { throw HANetError(.io, "control socket \(path): listen: \(String(cString: strerror(errno)))") }
+        let t = Thread { [weak self] in self?.acceptLoop() }
+        t.name = "hanet-control"
+        thread = t
+        t.start()
+    }
+
+    public func stop() {
+        stopped = true
+        if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)); close(fd); fd = -1 }
+        unlink(path)
+    }
+
+    static func address(_ path: String) throws -> sockaddr_un {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            throw HANetError(.usage, "control socket path too long (\(bytes.count) bytes): \(path)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+            raw[bytes.count] = 0
+        }
+        return addr
+    }
+
+    private func acceptLoop() {
+        while !stopped {
+            let c = accept(fd, nil, nil)
+            if c < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            let t = Thread { [handler] in
+                defer { close(c) }
+                var buffer = [UInt8]()
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                while true {
+                    let n = read(c, &chunk, chunk.count)
+                    if n <= 0 { return }
+                    buffer.append(contentsOf: chunk[0..<n])
+                    while let nl = buffer.firstIndex(of: 10) {
+                        let line = String(decoding: buffer[0..<nl], as: UTF8.self)
+                        buffer.removeSubrange(0...nl)
+                        let answer = Array((handler(line) + "\n").utf8)
+                        var off = 0
+                        while off < answer.count {
+                            let w = answer[off...].withUnsafeBytes { write(c, $0.baseAddress, $0.count) }
+                            if w <= 0 { return }
+                            off += w
+                        }
+                    }
+                    if buffer.count > 1 << 20 { return }
+                }
+            }
+            t.start()
+        }
+    }
+}
+
+/// The other end: `hanet status` and friends.
+public enum UnixSocketClient {
+    /// Sends one line, returns the first line of the answer.
+    public static func request(path: String, line: String, timeoutMillis: Int = 5000) throws -> String {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw HANetError(.io, "socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: timeoutMillis / 1000, tv_usec: (timeoutMillis % 1000) * 1000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = try UnixSocketServer.address(path)
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            throw HANetError(.notFound, "no daemon at \(path): \(String(cString: strerror(errno)))")
+        }
+        let out = Array((line + "\n").utf8)
+        var off = 0
+        while off < out.count {
+            let w = out[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard w > 0 else { throw HANetError(.io, "write to \(path): \(String(cString: strerror(errno)))") }
+            off += w
+        }
+        var buffer = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 { throw HANetError(.io, "read from \(path): \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            buffer.append(contentsOf: chunk[0..<n])
+            if let nl = buffer.firstIndex(of: 10) { return String(decoding: buffer[0..<nl], as: UTF8.self) }
+        }
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import HANetCore
+import HANetDaemon
+import HANetSystem
+
+/// Options every command that talks to a running daemon shares.
+struct SocketOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The daemon's control socket.", valueName: "path"))
+    var socket: String = "/run/hanet/hanet.sock"
+}
+
+/// Reads and validates a config file, printing every problem on failure.
+func loadConfig(_ path: String) throws -> HANetConfig {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw HANetError(.io, "\(path): cannot read the config file")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+        throw HANetError(.config, "\(path): not UTF-8 text")
+    }
+    return try HANetConfig.parse(text, file: path)
+}
+
+/// Prints an error the way every command does and exits non-zero.
+func fail(_ error: Error) -> Never {
+    if let c = error as? ConfigError {
+        for p in c.problems { ProcessSignals.writeStderr("hanet: \(p)") }
+    } else {
+        ProcessSignals.writeStderr("hanet: \(error)")
+    }
+    Foundation.exit(1)
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the HANet daemon in the foreground.",
+        discussion: """
+        Creates (or adopts) the master interface, programs the nftables netdev data plane, \
+        starts the detectors of every configured link and switches the active slave when they \
+        report faults. Logs go to stderr.
+
+        The data plane is the kernel's: if the daemon dies, traffic keeps flowing on the \
+        active slave, and the next daemon adopts the master and table it finds without a blip. \
+        SIGTERM or SIGINT stop the daemon and leave forwarding in place unless --teardown is given.
+
+        Needs root, and a kernel with nftables netdev `fwd` (CONFIG_NF_TABLES_NETDEV, \
+        CONFIG_NFT_FWD_NETDEV) and veth.
+        """)
+
+    @Option(name: .long, help: ArgumentHelp("The configuration file (TOML).", valueName: "file"))
+    var config: String = "/etc/hanet/hanet.toml"
+
+    @Option(name: .long, help: ArgumentHelp("Control socket path; overrides node.control_socket.", valueName: "path"))
+    var socket: String?
+
+    @Option(name: .long, help: ArgumentHelp("Where plugins are loaded from; overrides HANET_PLUGINS_DIR and plugins_dir.", valueName: "dir"))
+    var pluginsDir: String?
+
+    @Option(name: .long, help: ArgumentHelp("Where plugin enable/disable state is kept; overrides HANET_STATE_DIR.", valueName: "dir"))
+    var stateDir: String?
+
+    @Flag(name: .long, help: "On exit, remove the master interface and the data plane table.")
+    var teardown = false
+
+    func run() throws {
+        let cfg: HANetConfig
+        do { cfg = try loadConfig(config) } catch { fail(error) }
+        let daemon: Daemon
+        do {
+            daemon = Daemon(config: cfg, environment: try DaemonEnvironment.linux(),
+                            options: DaemonOptions(socketPath: socket, pluginsDir: pluginsDir, stateDir: stateDir))
+            try daemon.start()
+        } catch { fail(error) }
+        let teardown = self.teardown
+        let signals = ProcessSignals.handle([.terminate, .interrupt], on: .main) { _ in
+            daemon.stop(teardown: teardown)
+            Foundation.exit(0)
+        }
+        withExtendedLifetime(signals) { dispatchMain() }
+    }
+}

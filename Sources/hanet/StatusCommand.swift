@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import HANetCore
+import HANetDaemon
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show what the running daemon believes.",
+        discussion: """
+        The master's addresses and link-layer attributes, the active slave, every slave with \
+        its flags (ACTIVE, GOOD), its detectors' last verdicts, and the last switch. \
+        With --json, the same as one JSON object (documented in the README; fields are only ever added).
+        """)
+
+    @OptionGroup var socket: SocketOptions
+    @Flag(name: .long, help: "Print JSON.") var json = false
+
+    func run() throws {
+        let st: DaemonStatus
+        do {
+            guard let s = try ControlProtocol.send(.init(command: "status"), to: socket.socket).status else {
+                throw HANetError(.protocolError, "the daemon sent no status")
+            }
+            st = s
+        } catch { fail(error) }
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(st), as: UTF8.self))
+            return
+        }
+        print(StatusRenderer.render(st))
+    }
+}
+
+/// The human form of `hanet status`: a header and a table.
+enum StatusRenderer {
+    static func render(_ st: DaemonStatus) -> String {
+        var out: [String] = []
+        let m = st.master
+        out.append("node \(st.node)  pid \(st.pid)  since \(st.started)\(st.adopted ? "  (adopted running data plane)" : "")")
+        out.append("master \(m.name)  \(m.addresses.joined(separator: " "))  mtu \(m.mtu)  mac \(m.mac ?? "-")  \(m.layer)\(m.noarp ? " NOARP" : "")  txqlen \(m.txqueuelen)")
+        out.append("active \(st.active ?? "none")  switches \(st.switches)")
+        out.append("")
+        var rows = [["LINK", "TYPE", "ROLE", "LAYER", "SPEED", "MTU", "FLAGS", "HEALTH", "DETECTORS"]]
+        for l in st.links {
+            let dets = l.detectors.map { "\($0.name)=\($0.health)" }.joined(separator: ",")
+            rows.append([l.interface, l.type, l.role, l.layer, formatSpeed(l.speed_bps), String(l.mtu),
+                         l.flags.isEmpty ? "-" : l.flags.joined(separator: ","), l.health, dets.isEmpty ? "-" : dets])
+        }
+        out.append(contentsOf: table(rows))
+        for l in st.links where l.health != "GOOD" {
+            out.append("  \(l.interface): \(l.reason)")
+        }
+        if let s = st.last_switch {
+            out.append("")
+            let lat = s.trigger_to_rules_us.map { String(format: " (rules %.3f ms after the trigger)", $0 / 1000) } ?? ""
+            out.append("last switch \(s.time): \(s.from ?? "none") -> \(s.to ?? "none")\(lat)")
+            out.append("  \(s.reason)")
+        }
+        return out.joined(separator: "\n")
+    }
+
+    static func table(_ rows: [[String]]) -> [String] {
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return rows.map { r in
+            r.enumerated().map { i, cell in i == r.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }
+    }
+
+    static func formatSpeed(_ bps: UInt64) -> String {
+        if bps == 0 { return "?" }
+        if bps % 1_000_000_000 == 0 { return "\(bps / 1_000_000_000)G" }
+        if bps % 1_000_000 == 0 { return "\(bps / 1_000_000)M" }
+        if bps % 1_000 == 0 { return "\(bps / 1_000)K" }
+        return "\(bps)"
+    }
+}
+
+struct FailoverCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "failover",
+        abstract: "Make a GOOD slave the active one now.",
+        discussion: """
+        The daemon refuses a slave that is not GOOD. With failback on, the interface manager \
+        may later move back to a better slave when its health changes.
+        """)
+
+    @OptionGroup var socket: SocketOptions
+    @Option(name: .long, help: ArgumentHelp("The slave to make active.", valueName: "iface")) var to: String
+    @Flag(name: .long, help: "Print the new status as JSON.") var json = false
+
+    func run() throws {
+        do {
+            let a = try ControlProtocol.send(.init(command: "failover", to: to), to: socket.socket)
+            if json, let st = a.status {
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try enc.encode(st), as: UTF8.self))
+            } else {
+                print("active: \(a.status?.active ?? to)")
+            }
+        } catch { fail(error) }
+    }
+}

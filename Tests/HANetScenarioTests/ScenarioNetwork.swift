@@ -1,0 +1,132 @@
+import Foundation
+import XCTest
+import HANetCore
+import HANetDaemon
+
+/// The repository root, for scripts/ and tools/.
+let repositoryRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// The directory with the built `hanet` and plugins: the test bundle sits in it.
+let productsDirectory: String = {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var url = URL(fileURLWithPath: exe)
+    while url.path != "/" {
+        url.deleteLastPathComponent()
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("hanet").path) { return url.path }
+    }
+    return URL(fileURLWithPath: exe).deletingLastPathComponent().path
+}()
+
+/// Runs a command and returns its exit status and output.
+@discardableResult
+func sh(_ command: String, check: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws -> (status: Int32, out: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/bash")
+    p.arguments = ["-c", command]
+    p.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    let out = String(decoding: data, as: UTF8.self)
+    if check && p.terminationStatus != 0 {
+        XCTFail("`\(command)` exited \(p.terminationStatus): \(out)", file: file, line: line)
+        throw HANetError(.io, "command failed: \(command)")
+    }
+    return (p.terminationStatus, out)
+}
+
+/// Polls `condition` until it holds or `seconds` pass.
+func waitUntil(_ seconds: Double, _ what: String, _ condition: () throws -> Bool) throws {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        if (try? condition()) == true { return }
+        usleep(20_000)
+    }
+    throw HANetError(.state, "timed out after \(seconds) s waiting for \(what)")
+}
+
+/// A network of namespaces built by scripts/lib/net.sh, torn down in `down()`.
+final class ScenarioNetwork {
+    let prefix: String
+    let work: String
+    var processes: [Process] = []
+
+    init(pair: Bool = false) throws {
+        prefix = "hnt\(String(UInt32.random(in: 0..<UInt32.max), radix: 36))"
+        work = NSTemporaryDirectory() + prefix
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        try sh("source scripts/lib/net.sh && net_up \(prefix) \(pair ? "pair" : "")")
+    }
+
+    func ns(_ role: String) -> String { "\(prefix)-\(role)" }
+
+    func down() {
+        for p in processes where p.isRunning { p.terminate() }
+        _ = try? sh("source scripts/lib/net.sh && net_down \(prefix)", check: false)
+        try? FileManager.default.removeItem(atPath: work)
+    }
+
+    func exec(_ role: String, _ command: String, check: Bool = true) throws -> (status: Int32, out: String) {
+        try sh("ip netns exec \(ns(role)) \(command)", check: check)
+    }
+
+    /// Starts a long-running process in a namespace; output goes to a file in the work dir.
+    @discardableResult
+    func spawn(_ role: String, _ name: String, _ command: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", "exec ip netns exec \(ns(role)) \(command) >\(work)/\(name).out 2>\(work)/\(name).err"]
+        p.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+        try p.run()
+        processes.append(p)
+        return p
+    }
+
+    func output(_ name: String) -> String {
+        (try? String(contentsOfFile: "\(work)/\(name).out", encoding: .utf8)) ?? ""
+    }
+
+    func errors(_ name: String) -> String {
+        (try? String(contentsOfFile: "\(work)/\(name).err", encoding: .utf8)) ?? ""
+    }
+
+    func carrier(_ node: String, _ ifname: String, up: Bool) throws {
+        try sh("source scripts/lib/net.sh && net_carrier \(prefix) \(node) \(ifname) \(up ? "up" : "down")")
+    }
+
+    /// Writes the standard config for `node`, with `extra` appended and `edit` applied.
+    func config(_ node: String, edit: (String) -> String = { $0 }) throws -> String {
+        let path = "\(work)/\(node).toml"
+        try sh("source scripts/lib/net.sh && net_config \(prefix) \(node) \(path)")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try edit(text).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func socket(_ node: String) -> String { "/run/hanet/\(prefix)-\(node).sock" }
+
+    /// Starts `hanet run` for `node` and waits until its control socket answers.
+    @discardableResult
+    func startDaemon(_ node: String, config: String, name: String? = nil) throws -> Process {
+        let p = try spawn(node, name ?? "daemon-\(node)", "\(productsDirectory)/hanet run --config \(config) --socket \(socket(node)) --plugins-dir \(productsDirectory)")
+        try waitUntil(15, "the daemon on \(node) to answer") {
+            if !p.isRunning { throw HANetError(.state, "daemon exited: \(errors(name ?? "daemon-\(node)"))") }
+            return (try? status(node)) != nil
+        }
+        return p
+    }
+
+    func status(_ node: String) throws -> DaemonStatus {
+        guard let s = try ControlProtocol.send(.init(command: "status"), to: socket(node)).status else {
+            throw HANetError(.protocolError, "no status")
+        }
+        return s
+    }
+}

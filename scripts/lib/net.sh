@@ -1,0 +1,100 @@
+# A built-in network of namespaces for the demo, the benchmark and the scenario tests.
+#
+#   client ── br0 (LAN, namespace "lan") ──┬── s1:eth0   s1:eth1 ──┐
+#                                          └── s2:eth0   s2:eth1   │ (s2 only with "pair")
+#                                   s1:priv0 ── s2:priv0 (private link, 169.254.77.0/30)
+#
+# Every name starts with a prefix so runs never collide, and net_down removes
+# everything that prefix made. Addresses are documentation ranges only.
+#
+# usage: source scripts/lib/net.sh; net_up PREFIX [pair]; …; net_down PREFIX
+
+NET_CLIENT_ADDR=198.51.100.50
+NET_S1_ADDR=198.51.100.11
+NET_S2_ADDR=198.51.100.12
+
+ns() { echo "$1-$2"; }   # ns PREFIX role
+
+net_down() {
+    local p=$1
+    for n in $(ip netns list | awk '{print $1}' | grep -E "^$p-" || true); do
+        ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+        ip netns del "$n" 2>/dev/null || true
+    done
+}
+
+# Connects namespace $1 (interface $2) to the LAN bridge as port $3.
+net_lan_port() {
+    local p=$1 nsname=$2 ifname=$3 port=$4
+    ip link add "$ifname" netns "$nsname" type veth peer name "$port" netns "$(ns "$p" lan)"
+    ip -n "$(ns "$p" lan)" link set "$port" master br0 up
+    ip -n "$nsname" link set "$ifname" up
+}
+
+net_up() {
+    local p=$1 pair=${2:-}
+    net_down "$p"
+    for r in client lan s1; do ip netns add "$(ns "$p" $r)"; done
+    for r in client lan s1; do ip -n "$(ns "$p" $r)" link set lo up; done
+    ip -n "$(ns "$p" lan)" link add br0 type bridge
+    # No STP, no forward delay: a port is forwarding as soon as its carrier is.
+    ip -n "$(ns "$p" lan)" link set br0 type bridge forward_delay 0 stp_state 0
+    ip -n "$(ns "$p" lan)" link set br0 up
+    net_lan_port "$p" "$(ns "$p" client)" c0 cl
+    ip -n "$(ns "$p" client)" addr add $NET_CLIENT_ADDR/24 dev c0
+    net_lan_port "$p" "$(ns "$p" s1)" eth0 s1e0
+    net_lan_port "$p" "$(ns "$p" s1)" eth1 s1e1
+    if [ "$pair" = pair ]; then
+        ip netns add "$(ns "$p" s2)"
+        ip -n "$(ns "$p" s2)" link set lo up
+        net_lan_port "$p" "$(ns "$p" s2)" eth0 s2e0
+        net_lan_port "$p" "$(ns "$p" s2)" eth1 s2e1
+        ip link add priv0 netns "$(ns "$p" s1)" type veth peer name priv0 netns "$(ns "$p" s2)"
+        ip -n "$(ns "$p" s1)" link set priv0 up
+        ip -n "$(ns "$p" s2)" link set priv0 up
+    fi
+}
+
+# Writes a daemon config for server $2 ("s1" or "s2") to $3.
+net_config() {
+    local p=$1 node=$2 file=$3 addr
+    [ "$node" = s1 ] && addr=$NET_S1_ADDR || addr=$NET_S2_ADDR
+    cat > "$file" <<CFG
+[node]
+name = "$node"
+control_socket = "/run/hanet/$p-$node.sock"
+
+[master]
+name = "hanet0"
+addresses = ["$addr/24"]
+
+[[link]]
+interface = "eth0"
+type = "ethernet"
+role = "public"
+detectors = ["carrier"]
+
+[[link]]
+interface = "eth1"
+type = "ethernet"
+role = "public"
+detectors = ["carrier"]
+CFG
+}
+
+# Cuts or restores the carrier of server $2's interface $3 (its LAN bridge port goes down/up).
+net_carrier() {
+    local p=$1 node=$2 ifname=$3 state=$4
+    local port="${node}e${ifname#eth}"
+    ip -n "$(ns "$p" lan)" link set "$port" "$state"
+}
+
+# Waits until a command succeeds, at most $1 seconds.
+wait_for() {
+    local limit=$1; shift
+    local end=$((SECONDS + limit))
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -ge $end ] && return 1
+        sleep 0.05
+    done
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Probes that measure what a client sees during a failover.
+
+server      UDP echo and TCP echo on one address (run inside the server's namespace).
+udp         1 kHz UDP request/response: the path outage is the longest gap
+            between two answers (what HANet controls).
+tcp         1 kHz TCP request/response on one connection: the longest stall,
+            which includes TCP's 200 ms minimum retransmission timeout when a
+            segment is lost in the fault. A reset or error is reported.
+Both clients print one JSON object. Run time is bounded by --duration.
+"""
+import argparse, json, socket, struct, sys, threading, time
+
+
+def server(args):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    u.bind((args.bind, args.udp_port))
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind((args.bind, args.tcp_port))
+    t.listen(64)
+
+    def udp_loop():
+        while True:
+            data, peer = u.recvfrom(2048)
+            u.sendto(data, peer)
+
+    def tcp_conn(c):
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    return
+                c.sendall(d)
+        except OSError:
+            return
+        finally:
+            c.close()
+
+    threading.Thread(target=udp_loop, daemon=True).start()
+    print("ready", flush=True)
+    while True:
+        c, _ = t.accept()
+        threading.Thread(target=tcp_conn, args=(c,), daemon=True).start()
+
+
+def pace(start, i, period):
+    target = start + i * period
+    d = target - time.monotonic()
+    if d > 0:
+        time.sleep(d)
+
+
+def udp_client(args):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((args.to, args.port))
+    s.settimeout(0.2)
+    period = 1.0 / args.rate
+    replies = []
+    stop = threading.Event()
+
+    def rx():
+        while not stop.is_set():
+            try:
+                d = s.recv(64)
+            except socket.timeout:
+                continue
+            except OSError:
+                continue
+            replies.append((time.monotonic(), struct.unpack("!Q", d[:8])[0]))
+
+    th = threading.Thread(target=rx, daemon=True)
+    th.start()
+    start = time.monotonic()
+    n = int(args.duration * args.rate)
+    sent = 0
+    for i in range(n):
+        pace(start, i, period)
+        try:
+            s.send(struct.pack("!Qd", i, time.monotonic()))
+            sent += 1
+        except OSError:
+            pass
+    time.sleep(0.3)
+    stop.set()
+    th.join()
+    times = sorted(t for t, _ in replies)
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    worst = max(gaps) if gaps else args.duration
+    at = times[gaps.index(worst)] - start if gaps else 0
+    print(json.dumps({"probe": "udp", "sent": sent, "received": len(set(q for _, q in replies)),
+                      "lost": sent - len(set(q for _, q in replies)),
+                      "longest_gap_ms": round(worst * 1000, 3), "gap_at_s": round(at, 3)}))
+
+
+def tcp_client(args):
+    c = socket.create_connection((args.to, args.port), timeout=5)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.settimeout(10)
+    period = 1.0 / args.rate
+    start = time.monotonic()
+    n = int(args.duration * args.rate)
+    worst, worst_at, done, error = 0.0, 0.0, 0, None
+    msg = b"x" * 64
+    for i in range(n):
+        pace(start, i, period)
+        t0 = time.monotonic()
+        try:
+            c.sendall(msg)
+            got = 0
+            while got < len(msg):
+                d = c.recv(len(msg) - got)
+                if not d:
+                    raise ConnectionError("connection closed by the server")
+                got += len(d)
+        except (OSError, ConnectionError) as e:
+            error = "%s: %s" % (type(e).__name__, e)
+            break
+        rtt = time.monotonic() - t0
+        if rtt > worst:
+            worst, worst_at = rtt, t0 - start
+        done += 1
+    c.close()
+    print(json.dumps({"probe": "tcp", "requests": done, "error": error,
+                      "longest_stall_ms": round(worst * 1000, 3), "stall_at_s": round(worst_at, 3)}))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="mode", required=True)
+    s = sub.add_parser("server")
+    s.add_argument("--bind", required=True)
+    s.add_argument("--udp-port", type=int, default=9000)
+    s.add_argument("--tcp-port", type=int, default=9001)
+    for name in ("udp", "tcp"):
+        c = sub.add_parser(name)
+        c.add_argument("--to", required=True)
+        c.add_argument("--port", type=int, default=9000 if name == "udp" else 9001)
+        c.add_argument("--rate", type=float, default=1000)
+        c.add_argument("--duration", type=float, default=5)
+    a = p.parse_args()
+    {"server": server, "udp": udp_client, "tcp": tcp_client}[a.mode](a)
+
+
+if __name__ == "__main__":
+    main()
