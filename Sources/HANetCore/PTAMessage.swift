@@ -1,0 +1,78 @@
+/// One Packet Transmission Agent datagram (paper §3.5): a server asks its
+/// sibling to carry its service addresses, and the sibling answers. The
+/// fields are those of the wire format in `PTAWire`.
+public struct PTAMessage: Equatable, Sendable {
+    public enum Kind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+        case takeover = 1
+        case ack = 2
+        case renew = 3
+        case release = 4
+        case refuse = 5
+        case hello = 6
+
+        public var description: String {
+            switch self {
+            case .takeover: return "TAKEOVER"
+            case .ack: return "ACK"
+            case .renew: return "RENEW"
+            case .release: return "RELEASE"
+            case .refuse: return "REFUSE"
+            case .hello: return "HELLO"
+            }
+        }
+    }
+
+    public var type: Kind
+    public var flags: UInt16
+    /// The sender's node name; the receiver picks the HMAC key by it.
+    public var sender: String
+    /// The service addresses the message is about.
+    public var addresses: [IPv4Address]
+    /// Strictly increasing per (sender, bootID): the replay guard relies on it.
+    public var counter: UInt64
+    /// Random per daemon start, so counters may restart from zero after a reboot.
+    public var bootID: UInt64
+    /// Requested (TAKEOVER, RENEW) or granted (ACK) lease.
+    public var leaseMillis: UInt32
+    /// Why a REFUSE refused; empty otherwise.
+    public var reason: String
+
+    public init(type: Kind, flags: UInt16 = 0, sender: String, addresses: [IPv4Address] = [], counter: UInt64,
+                bootID: UInt64, leaseMillis: UInt32 = 0, reason: String = "") {
+        self.type = type
+        self.flags = flags
+        self.sender = sender
+        self.addresses = addresses
+        self.counter = counter
+        self.bootID = bootID
+        self.leaseMillis = leaseMillis
+        self.reason = reason
+    }
+}
+
+/// What a PTA state machine asks the daemon to do. The machines do no I/O, so
+/// that every decision can be tested with a fake clock.
+public enum PTAAction: Equatable, Sendable {
+    /// Encode, sign and send `message` by UDP to `to` (the peer's private-link address).
+    case send(PTAMessage, to: IPv4Address)
+    /// Responder: carry the sibling's addresses (forwarding, proxy ARP, host
+    /// routes over `link`, gratuitous ARP on the public LAN).
+    case startServing(sibling: String, addresses: [IPv4Address], link: String)
+    /// Responder: undo `startServing`.
+    case stopServing(sibling: String, addresses: [IPv4Address], link: String, reason: String)
+    case log(String)
+}
+
+/// The sender side of the counter: monotonic nanoseconds since the daemon
+/// started, forced strictly increasing even if two messages share a tick.
+/// Shared by the requester and responder of one daemon.
+public final class PTACounter {
+    public private(set) var last: UInt64 = 0
+
+    public init() {}
+
+    public func next(now: UInt64) -> UInt64 {
+        last = Swift.max(last &+ 1, now)
+        return last
+    }
+}

@@ -1,0 +1,170 @@
+/// The responder side of the PTA (paper §3.5): a sibling asks us to carry its
+/// service addresses over the private link between us. We check that it is a
+/// configured sibling asking only for addresses it is allowed to have, that we
+/// can serve at all (a public link of ours is up), and then lease the service.
+///
+/// Pure, like `PTARequester`: `receive` and `tick` return actions. It is
+/// idempotent: a TAKEOVER retried after our ACK was lost is answered again
+/// without applying the service twice, and a RENEW for a lease we do not know
+/// (we restarted) is treated as a TAKEOVER so the sibling is not dropped.
+public final class PTAResponder {
+    /// A sibling we may serve: from `[[sibling]]` and the `[[link]]` naming it.
+    public struct Peer: Equatable, Sendable {
+        public var name: String
+        public var address: IPv4Address
+        public var allowed: [IPv4Prefix]
+        /// The private link to it; nil when no [[link]] names this sibling.
+        public var link: String?
+
+        public init(name: String, address: IPv4Address, allowed: [IPv4Prefix], link: String?) {
+            self.name = name
+            self.address = address
+            self.allowed = allowed
+            self.link = link
+        }
+    }
+
+    public struct Lease: Equatable, Sendable {
+        public var addresses: [IPv4Address]
+        public var link: String
+        public var expiry: UInt64
+    }
+
+    public let node: String
+    public let bootID: UInt64
+    public let peers: [String: Peer]
+    public private(set) var leases: [String: Lease] = [:]
+
+    private let maxLeaseMillis: UInt32
+    private let counter: PTACounter
+    private let canServe: () -> Bool
+    private var replay = PTAReplayGuard()
+
+    /// `canServe` answers whether one of our own public links is GOOD: serving
+    /// without one would only move the black hole.
+    public init(node: String, bootID: UInt64, peers: [Peer], pta: HANetConfig.PTA,
+                counter: PTACounter = PTACounter(), canServe: @escaping () -> Bool) {
+        self.node = node
+        self.bootID = bootID
+        self.peers = Dictionary(peers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.maxLeaseMillis = UInt32(clamping: pta.leaseMillis)
+        self.counter = counter
+        self.canServe = canServe
+    }
+
+    /// Peers from the configuration: each sibling with the first link that names it.
+    public convenience init(config: HANetConfig, bootID: UInt64, counter: PTACounter = PTACounter(),
+                            canServe: @escaping () -> Bool) {
+        let peers = config.siblings.map { s in
+            Peer(name: s.name, address: s.address, allowed: s.addresses,
+                 link: config.links.first { $0.sibling == s.name }?.interface)
+        }
+        self.init(node: config.node.name, bootID: bootID, peers: peers, pta: config.pta, counter: counter, canServe: canServe)
+    }
+
+    /// The earliest lease expiry, when `tick` must run.
+    public var nextDeadline: UInt64? { leases.values.map(\.expiry).min() }
+
+    public func receive(_ m: PTAMessage, now: UInt64) -> [PTAAction] {
+        guard let peer = peers[m.sender] else {
+            return [.log("PTA: ignoring \(m.type) from \(m.sender): not a configured sibling")]
+        }
+        switch m.type {
+        case .ack, .refuse:
+            return [.log("PTA: responder ignores \(m.type) from \(m.sender)")]
+        case .takeover, .renew, .release, .hello:
+            break
+        }
+        if let why = replay.accept(m) { return [.log("PTA: dropped: \(why)")] }
+
+        switch m.type {
+        case .hello:
+            return [reply(.ack, to: peer, addresses: [], lease: 0, now: now)]
+        case .release:
+            var actions: [PTAAction] = []
+            if let lease = leases.removeValue(forKey: peer.name) {
+                actions.append(.stopServing(sibling: peer.name, addresses: lease.addresses, link: lease.link,
+                                            reason: "released by \(peer.name)"))
+            }
+            actions.append(reply(.ack, to: peer, addresses: m.addresses, lease: 0, now: now))
+            return actions
+        case .takeover, .renew:
+            return request(m, from: peer, now: now)
+        case .ack, .refuse:
+            return []
+        }
+    }
+
+    /// Ends leases that were not renewed in time.
+    public func tick(now: UInt64) -> [PTAAction] {
+        var actions: [PTAAction] = []
+        for name in leases.keys.sorted() {
+            guard let lease = leases[name], now >= lease.expiry else { continue }
+            leases[name] = nil
+            actions.append(.stopServing(sibling: name, addresses: lease.addresses, link: lease.link, reason: "lease expired"))
+        }
+        return actions
+    }
+
+    /// Stops every lease (daemon shutdown, or our last public link failed).
+    public func stopAll(reason: String) -> [PTAAction] {
+        let actions = leases.keys.sorted().compactMap { name -> PTAAction? in
+            guard let lease = leases[name] else { return nil }
+            return .stopServing(sibling: name, addresses: lease.addresses, link: lease.link, reason: reason)
+        }
+        leases.removeAll()
+        return actions
+    }
+
+    private func request(_ m: PTAMessage, from peer: Peer, now: UInt64) -> [PTAAction] {
+        let existing = leases[peer.name]
+        func refuse(_ reason: String) -> [PTAAction] {
+            var actions: [PTAAction] = []
+            if let lease = existing {
+                leases[peer.name] = nil
+                actions.append(.stopServing(sibling: peer.name, addresses: lease.addresses, link: lease.link, reason: reason))
+            }
+            actions.append(.log("PTA: refusing \(m.type) from \(peer.name): \(reason)"))
+            actions.append(reply(.refuse, to: peer, addresses: m.addresses, lease: 0, now: now, reason: reason))
+            return actions
+        }
+        guard let link = peer.link else {
+            return refuse("no [[link]] on \(node) names sibling \(peer.name)")
+        }
+        guard !m.addresses.isEmpty else { return refuse("no addresses in the request") }
+        if let bad = m.addresses.first(where: { a in !peer.allowed.contains { $0.contains(a) } }) {
+            return refuse("address \(bad) is not among \(peer.name)'s configured addresses ("
+                          + peer.allowed.map(\.description).joined(separator: ", ") + ")")
+        }
+        guard canServe() else { return refuse("\(node) has no working public link") }
+
+        let granted = m.leaseMillis == 0 ? maxLeaseMillis : Swift.min(m.leaseMillis, maxLeaseMillis)
+        let expiry = now + UInt64(granted) * 1_000_000
+        var actions: [PTAAction] = []
+        let wanted = m.addresses
+        if let lease = existing, Set(lease.addresses) == Set(wanted), lease.link == link {
+            leases[peer.name]?.expiry = expiry
+        } else {
+            if let lease = existing {
+                actions.append(.stopServing(sibling: peer.name, addresses: lease.addresses, link: lease.link,
+                                            reason: "\(peer.name) asked for a different set of addresses"))
+            } else if m.type == .renew {
+                actions.append(.log("PTA: RENEW from \(peer.name) without a lease (restart?); serving it as a TAKEOVER"))
+            }
+            leases[peer.name] = Lease(addresses: wanted, link: link, expiry: expiry)
+            actions.append(.startServing(sibling: peer.name, addresses: wanted, link: link))
+        }
+        actions.append(reply(.ack, to: peer, addresses: wanted, lease: granted, now: now))
+        return actions
+    }
+
+    private func reply(_ type: PTAMessage.Kind, to peer: Peer, addresses: [IPv4Address], lease: UInt32,
+                       now: UInt64, reason: String = "") -> PTAAction {
+        // The wire format carries at most 256 bytes of reason; cut on a character boundary.
+        var r = reason
+        while r.utf8.count > PTAWire.maxReason { r.removeLast() }
+        let m = PTAMessage(type: type, sender: node, addresses: Array(addresses.prefix(PTAWire.maxAddresses)),
+                           counter: counter.next(now: now), bootID: bootID, leaseMillis: lease, reason: r)
+        return .send(m, to: peer.address)
+    }
+}
