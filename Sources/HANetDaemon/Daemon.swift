@@ -158,7 +158,10 @@ public final class Daemon {
             for t in timers { t.cancel() }
             timers.removeAll()
             monitor?.stop()
-            for s in slaves { for d in s.detectors { d.destroy() } }
+            for s in slaves {
+                for d in s.detectors { d.destroy() }
+                s.link?.close()
+            }
             control?.stop()
             if teardown {
                 try? env.dataPlane.remove(table: config.master.table)
@@ -201,7 +204,15 @@ public final class Daemon {
         } catch {
             throw HANetError(.plugin, "\(link.location): link \(link.interface): type \(typeName): \(error)")
         }
-        return Slave(config: link, order: order, typeName: typeName, attributes: attrs, kernel: k, master: config.master)
+        let opened: LinkInstance
+        do {
+            opened = try plugins.openLink(type: typeName, device: device, config: link.options)
+        } catch {
+            throw HANetError(.plugin, "\(link.location): link \(link.interface): type \(typeName) refused to open it: \(error)")
+        }
+        let slave = Slave(config: link, order: order, typeName: typeName, attributes: attrs, kernel: k, master: config.master)
+        slave.link = opened
+        return slave
     }
 
     static func driverName(_ ifname: String) -> String {

@@ -12,6 +12,8 @@ final class Slave {
     var kernel: KernelLink?
     var tracker: SlaveHealthTracker
     var detectors: [DetectorInstance] = []
+    /// The link plugin's handle on the device, closed when the daemon stops.
+    var link: LinkInstance?
     /// Last verdict per detector, with when it came (monotonic ns).
     var verdictTimes: [String: UInt64] = [:]
     /// When the kernel last told us about this link (monotonic ns): the trigger time of a carrier failover.
