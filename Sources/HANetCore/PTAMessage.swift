@@ -49,30 +49,3 @@ public struct PTAMessage: Equatable, Sendable {
         self.reason = reason
     }
 }
-
-/// What a PTA state machine asks the daemon to do. The machines do no I/O, so
-/// that every decision can be tested with a fake clock.
-public enum PTAAction: Equatable, Sendable {
-    /// Encode, sign and send `message` by UDP to `to` (the peer's private-link address).
-    case send(PTAMessage, to: IPv4Address)
-    /// Responder: carry the sibling's addresses (forwarding, proxy ARP, host
-    /// routes over `link`, gratuitous ARP on the public LAN).
-    case startServing(sibling: String, addresses: [IPv4Address], link: String)
-    /// Responder: undo `startServing`.
-    case stopServing(sibling: String, addresses: [IPv4Address], link: String, reason: String)
-    case log(String)
-}
-
-/// The sender side of the counter: monotonic nanoseconds since the daemon
-/// started, forced strictly increasing even if two messages share a tick.
-/// Shared by the requester and responder of one daemon.
-public final class PTACounter {
-    public private(set) var last: UInt64 = 0
-
-    public init() {}
-
-    public func next(now: UInt64) -> UInt64 {
-        last = Swift.max(last &+ 1, now)
-        return last
-    }
-}

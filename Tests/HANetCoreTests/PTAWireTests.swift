@@ -113,18 +113,3 @@ final class PTAWireTests: XCTestCase {
         XCTAssertEqual(decode(resign(b)), .failure(.badText("reason")))
     }
 }
-
-/// HMAC-SHA256 computed independently of PTAWire (RFC 2104 over swift-crypto's SHA256),
-/// so the layout test checks the MAC rather than the code against itself.
-enum HMACSHA256 {
-    static func mac(_ message: [UInt8], key: [UInt8]) -> [UInt8] {
-        var k = key.count > 64 ? sha256(key) : key
-        k += Array(repeating: 0, count: 64 - k.count)
-        let inner = sha256(k.map { $0 ^ 0x36 } + message)
-        return sha256(k.map { $0 ^ 0x5c } + inner)
-    }
-
-    private static func sha256(_ b: [UInt8]) -> [UInt8] {
-        Array(CryptoSHA.digest(b))
-    }
-}

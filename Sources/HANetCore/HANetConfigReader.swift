@@ -1,0 +1,558 @@
+/// Walks a `TOMLDocument` into a `HANetConfig`, recording problems instead of
+/// stopping at the first.
+struct HANetConfigReader {
+    let file: String
+    private(set) var problems: [ConfigProblem] = []
+
+    init(file: String) { self.file = file }
+
+    /// File order; problems on the same line keep the order they were found.
+    var sortedProblems: [ConfigProblem] {
+        problems.enumerated().sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }.map(\.element)
+    }
+
+    static let nodeKeys = ["name", "control_socket", "plugins_dir", "state_dir"]
+    static let masterKeys = ["name", "port", "addresses", "table", "failback", "updelay_ms", "downdelay_ms",
+                             "garp_count", "garp_interval_ms"]
+    static let ptaKeys = ["port", "lease_ms", "retry_initial_ms", "retry_max_ms", "replay_window_ms"]
+    static let linkKeys = ["interface", "type", "role", "speed", "priority", "detectors", "detector_policy",
+                           "sibling", "address", "detector"]
+    /// Keys handed to link plugins through `Link.options`.
+    static let linkPluginKeys = ["device", "baud"]
+    static let siblingKeys = ["name", "address", "key_file", "addresses"]
+    static let topLevelTables = ["node", "master", "pta", "link", "sibling", "detector"]
+    /// Accepted and ignored: kept for features that will read them later.
+    static let reservedTables = ["hooks", "hotplug", "metrics"]
+    /// The PTA wire format carries at most this many addresses.
+    static let maxAddresses = 16
+    static let defaultControlSocket = "/run/hanet/hanet.sock"
+
+    mutating func problem(_ line: Int, _ key: String, _ message: String) {
+        problems.append(ConfigProblem(file: file, line: line, key: key, message: message))
+    }
+
+    // MARK: top level
+
+    mutating func read(_ root: TOMLTable) -> HANetConfig? {
+        var nodeTable: TOMLTable?
+        var masterTable: TOMLTable?
+        var ptaTable: TOMLTable?
+        var linkTables: [TOMLTable]?
+        var siblingTables: [TOMLTable] = []
+        var detectorTable: TOMLTable?
+        var linkShapeReported = false
+
+        for entry in root.entries {
+            let k = entry.key
+            switch (k, entry.value.kind) {
+            case ("node", .table(let t)): nodeTable = t
+            case ("master", .table(let t)): masterTable = t
+            case ("pta", .table(let t)): ptaTable = t
+            case ("detector", .table(let t)): detectorTable = t
+            case ("link", .tableArray(let list)): linkTables = list
+            case ("sibling", .tableArray(let list)): siblingTables = list
+            case ("link", _), ("sibling", _):
+                problem(entry.keyLine, k, "expected [[\(k)]] (an array of tables, one per \(k)), got \(entry.value.typeName)")
+                if k == "link" { linkShapeReported = true }
+            case ("node", _), ("master", _), ("pta", _), ("detector", _):
+                problem(entry.keyLine, k, "expected a single [\(k)] table, got \(entry.value.typeName)")
+            default:
+                if Self.reservedTables.contains(k) { continue }
+                switch entry.value.kind {
+                case .table, .tableArray:
+                    problem(entry.keyLine, k, "unknown table [\(k)]\(suggestion(k, Self.topLevelTables + Self.reservedTables)); expected one of: "
+                            + (Self.topLevelTables + Self.reservedTables).joined(separator: ", "))
+                default:
+                    problem(entry.keyLine, k, "unknown top-level key '\(k)'; every key belongs in a table such as [node] or [master]")
+                }
+            }
+        }
+
+        let node = readNode(nodeTable)
+        let master = readMaster(masterTable)
+        let pta = readPTA(ptaTable)
+        let siblings = siblingTables.enumerated().compactMap { readSibling($0.element, index: $0.offset, node: node?.name) }
+        var links: [HANetConfig.Link] = []
+        if let list = linkTables, !list.isEmpty {
+            links = list.enumerated().compactMap { readLink($0.element, index: $0.offset) }
+        } else if linkShapeReported {
+            // Already reported as the wrong shape.
+        } else if linkTables == nil {
+            problem(1, "link", "missing required [[link]] table: at least one link (a public NIC) is needed")
+        } else {
+            problem(1, "link", "at least one [[link]] is required")
+        }
+        let detectors = readDetectors(detectorTable)
+
+        crossCheck(links: links, linkTables: linkTables ?? [], siblings: siblings, siblingTables: siblingTables, master: master)
+
+        guard let n = node, let m = master else { return nil }
+        return HANetConfig(file: file, node: n, master: m, links: links, siblings: siblings, pta: pta, detectors: detectors)
+    }
+
+    // MARK: sections
+
+    mutating func readNode(_ t: TOMLTable?) -> HANetConfig.Node? {
+        guard let t else {
+            problem(1, "node", "missing required table [node] (with at least: name = \"s1\")")
+            return nil
+        }
+        checkKeys(t, allowed: Self.nodeKeys, table: "[node]", path: "node")
+        let name = requiredString(t, "name", path: "node", table: "[node]")
+        if let (n, line) = name, !Self.isNodeName(n) {
+            problem(line, "node.name", "expected a node name of 1 to 32 characters from a-z, 0-9 and '-', got \"\(n)\"")
+        }
+        var controlSocket = Self.defaultControlSocket
+        if let (s, line) = optionalString(t, "control_socket", path: "node") {
+            if s.isEmpty || s.utf8.count > 107 {
+                problem(line, "node.control_socket", "expected a socket path of 1 to 107 bytes (the limit of a Unix socket address), got \(s.utf8.count) bytes")
+            }
+            controlSocket = s
+        }
+        let pluginsDir = optionalPath(t, "plugins_dir", path: "node")
+        let stateDir = optionalPath(t, "state_dir", path: "node")
+        guard let (n, _) = name else { return nil }
+        return HANetConfig.Node(name: n, controlSocket: controlSocket, pluginsDir: pluginsDir, stateDir: stateDir)
+    }
+
+    mutating func readMaster(_ t: TOMLTable?) -> HANetConfig.Master? {
+        guard let t else {
+            problem(1, "master", "missing required table [master] (with at least: addresses = [\"198.51.100.11/24\"])")
+            return nil
+        }
+        checkKeys(t, allowed: Self.masterKeys, table: "[master]", path: "master")
+        var name = "hanet0"
+        if let (n, line) = optionalString(t, "name", path: "master") {
+            if let why = Self.ifnameProblem(n) { problem(line, "master.name", why) }
+            name = n
+        }
+        var port = name + "p"
+        if let (p, line) = optionalString(t, "port", path: "master") {
+            if let why = Self.ifnameProblem(p) { problem(line, "master.port", why) }
+            else if p == name { problem(line, "master.port", "the port must differ from the master's name \"\(name)\"") }
+            port = p
+        } else if port.utf8.count > 15 {
+            problem(t["name"]?.keyLine ?? t.line, "master.port",
+                    "the default port name \"\(port)\" (master name + \"p\") is longer than 15 characters; set master.port or shorten master.name")
+        }
+        let addresses = prefixList(t, "addresses", path: "master", table: "[master]", required: true)
+        var table = "hanet"
+        if let (s, line) = optionalString(t, "table", path: "master") {
+            if !Self.isNftName(s) {
+                problem(line, "master.table", "expected an nftables table name (a letter or '_', then letters, digits, '_', '-' or '.', at most 64), got \"\(s)\"")
+            }
+            table = s
+        }
+        let failback = optionalBool(t, "failback", path: "master") ?? true
+        let updelay = optionalInt(t, "updelay_ms", path: "master", range: 0...3_600_000) ?? 0
+        let downdelay = optionalInt(t, "downdelay_ms", path: "master", range: 0...3_600_000) ?? 0
+        let garpCount = optionalInt(t, "garp_count", path: "master", range: 0...100) ?? 3
+        let garpInterval = optionalInt(t, "garp_interval_ms", path: "master", range: 0...60_000) ?? 100
+        return HANetConfig.Master(name: name, port: port, addresses: addresses, table: table, failback: failback,
+                                  updelayMillis: updelay, downdelayMillis: downdelay, garpCount: garpCount,
+                                  garpIntervalMillis: garpInterval, location: .init(file: file, line: t.line))
+    }
+
+    mutating func readPTA(_ t: TOMLTable?) -> HANetConfig.PTA {
+        guard let t else {
+            return HANetConfig.PTA(port: 7377, leaseMillis: 3000, retryInitialMillis: 5, retryMaxMillis: 200, replayWindowMillis: 30000)
+        }
+        checkKeys(t, allowed: Self.ptaKeys, table: "[pta]", path: "pta")
+        let port = optionalInt(t, "port", path: "pta", range: 1...65535) ?? 7377
+        let lease = optionalInt(t, "lease_ms", path: "pta", range: 3...86_400_000) ?? 3000
+        let initial = optionalInt(t, "retry_initial_ms", path: "pta", range: 1...60_000) ?? 5
+        let maxRetry = optionalInt(t, "retry_max_ms", path: "pta", range: 1...600_000) ?? 200
+        let window = optionalInt(t, "replay_window_ms", path: "pta", range: 1...86_400_000) ?? 30000
+        if maxRetry < initial, let e = t["retry_max_ms"] ?? t["retry_initial_ms"] {
+            problem(e.value.line, "pta.retry_max_ms", "expected retry_max_ms (\(maxRetry)) to be at least retry_initial_ms (\(initial))")
+        }
+        return HANetConfig.PTA(port: UInt16(port), leaseMillis: lease, retryInitialMillis: initial,
+                               retryMaxMillis: maxRetry, replayWindowMillis: window)
+    }
+
+    mutating func readLink(_ t: TOMLTable, index: Int) -> HANetConfig.Link? {
+        let path = "link[\(index)]"
+        checkKeys(t, allowed: Self.linkKeys + Self.linkPluginKeys, table: "[[link]]", path: path)
+        var interface: String?
+        if let (name, line) = requiredString(t, "interface", path: path, table: "[[link]] (\(path))") {
+            if let why = Self.ifnameProblem(name) { problem(line, path + ".interface", why) } else { interface = name }
+        }
+        let type = optionalString(t, "type", path: path)?.0
+        var role: LinkRole?
+        if let (r, line) = optionalString(t, "role", path: path) {
+            role = LinkRole(rawValue: r)
+            if role == nil { problem(line, path + ".role", "expected \"public\" or \"private\", got \"\(r)\"") }
+        }
+        var speed: UInt64?
+        if let e = t["speed"] {
+            speed = Self.speed(e.value)
+            if speed == nil {
+                problem(e.value.line, path + ".speed",
+                        "expected a speed in bit/s: a positive integer or a string with a decimal K/M/G suffix such as \"115200\", \"12M\", \"1G\" or \"2.5G\", got \(e.value.rendered)")
+            }
+        }
+        let priority = optionalInt(t, "priority", path: path, range: -1_000_000...1_000_000) ?? 0
+        var detectors = ["carrier"]
+        if let e = t["detectors"] {
+            if let list = stringList(e.value, path: path + ".detectors", what: "detector names") {
+                var seen = Set<String>()
+                for (i, item) in list.enumerated() {
+                    if !Self.isPluginName(item.0) {
+                        problem(item.1, "\(path).detectors[\(i)]", "expected a detector name of a-z, 0-9 and '-', got \"\(item.0)\"")
+                    } else if !seen.insert(item.0).inserted {
+                        problem(item.1, "\(path).detectors[\(i)]", "detector \"\(item.0)\" is listed twice")
+                    }
+                }
+                detectors = list.map(\.0)
+            }
+        }
+        var policy = "any"
+        if let (p, line) = optionalString(t, "detector_policy", path: path) {
+            if p != "any" && p != "all" { problem(line, path + ".detector_policy", "expected \"any\" or \"all\", got \"\(p)\"") }
+            policy = p
+        }
+        let sibling = optionalString(t, "sibling", path: path)?.0
+        var address: IPv4Prefix?
+        if let e = t["address"] { address = prefix(e.value, path: path + ".address") }
+        var options: [String: HANetConfig.Value] = [:]
+        if let e = t["device"] {
+            if case .string(let s) = e.value.kind, !s.isEmpty { options["device"] = .string(s) }
+            else { problem(e.value.line, path + ".device", "expected a device path string such as \"/dev/ttyS0\", got \(e.value.rendered)") }
+        }
+        if let e = t["baud"] {
+            if case .integer(let b) = e.value.kind, b > 0 { options["baud"] = .integer(b) }
+            else { problem(e.value.line, path + ".baud", "expected a positive integer baud rate such as 115200, got \(e.value.rendered)") }
+        }
+        var overrides: [String: [String: HANetConfig.Value]] = [:]
+        if let e = t["detector"] {
+            overrides = detectorTables(e.value, path: path + ".detector", table: "[link.detector]")
+        }
+        guard let interface else { return nil }
+        return HANetConfig.Link(interface: interface, type: type, role: role, speedBitsPerSecond: speed, priority: priority,
+                                detectors: detectors, detectorPolicy: policy, sibling: sibling, address: address,
+                                options: options, detectorOverrides: overrides, location: .init(file: file, line: t.line))
+    }
+
+    mutating func readSibling(_ t: TOMLTable, index: Int, node: String?) -> HANetConfig.Sibling? {
+        let path = "sibling[\(index)]"
+        checkKeys(t, allowed: Self.siblingKeys, table: "[[sibling]]", path: path)
+        var name: String?
+        if let (n, line) = requiredString(t, "name", path: path, table: "[[sibling]] (\(path))") {
+            if !Self.isNodeName(n) {
+                problem(line, path + ".name", "expected a node name of 1 to 32 characters from a-z, 0-9 and '-', got \"\(n)\"")
+            } else if n == node {
+                problem(line, path + ".name", "\"\(n)\" is this node's own name ([node] name); a sibling is another server")
+            } else {
+                name = n
+            }
+        }
+        var address: IPv4Address?
+        if let e = t["address"] {
+            if case .string(let s) = e.value.kind, let a = IPv4Address(s) { address = a }
+            else { problem(e.value.line, path + ".address", "expected an IPv4 address without prefix length such as \"169.254.77.2\", got \(e.value.rendered)") }
+        } else {
+            problem(t.line, path + ".address", "missing required key 'address' in [[sibling]] (the sibling's end of the private link, such as \"169.254.77.2\")")
+        }
+        var keyFile: String?
+        if let (k, line) = requiredString(t, "key_file", path: path, table: "[[sibling]] (\(path))") {
+            if k.isEmpty { problem(line, path + ".key_file", "expected the path of the shared key file, got an empty string") }
+            else { keyFile = k }
+        }
+        let addresses = prefixList(t, "addresses", path: path, table: "[[sibling]] (\(path))", required: true)
+        guard let name, let address, let keyFile, !addresses.isEmpty else { return nil }
+        return HANetConfig.Sibling(name: name, address: address, keyFile: keyFile, addresses: addresses,
+                                   location: .init(file: file, line: t.line))
+    }
+
+    mutating func readDetectors(_ t: TOMLTable?) -> [String: [String: HANetConfig.Value]] {
+        guard let t else { return [:] }
+        return detectorTables(TOMLValue(.table(t), line: t.line), path: "detector", table: "[detector]")
+    }
+
+    /// `[detector.NAME]` or `[link.detector.NAME]`: one table per detector of free-form plugin settings.
+    mutating func detectorTables(_ v: TOMLValue, path: String, table: String) -> [String: [String: HANetConfig.Value]] {
+        guard case .table(let t) = v.kind else {
+            problem(v.line, path, "expected tables such as [\(path.hasPrefix("link") ? "link." : "")detector.arp-monitor], got \(v.typeName)")
+            return [:]
+        }
+        var out: [String: [String: HANetConfig.Value]] = [:]
+        for e in t.entries {
+            let p = path + "." + e.key
+            guard Self.isPluginName(e.key) else {
+                problem(e.keyLine, p, "expected a detector name of a-z, 0-9 and '-', got \"\(e.key)\"")
+                continue
+            }
+            guard case .table(let dt) = e.value.kind else {
+                problem(e.keyLine, p, "expected a table [\(p.replacingBracketIndexes())] of settings for detector '\(e.key)', got \(e.value.typeName)")
+                continue
+            }
+            var settings: [String: HANetConfig.Value] = [:]
+            for s in dt.entries {
+                if let v = pluginValue(s.value, path: p + "." + s.key) { settings[s.key] = v }
+            }
+            out[e.key] = settings
+        }
+        return out
+    }
+
+    // MARK: cross checks
+
+    mutating func crossCheck(links: [HANetConfig.Link], linkTables: [TOMLTable], siblings: [HANetConfig.Sibling],
+                             siblingTables: [TOMLTable], master: HANetConfig.Master?) {
+        // Interfaces: unique, and not the master or its port.
+        var firstInterface: [String: Int] = [:]
+        for (i, t) in linkTables.enumerated() {
+            guard let e = t["interface"], case .string(let name) = e.value.kind else { continue }
+            if let first = firstInterface[name] {
+                problem(e.value.line, "link[\(i)].interface", "interface \"\(name)\" is already used by the [[link]] on line \(first); each interface can be one link only")
+            } else {
+                firstInterface[name] = e.value.line
+            }
+            if let m = master, name == m.name || name == m.port {
+                problem(e.value.line, "link[\(i)].interface", "interface \"\(name)\" is the master\(name == m.port ? "'s port" : ""); a link must be a real interface")
+            }
+        }
+        // Sibling names unique.
+        var firstSibling: [String: Int] = [:]
+        for (i, t) in siblingTables.enumerated() {
+            guard let e = t["name"], case .string(let name) = e.value.kind else { continue }
+            if let first = firstSibling[name] {
+                problem(e.value.line, "sibling[\(i)].name", "sibling \"\(name)\" is already defined on line \(first)")
+            } else {
+                firstSibling[name] = e.value.line
+            }
+        }
+        // A link's sibling must exist, and its address must share the link's subnet.
+        let known = Set(siblingTables.compactMap { t -> String? in
+            if case .string(let n)? = t["name"]?.value.kind { return n }
+            return nil
+        })
+        for (i, t) in linkTables.enumerated() {
+            guard let e = t["sibling"], case .string(let s) = e.value.kind else { continue }
+            if !known.contains(s) {
+                let list = known.isEmpty ? "no [[sibling]] is configured" : "configured siblings: " + known.sorted().joined(separator: ", ")
+                problem(e.value.line, "link[\(i)].sibling", "unknown sibling \"\(s)\"; \(list)")
+                continue
+            }
+            if let a = t["address"], case .string(let text) = a.value.kind, let p = IPv4Prefix(text),
+               let sib = siblings.first(where: { $0.name == s }), !p.contains(sib.address) {
+                problem(a.value.line, "link[\(i)].address",
+                        "sibling \"\(s)\" has address \(sib.address), which is outside this link's subnet \(p.network)/\(p.length)")
+            }
+        }
+        _ = links
+    }
+
+    // MARK: typed accessors
+
+    mutating func checkKeys(_ t: TOMLTable, allowed: [String], table: String, path: String) {
+        for e in t.entries where !allowed.contains(e.key) {
+            problem(e.keyLine, path + "." + e.key,
+                    "unknown key '\(e.key)' in \(table)\(suggestion(e.key, allowed)); expected one of: " + allowed.joined(separator: ", "))
+        }
+    }
+
+    mutating func requiredString(_ t: TOMLTable, _ key: String, path: String, table: String) -> (String, Int)? {
+        guard t[key] != nil else {
+            problem(t.line, path + "." + key, "missing required key '\(key)' in \(table)")
+            return nil
+        }
+        return optionalString(t, key, path: path)
+    }
+
+    mutating func optionalString(_ t: TOMLTable, _ key: String, path: String) -> (String, Int)? {
+        guard let e = t[key] else { return nil }
+        guard case .string(let s) = e.value.kind else {
+            problem(e.value.line, path + "." + key, "expected a string, got \(e.value.typeName) \(e.value.rendered)")
+            return nil
+        }
+        return (s, e.value.line)
+    }
+
+    mutating func optionalPath(_ t: TOMLTable, _ key: String, path: String) -> String? {
+        guard let (s, line) = optionalString(t, key, path: path) else { return nil }
+        if s.isEmpty { problem(line, path + "." + key, "expected a directory path, got an empty string"); return nil }
+        return s
+    }
+
+    mutating func optionalBool(_ t: TOMLTable, _ key: String, path: String) -> Bool? {
+        guard let e = t[key] else { return nil }
+        guard case .boolean(let b) = e.value.kind else {
+            problem(e.value.line, path + "." + key, "expected true or false, got \(e.value.typeName) \(e.value.rendered)")
+            return nil
+        }
+        return b
+    }
+
+    mutating func optionalInt(_ t: TOMLTable, _ key: String, path: String, range: ClosedRange<Int>) -> Int? {
+        guard let e = t[key] else { return nil }
+        guard case .integer(let i) = e.value.kind, let v = Int(exactly: i), range.contains(v) else {
+            problem(e.value.line, path + "." + key,
+                    "expected an integer from \(range.lowerBound) to \(range.upperBound), got \(e.value.rendered)")
+            return nil
+        }
+        return v
+    }
+
+    /// A list of strings with the line of each, or nil after reporting a problem.
+    mutating func stringList(_ v: TOMLValue, path: String, what: String) -> [(String, Int)]? {
+        guard case .array(let items) = v.kind else {
+            problem(v.line, path, "expected an array of \(what), got \(v.typeName) \(v.rendered)")
+            return nil
+        }
+        var out: [(String, Int)] = []
+        var ok = true
+        for (i, item) in items.enumerated() {
+            if case .string(let s) = item.kind { out.append((s, item.line)) }
+            else { problem(item.line, "\(path)[\(i)]", "expected a string, got \(item.typeName) \(item.rendered)"); ok = false }
+        }
+        return ok ? out : nil
+    }
+
+    mutating func prefix(_ v: TOMLValue, path: String) -> IPv4Prefix? {
+        if case .string(let s) = v.kind, let p = IPv4Prefix(s) { return p }
+        problem(v.line, path, "expected an IPv4 address with prefix length such as \"198.51.100.11/24\", got \(v.rendered)")
+        return nil
+    }
+
+    mutating func prefixList(_ t: TOMLTable, _ key: String, path: String, table: String, required: Bool) -> [IPv4Prefix] {
+        guard let e = t[key] else {
+            if required { problem(t.line, path + "." + key, "missing required key '\(key)' in \(table) (a list such as [\"198.51.100.11/24\"])") }
+            return []
+        }
+        guard case .array(let items) = e.value.kind else {
+            problem(e.value.line, path + "." + key, "expected an array of IPv4 prefixes such as [\"198.51.100.11/24\"], got \(e.value.typeName) \(e.value.rendered)")
+            return []
+        }
+        if items.isEmpty { problem(e.value.line, path + "." + key, "expected at least one IPv4 prefix, got an empty array") }
+        if items.count > Self.maxAddresses {
+            problem(e.value.line, path + "." + key, "expected at most \(Self.maxAddresses) addresses (the PTA message limit), got \(items.count)")
+        }
+        var out: [IPv4Prefix] = []
+        var seen = Set<IPv4Address>()
+        for (i, item) in items.enumerated() {
+            guard let p = prefix(item, path: "\(path).\(key)[\(i)]") else { continue }
+            if !seen.insert(p.address).inserted {
+                problem(item.line, "\(path).\(key)[\(i)]", "address \(p.address) is listed twice")
+            }
+            out.append(p)
+        }
+        return out
+    }
+
+    /// A plugin setting: scalars and arrays of them; plugins read text.
+    mutating func pluginValue(_ v: TOMLValue, path: String) -> HANetConfig.Value? {
+        switch v.kind {
+        case .string(let s): return .string(s)
+        case .integer(let i): return .integer(i)
+        case .float(let d): return .float(d)
+        case .boolean(let b): return .bool(b)
+        case .array(let items):
+            var out: [HANetConfig.Value] = []
+            for (i, item) in items.enumerated() {
+                guard let x = pluginValue(item, path: "\(path)[\(i)]") else { return nil }
+                out.append(x)
+            }
+            return .array(out)
+        case .table, .tableArray:
+            problem(v.line, path, "expected a string, number, boolean or array for a plugin setting, got \(v.typeName)")
+            return nil
+        }
+    }
+
+    // MARK: value rules
+
+    static func isNodeName(_ s: String) -> Bool {
+        (1...32).contains(s.utf8.count) && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
+    }
+
+    static func isPluginName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
+    }
+
+    static func isNftName(_ s: String) -> Bool {
+        guard let f = s.utf8.first, (1...64).contains(s.utf8.count) else { return false }
+        let letter: (UInt8) -> Bool = { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
+        return (letter(f) || f == 0x5F) && s.utf8.allSatisfy {
+            letter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D || $0 == 0x2E
+        }
+    }
+
+    /// The kernel's rule (dev_valid_name): 1 to 15 bytes, not "." or "..", no '/', ':' or whitespace.
+    static func ifnameProblem(_ s: String) -> String? {
+        let n = s.utf8.count
+        if n == 0 || n > 15 || s == "." || s == ".." || s.unicodeScalars.contains(where: { $0 == "/" || $0 == ":" || $0.properties.isWhitespace || $0.value < 0x20 }) {
+            return "expected an interface name of 1 to 15 bytes without '/', ':' or whitespace, got \"\(s)\""
+        }
+        return nil
+    }
+
+    /// Integer bit/s, or "12M"-style text with decimal suffixes (K = 1000).
+    static func speed(_ v: TOMLValue) -> UInt64? {
+        switch v.kind {
+        case .integer(let i): return i > 0 ? UInt64(i) : nil
+        case .string(let s):
+            var text = Substring(s)
+            var multiplier: UInt64 = 1
+            switch text.last {
+            case "K", "k": multiplier = 1_000
+            case "M": multiplier = 1_000_000
+            case "G": multiplier = 1_000_000_000
+            default: break
+            }
+            if multiplier != 1 { text = text.dropLast() }
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+                  parts[0].count <= 12, let whole = UInt64(parts[0]) else { return nil }
+            var total = whole.multipliedReportingOverflow(by: multiplier)
+            guard !total.overflow else { return nil }
+            if parts.count == 2 {
+                let frac = parts[1]
+                var scale: UInt64 = 1
+                for _ in frac { scale *= 10; if scale > multiplier { return nil } }
+                guard let f = UInt64(frac), multiplier % scale == 0 else { return nil }
+                total = total.partialValue.addingReportingOverflow(f * (multiplier / scale))
+                guard !total.overflow else { return nil }
+            }
+            return total.partialValue > 0 ? total.partialValue : nil
+        default:
+            return nil
+        }
+    }
+
+    /// " (did you mean 'x'?)" when a known name is within two edits.
+    func suggestion(_ key: String, _ known: [String]) -> String {
+        let best = known.map { ($0, Self.editDistance(key, $0)) }.min { $0.1 < $1.1 }
+        guard let (name, d) = best, d <= 2, d < key.count else { return "" }
+        return " (did you mean '\(name)'?)"
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var prev = Array(0...b.count)
+        for i in 1...a.count {
+            var cur = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                cur[j] = Swift.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            prev = cur
+        }
+        return prev[b.count]
+    }
+}
+
+private extension String {
+    /// "link[0].detector.x" → "link.detector.x", the header a person writes.
+    func replacingBracketIndexes() -> String {
+        var out = ""
+        var skipping = false
+        for ch in self {
+            if ch == "[" { skipping = true; continue }
+            if ch == "]" { skipping = false; continue }
+            if !skipping { out.append(ch) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,12 @@
+/// What a PTA state machine asks the daemon to do. The machines do no I/O, so
+/// that every decision can be tested with a fake clock.
+public enum PTAAction: Equatable, Sendable {
+    /// Encode, sign and send `message` by UDP to `to` (the peer's private-link address).
+    case send(PTAMessage, to: IPv4Address)
+    /// Responder: carry the sibling's addresses (forwarding, proxy ARP, host
+    /// routes over `link`, gratuitous ARP on the public LAN).
+    case startServing(sibling: String, addresses: [IPv4Address], link: String)
+    /// Responder: undo `startServing`.
+    case stopServing(sibling: String, addresses: [IPv4Address], link: String, reason: String)
+    case log(String)
+}
