@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Signal handling and process facts for the daemon, kept here so HANetDaemon needs no Glibc.
 public enum ProcessSignals {

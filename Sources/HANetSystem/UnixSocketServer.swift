@@ -1,13 +1,16 @@
 import Foundation
 import HANetCore
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The control socket's transport: a Unix stream socket where every request
 /// is one line and every answer is one line. Each connection is served on its
 /// own thread so a slow client never holds up the daemon's control queue.
 public final class UnixSocketServer {
+    /// SOCK_STREAM. Spelled as its value: with libnl's headers in the same
+    /// module, Glibc's and the kernel's definitions of the name collide in
+    /// whole-module (release) builds.
+    static let streamType: Int32 = 1
+
     public let path: String
     private var fd: Int32 = -1
     private var thread: Thread?
@@ -28,7 +31,7 @@ public final class UnixSocketServer {
             throw HANetError(.state, "control socket \(path): another daemon is answering on it")
         }
         unlink(path)
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        fd = socket(AF_UNIX, Self.streamType, 0)
         guard fd >= 0 else { throw HANetError(.io, "control socket \(path): socket: \(String(cString: strerror(errno)))") }
         var addr = try Self.address(path)
         let old = umask(0o177)
@@ -106,7 +109,7 @@ public final class UnixSocketServer {
 public enum UnixSocketClient {
     /// Sends one line, returns the first line of the answer.
     public static func request(path: String, line: String, timeoutMillis: Int = 5000) throws -> String {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_UNIX, UnixSocketServer.streamType, 0)
         guard fd >= 0 else { throw HANetError(.io, "socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var tv = timeval(tv_sec: timeoutMillis / 1000, tv_usec: (timeoutMillis % 1000) * 1000)
