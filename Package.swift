@@ -10,13 +10,20 @@ func pluginTargetName(_ id: String) -> String {
     "HANetPlugin_" + String(id.map { $0 == "-" ? "_" : $0 })
 }
 
+/// Libraries a plugin links (the probing detectors send and capture with libpcap).
+let pluginLinkerSettings: [String: [LinkerSetting]] = [
+    "arp-monitor": [.linkedLibrary("pcap"), .linkedLibrary("pthread")],
+    "ping-file": [.linkedLibrary("pcap"), .linkedLibrary("pthread")],
+]
+
 let pluginTargets: [Target] = builtinPlugins.map { id in
     .target(
         name: pluginTargetName(id),
         dependencies: ["CHANetPlugin"],
         path: "Plugins/\(id)",
         publicHeadersPath: ".",
-        cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Werror"])]
+        cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Werror"])],
+        linkerSettings: pluginLinkerSettings[id] ?? []
     )
 }
 

@@ -22,9 +22,15 @@ public final class DetectorInstance {
     private var inFlight = 0
     private var destroyed = false
     var onDestroy: (() -> Void)?
+    private let countersBox: DetectorCountersBox?
+    /// The host's damping for this instance (init_wait_ms, updelay_ms, downdelay_ms).
+    public let damping: DetectorDamper.Settings
 
     init(typeName: String, pluginID: String, slave: String, intervalMillis: Int, type: hanet_detector_type,
-         state: UnsafeMutableRawPointer?, threadSafe: Bool, keepAlive: [AnyObject]) {
+         state: UnsafeMutableRawPointer?, threadSafe: Bool, keepAlive: [AnyObject],
+         counters: DetectorCountersBox? = nil, damping: DetectorDamper.Settings = .init()) {
+        self.countersBox = counters
+        self.damping = damping
         self.typeName = typeName
         self.pluginID = pluginID
         self.slave = slave
@@ -38,6 +44,10 @@ public final class DetectorInstance {
     deinit {
         destroy()
     }
+
+    /// The plugin's probe counters (ABI 1.1 `report_counters`), nil when it
+    /// never reported any (event-driven detectors, 1.0 plugins). Any thread.
+    public var counters: DetectorCounters? { countersBox?.load() }
 
     /// True once `destroy` ran (explicitly, or because the plugin was disabled).
     public var isDestroyed: Bool {
@@ -107,27 +117,54 @@ public final class DetectorInstance {
     }
 }
 
-/// Delivers one instance's reports in order on a queue of its own. It starts
-/// suspended so that a verdict reported inside `create` waits until the
-/// instance exists, and drops everything once closed.
+/// Delivers one instance's reports in order on a queue of its own, damped
+/// by `DetectorDamper`. It starts suspended so that a verdict reported
+/// inside `create` waits until the instance exists, and drops everything once
+/// closed (including verdicts still held by the damper).
 final class ReportSink {
     private let queue: DispatchQueue
     private let deliver: (Health, String) -> Void
     private let lock = NSLock()
     private var closed = false
     private var started = false
+    /// Touched only on `queue`.
+    private var damper: DetectorDamper
+    private let clock: () -> UInt64
+    let counters = DetectorCountersBox()
 
-    init(label: String, deliver: @escaping (Health, String) -> Void) {
+    init(label: String, damping: DetectorDamper.Settings = .init(), clock: @escaping () -> UInt64 = { DispatchTime.now().uptimeNanoseconds },
+         deliver: @escaping (Health, String) -> Void) {
         queue = DispatchQueue(label: label, attributes: .initiallyInactive)
         self.deliver = deliver
+        self.clock = clock
+        damper = DetectorDamper(settings: damping, createdAt: clock())
     }
 
     func enqueue(_ health: Health, _ reason: String) {
         queue.async { [self] in
-            lock.lock()
-            let drop = closed
-            lock.unlock()
-            if !drop { deliver(health, reason) }
+            let out = damper.offer(health, reason, now: clock())
+            pass(out)
+            scheduleTick()
+        }
+    }
+
+    private func pass(_ verdict: (health: Health, reason: String)?) {
+        guard let verdict else { return }
+        lock.lock()
+        let drop = closed
+        lock.unlock()
+        if !drop { deliver(verdict.health, verdict.reason) }
+    }
+
+    /// A held verdict is re-examined at its deadline; a later report that
+    /// cancels or replaces it makes the tick a no-op.
+    private func scheduleTick() {
+        guard let due = damper.deadline else { return }
+        let now = clock()
+        let wait = due > now ? due - now : 0
+        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(min(wait, UInt64(Int.max))))) { [self] in
+            pass(damper.tick(now: clock()))
+            scheduleTick()
         }
     }
 

@@ -26,9 +26,10 @@ public final class PluginHost {
     /// Struct sizes this host knows, per ABI minor: index = minor. A struct is
     /// accepted when its size is one of the known layouts up to the plugin's
     /// minor (minors only append, so older plugins declare smaller sizes).
-    static let descriptorSizes = [MemoryLayout<hanet_plugin_descriptor>.size]
-    static let linkTypeSizes = [MemoryLayout<hanet_link_type>.size]
-    static let detectorTypeSizes = [MemoryLayout<hanet_detector_type>.size]
+    /// Minor 1 only appended to the host's table, so plugin structs keep their 1.0 layout.
+    static let descriptorSizes = [MemoryLayout<hanet_plugin_descriptor>.size, MemoryLayout<hanet_plugin_descriptor>.size]
+    static let linkTypeSizes = [MemoryLayout<hanet_link_type>.size, MemoryLayout<hanet_link_type>.size]
+    static let detectorTypeSizes = [MemoryLayout<hanet_detector_type>.size, MemoryLayout<hanet_detector_type>.size]
 
     let logger: Logger
     /// Guards every mutable field below. Never held while plugin code runs.
@@ -468,8 +469,9 @@ public final class PluginHost {
             throw HANetError(.config, "detector \(type) on \(slave): interval_ms = \(i): expected 0 or a positive number of milliseconds")
         }
         let interval = intervalMillis ?? Int(t.type.default_interval_ms)
+        let damping = try DetectorDamper.Settings(config: config, detector: type, slave: slave)
         let store = PluginConfig(config)
-        let sink = ReportSink(label: "hanet.detector.\(type).\(slave)", deliver: report)
+        let sink = ReportSink(label: "hanet.detector.\(type).\(slave)", damping: damping, deliver: report)
         lock.lock()
         let handle = nextHandle
         nextHandle += 1
@@ -501,7 +503,7 @@ public final class PluginHost {
         }
         let instance = DetectorInstance(typeName: type, pluginID: t.plugin.id, slave: slave, intervalMillis: interval,
                                         type: t.type, state: state, threadSafe: t.type.flags & UInt32(HANET_DETECTOR_THREAD_SAFE) != 0,
-                                        keepAlive: [store, slaveC, sink])
+                                        keepAlive: [store, slaveC, sink], counters: sink.counters, damping: damping)
         instance.onDestroy = { [weak self, weak plugin = t.plugin] in
             sink.close()
             guard let self else { return }
@@ -534,6 +536,13 @@ public final class PluginHost {
             return
         }
         sink.enqueue(h, reason)
+    }
+
+    func storeCounters(handle: UInt, _ counters: DetectorCounters) {
+        lock.lock()
+        let sink = sinks[handle]
+        lock.unlock()
+        sink?.counters.store(counters)
     }
 
     func enqueueFrame(handle: UInt, frame: [UInt8]) {

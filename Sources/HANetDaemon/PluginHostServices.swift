@@ -38,6 +38,7 @@ enum PluginHostServices {
         api.config_get = configGet
         api.monotonic_ns = monotonicNanos
         api.deliver_frame = deliverFrame
+        api.report_counters = reportCounters
         return api
     }
 
@@ -139,6 +140,12 @@ enum PluginHostServices {
     static let monotonicNanos: @convention(c) (UnsafePointer<hanet_host_api>?) -> UInt64 = { _ in
         // libdispatch's uptime clock is CLOCK_MONOTONIC on Linux, the clock netlink event timestamps use.
         DispatchTime.now().uptimeNanoseconds
+    }
+
+    static let reportCounters: @convention(c) (UnsafePointer<hanet_host_api>?, OpaquePointer?, UInt64, UInt64, UInt64) -> Void = { api, instance, sent, replies, last in
+        guard let ctx = context(api), let host = ctx.host, let instance else { return }
+        let handle = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(instance)))
+        host.storeCounters(handle: handle, DetectorCounters(probesSent: sent, replies: replies, lastReplyNanos: last == 0 ? nil : last))
     }
 
     static let deliverFrame: @convention(c) (UnsafePointer<hanet_host_api>?, OpaquePointer?, UnsafePointer<UInt8>?, Int) -> Void = { api, link, frame, length in

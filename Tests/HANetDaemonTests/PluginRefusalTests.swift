@@ -70,12 +70,12 @@ final class PluginRefusalTests: XCTestCase {
         }
         let expected: [(String, PluginState, String)] = [
             ("major2.so", .incompatible, "declares plugin ABI major 2; this host speaks major 1"),
-            ("minor.so", .incompatible, "built for plugin ABI 1.1, newer than this host's 1.0"),
+            ("minor.so", .incompatible, "built for plugin ABI 1.2, newer than this host's 1.1"),
             ("noentry.so", .error, "missing entry symbol hanet_plugin_entry_v1"),
             ("v2entry.so", .incompatible, "built for plugin ABI major 2 (exports hanet_plugin_entry_v2)"),
             ("nullentry.so", .error, "entry hanet_plugin_entry_v1 returned NULL"),
             ("initfail.so", .error, "init failed (status -1): no widget found"),
-            ("bigsize.so", .incompatible, "hanet_plugin_descriptor.struct_size is 48 bytes, larger than the 40 this host knows for ABI 1.0"),
+            ("bigsize.so", .incompatible, "hanet_plugin_descriptor.struct_size is 48 bytes, larger than the 40 this host knows for ABI 1.1"),
             ("bigtype.so", .error, "init registered an invalid type: hanet_detector_type.struct_size is"),
             ("writable.so", .error, "unsafe plugin file: world-writable (mode 666)"),
             ("x.so", .error, "not a loadable shared object: "),

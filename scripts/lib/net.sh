@@ -98,3 +98,11 @@ wait_for() {
         sleep 0.05
     done
 }
+
+# Sets the LAN bridge port $2 to STP state $3 (0 disabled = a silent fault
+# with carrier up, 3 forwarding). `ip link set PORT type bridge_slave state N`
+# is silently ignored by this iproute2, so this uses `bridge link`.
+net_port_state() {
+    local p=$1 port=$2 state=$3
+    bridge -n "$(ns "$p" lan)" link set dev "$port" state "$state"
+}

@@ -50,7 +50,8 @@ extern "C" {
 #endif
 
 #define HANET_PLUGIN_ABI_MAJOR 1
-#define HANET_PLUGIN_ABI_MINOR 0
+/* 1.1 appended hanet_host_api.report_counters. */
+#define HANET_PLUGIN_ABI_MINOR 1
 
 #define HANET_PLUGIN_ENTRY_NAME_(major) hanet_plugin_entry_v##major
 #define HANET_PLUGIN_ENTRY_NAME(major) HANET_PLUGIN_ENTRY_NAME_(major)
@@ -179,7 +180,25 @@ struct hanet_host_api {
     uint64_t (*monotonic_ns)(const hanet_host_api *api);
     /** For HANET_LINK_FRAME_IO links: a frame received from the wire, handed to the host. Copied. */
     void (*deliver_frame)(const hanet_host_api *api, hanet_link_handle *link, const uint8_t *frame, size_t length);
+
+    /* ---- since ABI 1.1 (check with HANET_HOST_API_HAS before calling) ---- */
+
+    /**
+     * A detector's probe counters, shown by `hanet status` so that an operator
+     * can tell "no replies" from "never probed". Totals since the instance was
+     * created; `last_reply_ns` is monotonic_ns() of the last valid reply, 0 for
+     * none. Any thread; only stores. Event-driven detectors need not call it.
+     */
+    void (*report_counters)(const hanet_host_api *api, hanet_instance_handle *instance,
+                            uint64_t probes_sent, uint64_t replies, uint64_t last_reply_ns);
 };
+
+/**
+ * True when the host's table has `field`: a plugin built against a newer
+ * header may run on an older host whose table ends earlier.
+ */
+#define HANET_HOST_API_HAS(api, field) \
+    ((api)->struct_size >= offsetof(hanet_host_api, field) + sizeof((api)->field) && (api)->field != NULL)
 
 /* ---- link types -------------------------------------------------------- */
 
