@@ -1,39 +1,613 @@
 /*
  * ping-file — the paper's "host ping file" method (after Milz, 1998): the
- * server pings the hosts listed in a file through the slave, and the slave is
- * BAD when none of them answers. Works on broadcast and point-to-point links
- * alike, at the cost of a slower detection.
+ * server probes the hosts listed in a file through the slave, and the slave
+ * is BAD when fewer than `min_ok` of them answered within `missed_max`
+ * intervals. The file (`file` key: one IPv4 host per line, `#` comments,
+ * blank lines) is re-read when its inode, size or mtime changes.
  *
- * Registered and described truthfully; not implemented yet, so creating an
- * instance refuses with that reason instead of reporting made-up verdicts.
+ * The probe must never teach a neighbour that the service address lives at a
+ * backup slave's MAC, and its answer must come back to *this* slave even
+ * while another one is active. That decides the design:
+ *
+ * - L2 slaves (libpcap on the slave; the capture sees frames before the
+ *   nftables netdev ingress hook, so the active slave works too). Every poll
+ *   sends each host an RFC 5227 ARP probe (sender IP 0.0.0.0), which resolves
+ *   the host's MAC through this slave without announcing anything.
+ *     * When the slave has an IPv4 address of its own, an ICMP echo from that
+ *       address goes to the resolved MAC; the host counts when its echo reply
+ *       (our identifier, from the host, to our address) is captured.
+ *     * Without one there is no source address whose answer would come back
+ *       to this slave: the service address's replies go to the active slave's
+ *       MAC, and 0.0.0.0 is not a valid ICMP source. The host then counts
+ *       when it answers the ARP probe, i.e. its network stack is alive and
+ *       reachable through this slave; the reason says "ARP" so nobody mistakes
+ *       it for ICMP. Give public slaves their own address (`address` in
+ *       [[link]]) to probe with ICMP end to end.
+ * - L3 slaves (no ARP, no neighbours to mislead): a raw ICMP socket bound to
+ *   the slave (SO_BINDTODEVICE) sends; a second, unbound raw socket receives,
+ *   because on the active slave the reply reaches the IP stack through the
+ *   master, not through the slave.
+ *
+ * Verdicts are reported on change only; a reply that brings the count back to
+ * min_ok is reported at once from the receive thread.
  */
+#define _GNU_SOURCE
 #include <hanet/plugin.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-static const char unavailable[] =
-    "not implemented yet: ICMP echo to the hosts listed in `file` through the slave (SO_BINDTODEVICE) is not built";
+#define MAX_HOSTS 64
 
-static int ping_create(void *state, const hanet_detector_context *ctx, void **instance, char *error, size_t error_size) {
-    (void)state; (void)ctx;
-    *instance = NULL;
-    snprintf(error, error_size, "%s", unavailable);
-    return HANET_UNSUPPORTED;
+typedef struct ping_host {
+    uint32_t ip;             /* network order */
+    char text[INET_ADDRSTRLEN];
+    uint8_t mac[6];
+    int mac_known;
+    int ever, replied, missed;
+} ping_host;
+
+typedef struct ping_instance {
+    const hanet_host_api *api;
+    hanet_instance_handle *handle;
+    char slave[IF_NAMESIZE];
+    char path[512];
+    int l2;
+    uint32_t interval_ms;
+    int missed_max, min_ok;
+    uint16_t ident;
+
+    pthread_mutex_t mu;      /* guards everything below */
+    ping_host hosts[MAX_HOSTS];
+    int nhosts;
+    char file_problem[256];  /* why the file gives no hosts, or "" */
+    struct stat file_stat;
+    int file_seen;
+    uint8_t mac[6];
+    uint32_t own_ip;         /* 0: the slave has no IPv4 address of its own */
+    uint16_t seq;
+    uint64_t polls, sent, replies, last_reply_ns;
+    int last_health;
+    char capture_error[PCAP_ERRBUF_SIZE + 64];
+    int capture_dead;
+
+    pcap_t *pcap;            /* L2 */
+    int rx;                  /* L3: unbound raw ICMP socket */
+    int tx;                  /* L2: AF_PACKET; L3: raw ICMP bound to the slave */
+    int ioctl_fd;
+    pthread_t thread;
+    int thread_running;
+    int wake[2];
+} ping_instance;
+
+/* ---- the hosts file -------------------------------------------------- */
+
+/* Re-reads the file when it changed; called with `mu` held. A bad line is
+ * logged with its number and skipped: one typo must not blind the detector. */
+static void load_file(ping_instance *p) {
+    struct stat st;
+    if (stat(p->path, &st) != 0) {
+        if (!p->file_seen) snprintf(p->file_problem, sizeof p->file_problem, "hosts file %s: %s", p->path, strerror(errno));
+        return; /* a file being replaced keeps the last list */
+    }
+    if (p->file_seen && st.st_ino == p->file_stat.st_ino && st.st_size == p->file_stat.st_size &&
+        st.st_mtim.tv_sec == p->file_stat.st_mtim.tv_sec && st.st_mtim.tv_nsec == p->file_stat.st_mtim.tv_nsec)
+        return;
+    FILE *f = fopen(p->path, "r");
+    if (f == NULL) {
+        snprintf(p->file_problem, sizeof p->file_problem, "hosts file %s: %s", p->path, strerror(errno));
+        return;
+    }
+    p->file_stat = st;
+    p->file_seen = 1;
+    ping_host next[MAX_HOSTS];
+    int n = 0, lineno = 0;
+    char line[256], msg[512];
+    while (fgets(line, sizeof line, f) != NULL) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash) *hash = '\0';
+        char *s = line;
+        while (*s == ' ' || *s == '\t') s++;
+        char *e = s + strlen(s);
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) *--e = '\0';
+        if (*s == '\0') continue;
+        struct in_addr in;
+        if (inet_pton(AF_INET, s, &in) != 1 || in.s_addr == 0) {
+            snprintf(msg, sizeof msg, "%s:%d: \"%s\" is not an IPv4 address (expected one host per line); line skipped", p->path, lineno, s);
+            p->api->log(p->api, HANET_LOG_WARNING, msg);
+            continue;
+        }
+        if (n == MAX_HOSTS) {
+            snprintf(msg, sizeof msg, "%s:%d: more than %d hosts; the rest are ignored", p->path, lineno, MAX_HOSTS);
+            p->api->log(p->api, HANET_LOG_WARNING, msg);
+            break;
+        }
+        ping_host *h = &next[n++];
+        memset(h, 0, sizeof *h);
+        h->ip = in.s_addr;
+        inet_ntop(AF_INET, &in, h->text, sizeof h->text);
+        /* A host that stays in the list keeps its history. */
+        for (int i = 0; i < p->nhosts; i++)
+            if (p->hosts[i].ip == h->ip) *h = p->hosts[i];
+    }
+    fclose(f);
+    memcpy(p->hosts, next, sizeof next[0] * (size_t)n);
+    p->nhosts = n;
+    if (n == 0) snprintf(p->file_problem, sizeof p->file_problem, "hosts file %s lists no hosts", p->path);
+    else p->file_problem[0] = '\0';
+    snprintf(msg, sizeof msg, "%s: %d host(s) from %s", p->slave, n, p->path);
+    p->api->log(p->api, HANET_LOG_INFO, msg);
 }
 
-static void ping_destroy(void *instance) { (void)instance; }
+/* ---- verdicts -------------------------------------------------------- */
+
+static int evaluate(ping_instance *p, char *reason, size_t size) {
+    if (p->capture_error[0] != '\0') {
+        snprintf(reason, size, "%s", p->capture_error);
+        return HANET_HEALTH_BAD;
+    }
+    if (p->file_problem[0] != '\0') {
+        snprintf(reason, size, "%s", p->file_problem);
+        return HANET_HEALTH_BAD;
+    }
+    int ok = 0, lost = 0, need = p->min_ok < p->nhosts ? p->min_ok : p->nhosts;
+    for (int i = 0; i < p->nhosts; i++) {
+        if (p->hosts[i].missed >= p->missed_max) lost++;
+        else if (p->hosts[i].ever) ok++;
+    }
+    const char *how = !p->l2 ? "ICMP echo" : p->own_ip ? "ICMP echo" : "ARP (the slave has no address of its own)";
+    if (ok >= need) {
+        snprintf(reason, size, "%d of %d hosts answer %s", ok, p->nhosts, how);
+        return HANET_HEALTH_GOOD;
+    }
+    if (p->nhosts - lost < need) {
+        snprintf(reason, size, "%d of %d hosts answered %s within %d intervals of %u ms; need %d", ok, p->nhosts, how,
+                 p->missed_max, p->interval_ms, need);
+        return HANET_HEALTH_BAD;
+    }
+    snprintf(reason, size, "waiting for the first answers");
+    return HANET_HEALTH_UNKNOWN;
+}
+
+static void maybe_report(ping_instance *p) {
+    char reason[512];
+    int health = evaluate(p, reason, sizeof reason);
+    if (health == p->last_health) return;
+    p->last_health = health;
+    p->api->report(p->api, p->handle, health, reason);
+}
+
+static void report_counters(ping_instance *p) {
+    if (HANET_HOST_API_HAS(p->api, report_counters))
+        p->api->report_counters(p->api, p->handle, p->sent, p->replies, p->last_reply_ns);
+}
+
+/* A valid answer from host `ip`; called with `mu` held. */
+static void answered(ping_instance *p, uint32_t ip, const uint8_t *mac) {
+    for (int i = 0; i < p->nhosts; i++) {
+        ping_host *h = &p->hosts[i];
+        if (h->ip != ip) continue;
+        if (mac != NULL) {
+            memcpy(h->mac, mac, 6);
+            h->mac_known = 1;
+            if (p->own_ip != 0) return; /* ARP only resolves; the ICMP reply is the answer */
+        }
+        h->ever = h->replied = 1;
+        h->missed = 0;
+        p->replies++;
+        p->last_reply_ns = p->api->monotonic_ns(p->api);
+        maybe_report(p);
+        report_counters(p);
+        return;
+    }
+}
+
+/* ---- receiving ------------------------------------------------------- */
+
+static uint16_t checksum(const uint8_t *b, size_t n) {
+    uint32_t sum = 0;
+    for (size_t i = 0; i + 1 < n; i += 2) sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+    if (n & 1) sum += (uint32_t)(b[n - 1] << 8);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* An IPv4 packet carrying an echo reply with our identifier: the source. */
+static int echo_reply_from(ping_instance *p, const uint8_t *ip, size_t len, uint32_t *src) {
+    if (len < 20 || (ip[0] >> 4) != 4 || ip[9] != 1) return 0;
+    size_t ihl = (size_t)(ip[0] & 0xf) * 4;
+    if (ihl < 20 || len < ihl + 8) return 0;
+    const uint8_t *icmp = ip + ihl;
+    if (icmp[0] != 0 || icmp[1] != 0) return 0;
+    if ((uint16_t)(icmp[4] << 8 | icmp[5]) != p->ident) return 0;
+    memcpy(src, ip + 12, 4);
+    return 1;
+}
+
+static void on_frame(u_char *user, const struct pcap_pkthdr *hdr, const u_char *f) {
+    ping_instance *p = (ping_instance *)user;
+    if (hdr->caplen < 42) return;
+    pthread_mutex_lock(&p->mu);
+    if (memcmp(f, p->mac, 6) != 0) goto out;
+    if (f[12] == 0x08 && f[13] == 0x06) {
+        const u_char *a = f + 14;
+        uint32_t tpa;
+        memcpy(&tpa, a + 24, 4);
+        /* an answer to our probe: reply, to our MAC, target IP 0.0.0.0 */
+        if (a[6] == 0 && a[7] == 2 && tpa == 0 && memcmp(a + 18, p->mac, 6) == 0) {
+            uint32_t spa;
+            memcpy(&spa, a + 14, 4);
+            answered(p, spa, a + 8);
+        }
+    } else if (f[12] == 0x08 && f[13] == 0x00 && p->own_ip != 0) {
+        uint32_t src, dst;
+        if (hdr->caplen >= 34) {
+            memcpy(&dst, f + 30, 4);
+            if (dst == p->own_ip && echo_reply_from(p, f + 14, hdr->caplen - 14, &src)) answered(p, src, NULL);
+        }
+    }
+out:
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void fail_capture(ping_instance *p, const char *why) {
+    pthread_mutex_lock(&p->mu);
+    p->capture_dead = 1;
+    snprintf(p->capture_error, sizeof p->capture_error, "receiving on %s failed: %s", p->slave, why);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void *receive_thread(void *arg) {
+    ping_instance *p = arg;
+    int fd = p->l2 ? pcap_get_selectable_fd(p->pcap) : p->rx;
+    for (;;) {
+        struct pollfd fds[2] = {{.fd = fd, .events = POLLIN}, {.fd = p->wake[0], .events = POLLIN}};
+        int n = poll(fds, 2, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 || fds[1].revents != 0) break;
+        if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            fail_capture(p, "interface gone?");
+            break;
+        }
+        if (p->l2) {
+            if (pcap_dispatch(p->pcap, -1, on_frame, (u_char *)p) < 0) {
+                fail_capture(p, pcap_geterr(p->pcap));
+                break;
+            }
+        } else {
+            uint8_t buf[1500];
+            ssize_t len;
+            while ((len = recv(p->rx, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+                uint32_t src;
+                pthread_mutex_lock(&p->mu);
+                if (echo_reply_from(p, buf, (size_t)len, &src)) answered(p, src, NULL);
+                pthread_mutex_unlock(&p->mu);
+            }
+        }
+    }
+    return NULL;
+}
+
+static void stop_receiver(ping_instance *p) {
+    if (p->thread_running) {
+        char c = 1;
+        ssize_t w = write(p->wake[1], &c, 1);
+        (void)w;
+        pthread_join(p->thread, NULL);
+        p->thread_running = 0;
+        char buf[16];
+        while (read(p->wake[0], buf, sizeof buf) > 0) {}
+    }
+    if (p->pcap != NULL) {
+        pcap_close(p->pcap);
+        p->pcap = NULL;
+    }
+}
+
+static int start_receiver(ping_instance *p, char *error, size_t error_size) {
+    if (p->l2) {
+        char errbuf[PCAP_ERRBUF_SIZE] = "";
+        pcap_t *c = pcap_create(p->slave, errbuf);
+        if (c == NULL) {
+            snprintf(error, error_size, "ping-file: capture on %s: %s", p->slave, errbuf);
+            return HANET_ERROR;
+        }
+        pcap_set_snaplen(c, 128);
+        pcap_set_immediate_mode(c, 1);
+        pcap_set_buffer_size(c, 256 * 1024);
+        struct bpf_program prog;
+        if (pcap_activate(c) < 0 ||
+            pcap_compile(c, &prog, "(arp and arp[6:2] = 2) or (icmp and icmp[icmptype] = icmp-echoreply)", 1, PCAP_NETMASK_UNKNOWN) != 0 ||
+            pcap_setfilter(c, &prog) != 0) {
+            snprintf(error, error_size, "ping-file: capture on %s: %s", p->slave, pcap_geterr(c));
+            pcap_close(c);
+            return HANET_ERROR;
+        }
+        pcap_freecode(&prog);
+        pcap_setdirection(c, PCAP_D_IN);
+        if (pcap_setnonblock(c, 1, errbuf) != 0 || pcap_get_selectable_fd(c) < 0) {
+            snprintf(error, error_size, "ping-file: capture on %s: cannot poll: %s", p->slave, errbuf);
+            pcap_close(c);
+            return HANET_ERROR;
+        }
+        p->pcap = c;
+    }
+    p->capture_dead = 0;
+    if (pthread_create(&p->thread, NULL, receive_thread, p) != 0) {
+        snprintf(error, error_size, "ping-file on %s: cannot start a thread", p->slave);
+        if (p->pcap) pcap_close(p->pcap);
+        p->pcap = NULL;
+        return HANET_ERROR;
+    }
+    p->thread_running = 1;
+    return HANET_OK;
+}
+
+/* ---- sending --------------------------------------------------------- */
+
+/* The slave's MAC and its own IPv4 address (if any), read on every poll:
+ * both may change under us (fail_over_mac, an operator adding an address). */
+static void read_identity(ping_instance *p) {
+    uint8_t mac[6] = {0};
+    if (p->l2) {
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof ifr);
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", p->slave);
+        if (ioctl(p->ioctl_fd, SIOCGIFHWADDR, &ifr) == 0) memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+    }
+    uint32_t own = 0;
+    if (p->l2) {
+        struct ifaddrs *list = NULL;
+        if (getifaddrs(&list) == 0) {
+            for (struct ifaddrs *i = list; i != NULL; i = i->ifa_next)
+                if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && strcmp(i->ifa_name, p->slave) == 0) {
+                    own = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+                    break;
+                }
+            freeifaddrs(list);
+        }
+    }
+    pthread_mutex_lock(&p->mu);
+    memcpy(p->mac, mac, 6);
+    p->own_ip = own;
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void send_l2(ping_instance *p, int ifindex, const uint8_t *frame, size_t len, const uint8_t *dst) {
+    struct sockaddr_ll to = {.sll_family = AF_PACKET, .sll_ifindex = ifindex, .sll_halen = 6};
+    memcpy(to.sll_addr, dst, 6);
+    if (sendto(p->tx, frame, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to) == (ssize_t)len) p->sent++;
+}
+
+static void build_echo(ping_instance *p, uint8_t *icmp, uint16_t seq) {
+    memset(icmp, 0, 16);
+    icmp[0] = 8; /* echo request */
+    icmp[4] = (uint8_t)(p->ident >> 8); icmp[5] = (uint8_t)p->ident;
+    icmp[6] = (uint8_t)(seq >> 8); icmp[7] = (uint8_t)seq;
+    memcpy(icmp + 8, "hanet-pf", 8);
+    uint16_t c = checksum(icmp, 16);
+    icmp[2] = (uint8_t)(c >> 8); icmp[3] = (uint8_t)c;
+}
+
+static void probe_l2(ping_instance *p, const ping_host *h, uint32_t own, const uint8_t *mac, uint16_t seq, int ifindex) {
+    uint8_t f[60];
+    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    /* RFC 5227 ARP probe: resolves the host through this slave, announces nothing */
+    memset(f, 0, sizeof f);
+    memcpy(f, bcast, 6);
+    memcpy(f + 6, mac, 6);
+    f[12] = 0x08; f[13] = 0x06;
+    uint8_t *a = f + 14;
+    a[1] = 1; a[2] = 0x08; a[4] = 6; a[5] = 4; a[7] = 1;
+    memcpy(a + 8, mac, 6);
+    memcpy(a + 24, &h->ip, 4);
+    send_l2(p, ifindex, f, sizeof f, bcast);
+    if (own == 0 || !h->mac_known) return;
+    /* ICMP echo from the slave's own address to the host's MAC */
+    uint8_t e[14 + 20 + 16];
+    memset(e, 0, sizeof e);
+    memcpy(e, h->mac, 6);
+    memcpy(e + 6, mac, 6);
+    e[12] = 0x08; e[13] = 0x00;
+    uint8_t *ip = e + 14;
+    ip[0] = 0x45; ip[2] = 0; ip[3] = 36; ip[6] = 0x40; ip[8] = 64; ip[9] = 1;
+    memcpy(ip + 12, &own, 4);
+    memcpy(ip + 16, &h->ip, 4);
+    uint16_t c = checksum(ip, 20);
+    ip[10] = (uint8_t)(c >> 8); ip[11] = (uint8_t)c;
+    build_echo(p, ip + 20, seq);
+    send_l2(p, ifindex, e, sizeof e, h->mac);
+}
+
+static void probe_l3(ping_instance *p, uint32_t host, uint16_t seq) {
+    uint8_t icmp[16];
+    build_echo(p, icmp, seq);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = host};
+    if (sendto(p->tx, icmp, sizeof icmp, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to) == (ssize_t)sizeof icmp) p->sent++;
+}
+
+/* ---- the detector ---------------------------------------------------- */
+
+static void ping_poll(void *instance) {
+    ping_instance *p = instance;
+    pthread_mutex_lock(&p->mu);
+    int dead = p->capture_dead;
+    pthread_mutex_unlock(&p->mu);
+    if (dead) {
+        char error[PCAP_ERRBUF_SIZE + 64];
+        stop_receiver(p);
+        int ok = start_receiver(p, error, sizeof error) == HANET_OK;
+        pthread_mutex_lock(&p->mu);
+        if (ok) p->capture_error[0] = '\0';
+        else {
+            p->capture_dead = 1;
+            snprintf(p->capture_error, sizeof p->capture_error, "%s", error);
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+    read_identity(p);
+    int ifindex = (int)if_nametoindex(p->slave);
+    pthread_mutex_lock(&p->mu);
+    load_file(p);
+    for (int i = 0; i < p->nhosts; i++) {
+        ping_host *h = &p->hosts[i];
+        if (h->replied) h->replied = 0;
+        else if (p->polls > 0 && h->missed < 1000000) h->missed++;
+    }
+    p->polls++;
+    maybe_report(p);
+    ping_host hosts[MAX_HOSTS];
+    int n = p->nhosts;
+    memcpy(hosts, p->hosts, sizeof hosts[0] * (size_t)n);
+    uint32_t own = p->own_ip;
+    uint8_t mac[6];
+    memcpy(mac, p->mac, 6);
+    uint16_t seq = ++p->seq;
+    pthread_mutex_unlock(&p->mu);
+    if (ifindex > 0)
+        for (int i = 0; i < n; i++) {
+            if (p->l2) probe_l2(p, &hosts[i], own, mac, seq, ifindex);
+            else probe_l3(p, hosts[i].ip, seq);
+        }
+    pthread_mutex_lock(&p->mu);
+    report_counters(p);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void ping_destroy(void *instance) {
+    ping_instance *p = instance;
+    if (p == NULL) return;
+    stop_receiver(p);
+    if (p->wake[0] >= 0) close(p->wake[0]);
+    if (p->wake[1] >= 0) close(p->wake[1]);
+    if (p->tx >= 0) close(p->tx);
+    if (p->rx >= 0) close(p->rx);
+    if (p->ioctl_fd >= 0) close(p->ioctl_fd);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+static int parse_int(const char *text, int lo, int hi, int *out) {
+    if (text == NULL || text[0] == '\0') return -1;
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (*end != '\0' || v < lo || v > hi) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int ping_create(void *state, const hanet_detector_context *ctx, void **instance, char *error, size_t error_size) {
+    (void)state;
+    *instance = NULL;
+    const hanet_host_api *api = ctx->api;
+    if (ctx->slave == NULL || ctx->slave[0] == '\0' || strlen(ctx->slave) >= IF_NAMESIZE) {
+        snprintf(error, error_size, "ping-file: invalid slave name");
+        return HANET_INVALID;
+    }
+    if (ctx->interval_ms == 0) {
+        snprintf(error, error_size, "ping-file on %s: interval_ms = 0: expected a positive number of milliseconds", ctx->slave);
+        return HANET_INVALID;
+    }
+    ping_instance *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        snprintf(error, error_size, "ping-file: out of memory");
+        return HANET_ERROR;
+    }
+    p->api = api;
+    p->handle = ctx->handle;
+    snprintf(p->slave, sizeof p->slave, "%s", ctx->slave);
+    p->l2 = ctx->layer == HANET_LINK_L2;
+    p->interval_ms = ctx->interval_ms;
+    p->missed_max = 3;
+    p->min_ok = 1;
+    p->last_health = HANET_HEALTH_UNKNOWN;
+    p->wake[0] = p->wake[1] = p->tx = p->rx = p->ioctl_fd = -1;
+    /* The identifier tells our echo replies from other pingers' */
+    p->ident = (uint16_t)((uintptr_t)p >> 4 ^ (uint16_t)getpid() ^ (uint16_t)ctx->ifindex * 31);
+    pthread_mutex_init(&p->mu, NULL);
+
+    const char *v = api->config_get(api, ctx->config, "missed_max");
+    if (v != NULL && parse_int(v, 1, 1000, &p->missed_max) != 0) {
+        snprintf(error, error_size, "ping-file on %s: missed_max = %s: expected a whole number from 1 to 1000", p->slave, v);
+        goto invalid;
+    }
+    v = api->config_get(api, ctx->config, "min_ok");
+    if (v != NULL && parse_int(v, 1, MAX_HOSTS, &p->min_ok) != 0) {
+        snprintf(error, error_size, "ping-file on %s: min_ok = %s: expected a whole number from 1 to %d", p->slave, v, MAX_HOSTS);
+        goto invalid;
+    }
+    v = api->config_get(api, ctx->config, "file");
+    if (v == NULL || v[0] == '\0') {
+        snprintf(error, error_size, "ping-file on %s: `file` is required: a file listing one IPv4 host per line, "
+                 "e.g. file = \"/etc/hanet/ping-hosts\" in [detector.ping-file]", p->slave);
+        goto invalid;
+    }
+    if (strlen(v) >= sizeof p->path) {
+        snprintf(error, error_size, "ping-file on %s: file: path longer than %zu bytes", p->slave, sizeof p->path - 1);
+        goto invalid;
+    }
+    snprintf(p->path, sizeof p->path, "%s", v);
+    load_file(p);
+    if (!p->file_seen) {
+        snprintf(error, error_size, "ping-file on %s: %s", p->slave, p->file_problem);
+        goto invalid;
+    }
+
+    if (pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) != 0 || (p->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) goto sockets;
+    if (p->l2) {
+        if ((p->tx = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0)) < 0) goto sockets;
+    } else {
+        if ((p->tx = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP)) < 0 ||
+            (p->rx = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP)) < 0) goto sockets;
+        if (setsockopt(p->tx, SOL_SOCKET, SO_BINDTODEVICE, p->slave, (socklen_t)strlen(p->slave)) != 0) goto sockets;
+    }
+    read_identity(p);
+    if (start_receiver(p, error, error_size) != HANET_OK) {
+        ping_destroy(p);
+        return HANET_ERROR;
+    }
+    *instance = p;
+    return HANET_OK;
+
+sockets:
+    snprintf(error, error_size, "ping-file on %s: cannot open sockets: %s (needs CAP_NET_RAW)", p->slave, strerror(errno));
+    ping_destroy(p);
+    return HANET_ERROR;
+invalid:
+    ping_destroy(p);
+    return HANET_INVALID;
+}
 
 static const hanet_detector_type ping_type = {
     .struct_size = sizeof(hanet_detector_type),
     .name = "ping-file",
-    .description = "GOOD while at least one host listed in `file` answers ICMP echo sent through the slave "
-                   "(the paper's host ping file; L2 and L3 slaves)",
-    .flags = HANET_TYPE_UNAVAILABLE,
-    .unavailable_reason = unavailable,
-    .default_interval_ms = 1000,
+    .description = "GOOD while at least `min_ok` of the hosts listed in `file` answered through the slave within "
+                   "`missed_max` intervals. L2: ARP probes (sender 0.0.0.0) resolve each host, then ICMP echo from the "
+                   "slave's own address when it has one, else the ARP answer counts; L3: ICMP echo bound to the slave. "
+                   "Never sends the service address",
+    .flags = 0,
+    .unavailable_reason = NULL,
+    .default_interval_ms = 200,
     .create = ping_create,
     .destroy = ping_destroy,
-    .poll = NULL,
+    .poll = ping_poll,
     .link_event = NULL,
 };
 
@@ -49,8 +623,8 @@ static int ping_init(const hanet_host_api *api, void **state, char *error, size_
 static const hanet_plugin_descriptor descriptor = {
     HANET_PLUGIN_DESCRIPTOR_HEADER,
     .id = "ping-file",
-    .version = "0.1.0",
-    .description = "ping-file detector (the paper's host ping file; not implemented yet)",
+    .version = "1.0.0",
+    .description = "ping-file detector (hosts from a file, probed through the slave without announcing the service address)",
     .init = ping_init,
 };
 
