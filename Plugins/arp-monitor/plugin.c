@@ -76,6 +76,7 @@ typedef struct arp_instance {
     int wake[2];                 /* write to wake[1] to stop the thread */
     int capture_dead;            /* set by the thread when pcap fails */
     uint64_t polls;
+    int ifindex;                 /* cached; 0 forces a lookup */
     int tx;                      /* AF_PACKET socket for sending */
     int ioctl_fd;                /* AF_INET socket for SIOCGIFHWADDR */
 } arp_instance;
@@ -117,6 +118,8 @@ static int evaluate(arp_instance *a, char *reason, size_t size) {
     return health;
 }
 
+static void report_counters(arp_instance *a);
+
 /* Reports when the health changed; called with `mu` held (report only enqueues). */
 static void maybe_report(arp_instance *a) {
     char reason[512];
@@ -124,6 +127,7 @@ static void maybe_report(arp_instance *a) {
     if (health == a->last_health) return;
     a->last_health = health;
     a->api->report(a->api, a->handle, health, reason);
+    report_counters(a);
 }
 
 static void report_counters(arp_instance *a) {
@@ -158,7 +162,6 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *f)
         a->replies++;
         a->last_reply_ns = a->api->monotonic_ns(a->api);
         maybe_report(a);
-        report_counters(a);
         break;
     }
     pthread_mutex_unlock(&a->mu);
@@ -275,6 +278,7 @@ static void send_probe(arp_instance *a, uint32_t target, int ifindex) {
     struct sockaddr_ll to = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP), .sll_ifindex = ifindex, .sll_halen = 6};
     memset(to.sll_addr, 0xff, 6);
     if (sendto(a->tx, f, sizeof f, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to) == (ssize_t)sizeof f) a->sent++;
+    else if (errno == ENXIO || errno == ENODEV) a->ifindex = 0;
 }
 
 /* ---- the detector ---------------------------------------------------- */
@@ -299,8 +303,16 @@ static void arp_poll(void *instance) {
             pthread_mutex_unlock(&a->mu);
         }
     }
-    read_mac(a);
-    int ifindex = (int)if_nametoindex(a->slave);
+    /* The slave's index and MAC rarely change: re-read them about once a
+     * second (and after a failed send), not on every poll, to keep a 20 ms
+     * monitor on several slaves far below 1% of a core. */
+    uint64_t every = a->interval_ms >= 1000 ? 1 : 1000 / a->interval_ms;
+    int refresh = a->polls % every == 0 || a->ifindex <= 0;
+    if (refresh) {
+        read_mac(a);
+        a->ifindex = (int)if_nametoindex(a->slave);
+    }
+    int ifindex = a->ifindex;
     pthread_mutex_lock(&a->mu);
     for (int i = 0; i < a->ntargets; i++) {
         arp_target *t = &a->targets[i];
@@ -315,9 +327,11 @@ static void arp_poll(void *instance) {
     pthread_mutex_unlock(&a->mu);
     if (ifindex > 0)
         for (int i = 0; i < n; i++) send_probe(a, ips[i], ifindex);
-    pthread_mutex_lock(&a->mu);
-    report_counters(a);
-    pthread_mutex_unlock(&a->mu);
+    if (refresh) { /* `hanet status` shows counters at most a second old */
+        pthread_mutex_lock(&a->mu);
+        report_counters(a);
+        pthread_mutex_unlock(&a->mu);
+    }
 }
 
 static void arp_destroy(void *instance) {

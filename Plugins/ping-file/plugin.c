@@ -86,6 +86,7 @@ typedef struct ping_instance {
     int last_health;
     char capture_error[PCAP_ERRBUF_SIZE + 64];
     int capture_dead;
+    int ifindex;             /* cached; 0 forces a lookup */
 
     pcap_t *pcap;            /* L2 */
     int rx;                  /* L3: unbound raw ICMP socket */
@@ -186,12 +187,15 @@ static int evaluate(ping_instance *p, char *reason, size_t size) {
     return HANET_HEALTH_UNKNOWN;
 }
 
+static void report_counters(ping_instance *p);
+
 static void maybe_report(ping_instance *p) {
     char reason[512];
     int health = evaluate(p, reason, sizeof reason);
     if (health == p->last_health) return;
     p->last_health = health;
     p->api->report(p->api, p->handle, health, reason);
+    report_counters(p);
 }
 
 static void report_counters(ping_instance *p) {
@@ -214,7 +218,6 @@ static void answered(ping_instance *p, uint32_t ip, const uint8_t *mac) {
         p->replies++;
         p->last_reply_ns = p->api->monotonic_ns(p->api);
         maybe_report(p);
-        report_counters(p);
         return;
     }
 }
@@ -394,6 +397,7 @@ static void send_l2(ping_instance *p, int ifindex, const uint8_t *frame, size_t 
     struct sockaddr_ll to = {.sll_family = AF_PACKET, .sll_ifindex = ifindex, .sll_halen = 6};
     memcpy(to.sll_addr, dst, 6);
     if (sendto(p->tx, frame, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to) == (ssize_t)len) p->sent++;
+    else if (errno == ENXIO || errno == ENODEV) p->ifindex = 0;
 }
 
 static void build_echo(ping_instance *p, uint8_t *icmp, uint16_t seq) {
@@ -462,10 +466,17 @@ static void ping_poll(void *instance) {
         }
         pthread_mutex_unlock(&p->mu);
     }
-    read_identity(p);
-    int ifindex = (int)if_nametoindex(p->slave);
+    /* The slave's index, MAC and address rarely change: re-read them (and
+     * stat the hosts file) about once a second, not on every poll. */
+    uint64_t every = p->interval_ms >= 1000 ? 1 : 1000 / p->interval_ms;
+    int refresh = p->polls % every == 0 || p->ifindex <= 0;
+    if (refresh) {
+        read_identity(p);
+        p->ifindex = (int)if_nametoindex(p->slave);
+    }
+    int ifindex = p->ifindex;
     pthread_mutex_lock(&p->mu);
-    load_file(p);
+    if (refresh) load_file(p);
     for (int i = 0; i < p->nhosts; i++) {
         ping_host *h = &p->hosts[i];
         if (h->replied) h->replied = 0;
@@ -486,9 +497,11 @@ static void ping_poll(void *instance) {
             if (p->l2) probe_l2(p, &hosts[i], own, mac, seq, ifindex);
             else probe_l3(p, hosts[i].ip, seq);
         }
-    pthread_mutex_lock(&p->mu);
-    report_counters(p);
-    pthread_mutex_unlock(&p->mu);
+    if (refresh) { /* `hanet status` shows counters at most a second old */
+        pthread_mutex_lock(&p->mu);
+        report_counters(p);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 
 static void ping_destroy(void *instance) {

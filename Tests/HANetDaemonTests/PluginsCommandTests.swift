@@ -76,7 +76,9 @@ final class PluginsCommandTests: XCTestCase {
         let info = try hanet(["plugins", "info", "arp-monitor", "--json"])
         XCTAssertEqual(info.status, 0, info.stderr)
         let rec = try JSONDecoder().decode(PluginRecord.self, from: Data(info.stdout.utf8))
-        XCTAssertEqual(rec.types.first?.unavailableReason?.hasPrefix("not implemented yet"), true)
+        XCTAssertEqual(rec.types.first?.name, "arp-monitor")
+        XCTAssertNil(rec.types.first?.unavailableReason, "arp-monitor is implemented")
+        XCTAssertTrue(rec.types.first?.description?.contains("RFC 5227") ?? false, "\(String(describing: rec.types.first))")
         let infoText = try hanet(["plugins", "info", "carrier"])
         XCTAssertTrue(infoText.stdout.contains("detector type carrier") && infoText.stdout.contains("event-driven"), infoText.stdout)
     }
