@@ -16,9 +16,16 @@ public struct ForwardingPlan: Equatable, Sendable {
     public var l3Peer: IPv4Address?
     /// New TCP connections to the service addresses are refused (paper §5.2 clean shutdown on a slow link).
     public var drainNewConnections: Bool
+    /// The active slave's own link address (a private link's end). Traffic to
+    /// it stays on the slave instead of going to the master, so the PTA
+    /// exchange over the private link works the same whether or not that
+    /// link is the active slave: the requester's TAKEOVER needs an ARP reply
+    /// addressed to the slave, and the slave must get it.
+    public var slaveOwnAddresses: [IPv4Address] = []
 
     public init(table: String, port: String, active: String?, layer: LinkLayer = .l2,
-                serviceAddresses: [IPv4Address] = [], l3Peer: IPv4Address? = nil, drainNewConnections: Bool = false) {
+                serviceAddresses: [IPv4Address] = [], l3Peer: IPv4Address? = nil, drainNewConnections: Bool = false,
+                slaveOwnAddresses: [IPv4Address] = []) {
         self.table = table
         self.port = port
         self.active = active
@@ -26,6 +33,7 @@ public struct ForwardingPlan: Equatable, Sendable {
         self.serviceAddresses = serviceAddresses
         self.l3Peer = l3Peer
         self.drainNewConnections = drainNewConnections
+        self.slaveOwnAddresses = slaveOwnAddresses
     }
 }
 

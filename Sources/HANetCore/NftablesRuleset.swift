@@ -45,6 +45,11 @@ public struct NftablesRuleset {
         }
         s += "\tchain slave {\n"
         s += "\t\ttype filter hook ingress device \"\(active)\" priority 0;\n"
+        if !plan.slaveOwnAddresses.isEmpty {
+            let own = plan.slaveOwnAddresses.map(\.description).joined(separator: ", ")
+            if plan.layer == .l2 { s += "\t\tarp daddr ip { \(own) } accept\n" }
+            s += "\t\tip daddr { \(own) } accept\n"
+        }
         if plan.drainNewConnections {
             // netdev cannot reject; a dropped SYN makes the client retry elsewhere or later.
             if plan.serviceAddresses.isEmpty {

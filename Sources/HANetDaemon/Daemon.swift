@@ -66,6 +66,9 @@ public final class Daemon {
     var timers: [DispatchSourceTimer] = []
     var monitor: LinkMonitor?
     var control: UnixSocketServer?
+    var pta: PTAAgent?
+    /// When the fault that caused the last switch happened (monotonic ns).
+    var lastSwitchTrigger: UInt64?
     let startedAt = Date()
 
     public var socketPath: String { options.socketPath ?? config.node.controlSocket }
@@ -111,6 +114,7 @@ public final class Daemon {
             }
         }
         slaves = resolved
+        let agent = try PTAAgent(daemon: self)
 
         // Now the kernel.
         let installed = try env.dataPlane.installed(table: config.master.table)
@@ -127,6 +131,8 @@ public final class Daemon {
             do { try env.announcer.prepare(on: s.name) } catch { log.warning("\(error)") }
         }
         try startDetectors()
+        try agent.start()
+        pta = agent
         let monitor = try LinkMonitor { [weak self] event in self?.linkEvent(event) }
         self.monitor = monitor
         monitor.start()
@@ -155,6 +161,7 @@ public final class Daemon {
     public func stop(teardown: Bool) {
         queue.sync {
             running = false
+            pta?.stop()
             for t in timers { t.cancel() }
             timers.removeAll()
             monitor?.stop()
@@ -234,6 +241,10 @@ public final class Daemon {
             throw HANetError(.state, "master \(m.name) exists but its port \(m.port) does not; is \(m.name) really a HANet master?")
         }
         try? env.sysctl.write("net/ipv6/conf/\(m.port)/disable_ipv6", "1")
+        // Loose reverse-path filtering: with a private link active, replies
+        // from the sibling's private address arrive on the master although
+        // the route to that address points at the slave.
+        try env.sysctl.write("net/ipv4/conf/\(m.name)/rp_filter", "2")
         try env.kernel.setUp(m.port, true)
         try env.kernel.setUp(m.name, true)
         let have = Set(try env.kernel.addresses(of: m.name))
@@ -373,6 +384,8 @@ public final class Daemon {
                 }
             }
         }
+        lastSwitchTrigger = trigger
+        pta?.activeChanged(to: new)
         let doneAt = env.clock.nowNanos()
         lastSwitch = DaemonStatus.Switch(
             time: DaemonLog.timestamp(Date()), from: from, to: name, reason: reason,
@@ -382,11 +395,20 @@ public final class Daemon {
                         Double(rulesAt &- trigger) / 1e6, Double(doneAt &- trigger) / 1e6))
     }
 
+    var activeSlave: Slave? { slaves.first { $0.name == active } }
+
+    /// A node carries a sibling's traffic only from a GOOD public slave of its own.
+    var canServeSiblings: Bool {
+        guard let s = activeSlave else { return false }
+        return s.role == .public && s.tracker.effective == .good
+    }
+
     func plan(for slave: Slave?) -> ForwardingPlan {
         ForwardingPlan(table: config.master.table, port: config.master.port, active: slave?.name,
                        layer: slave?.attributes.layer ?? .l2,
                        serviceAddresses: config.master.addresses.map(\.address),
-                       l3Peer: slave?.config.sibling.flatMap { sib in config.siblings.first { $0.name == sib }?.address })
+                       l3Peer: slave?.config.sibling.flatMap { sib in config.siblings.first { $0.name == sib }?.address },
+                       slaveOwnAddresses: slave?.config.address.map { [$0.address] } ?? [])
     }
 
     /// The master follows an L2 active slave's MAC (bonding's
@@ -473,7 +495,8 @@ public final class Daemon {
         }
         return DaemonStatus(node: config.node.name, pid: ProcessSignals.pid, started: DaemonLog.timestamp(startedAt),
                             master: master, active: active, links: links, last_switch: lastSwitch,
-                            switches: switchCount, adopted: adopted)
+                            switches: switchCount, adopted: adopted,
+                            pta: pta?.status ?? DaemonStatus.PTA(serving: [], served_by: nil))
     }
 
     // MARK: plugins

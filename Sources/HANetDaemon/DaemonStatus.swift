@@ -53,6 +53,25 @@ public struct DaemonStatus: Codable, Equatable {
         public var trigger_to_done_us: Double?
     }
 
+    /// The Packet Transmission Agent: whom this node carries traffic for, and who carries its own.
+    public struct PTA: Codable, Equatable {
+        public struct Service: Codable, Equatable {
+            public var sibling: String
+            public var addresses: [String]
+            public var link: String
+            public var since: String
+        }
+        public struct ServedBy: Codable, Equatable {
+            public var sibling: String
+            public var addresses: [String]
+            /// requesting | served | releasing
+            public var state: String
+            public var since: String?
+        }
+        public var serving: [Service]
+        public var served_by: ServedBy?
+    }
+
     public var node: String
     public var pid: Int32
     public var started: String
@@ -62,4 +81,5 @@ public struct DaemonStatus: Codable, Equatable {
     public var last_switch: Switch?
     public var switches: Int
     public var adopted: Bool
+    public var pta: PTA
 }

@@ -56,14 +56,20 @@ func waitUntil(_ seconds: Double, _ what: String, _ condition: () throws -> Bool
 final class ScenarioNetwork {
     let prefix: String
     let work: String
+    let pair: Bool
     var processes: [Process] = []
 
+    /// With `pair`, a second server s2 and a private link priv0 between the two, with a shared PTA key.
     init(pair: Bool = false) throws {
+        self.pair = pair
         prefix = "hnt\(String(UInt32.random(in: 0..<UInt32.max), radix: 36))"
         work = NSTemporaryDirectory() + prefix
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         try sh("source scripts/lib/net.sh && net_up \(prefix) \(pair ? "pair" : "")")
+        if pair { try sh("source scripts/lib/net.sh && net_key \(keyFile)") }
     }
+
+    var keyFile: String { "\(work)/pta.key" }
 
     func ns(_ role: String) -> String { "\(prefix)-\(role)" }
 
@@ -89,6 +95,19 @@ final class ScenarioNetwork {
         return p
     }
 
+    /// Starts nginx on `address`:8080 in `role`'s namespace and waits until it answers the client.
+    func startNginx(_ role: String, address: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", "source scripts/lib/net.sh && net_nginx \(ns(role)) \(address) \(work)/nginx-\(role) >\(work)/nginx-\(role).out 2>&1"]
+        p.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+        try p.run()
+        processes.append(p)
+        try waitUntil(10, "nginx on \(address)") {
+            try exec("client", "curl -sf -o /dev/null http://\(address):8080/hello", check: false).status == 0
+        }
+    }
+
     func output(_ name: String) -> String {
         (try? String(contentsOfFile: "\(work)/\(name).out", encoding: .utf8)) ?? ""
     }
@@ -104,7 +123,7 @@ final class ScenarioNetwork {
     /// Writes the standard config for `node`, with `extra` appended and `edit` applied.
     func config(_ node: String, edit: (String) -> String = { $0 }) throws -> String {
         let path = "\(work)/\(node).toml"
-        try sh("source scripts/lib/net.sh && net_config \(prefix) \(node) \(path)")
+        try sh("source scripts/lib/net.sh && net_config \(prefix) \(node) \(path) \(pair ? keyFile : "")")
         let text = try String(contentsOfFile: path, encoding: .utf8)
         try edit(text).write(toFile: path, atomically: true, encoding: .utf8)
         return path

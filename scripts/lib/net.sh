@@ -55,10 +55,23 @@ net_up() {
     fi
 }
 
-# Writes a daemon config for server $2 ("s1" or "s2") to $3.
+# Writes a shared PTA key (32 random bytes, hex) to $1.
+net_key() {
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$1"
+    echo >> "$1"
+    chmod 600 "$1"
+}
+
+# Writes a daemon config for server $2 ("s1" or "s2") to $3. With a key
+# file as $4, adds the private link priv0 to the other server and the
+# [[sibling]] it leads to.
 net_config() {
-    local p=$1 node=$2 file=$3 addr
-    [ "$node" = s1 ] && addr=$NET_S1_ADDR || addr=$NET_S2_ADDR
+    local p=$1 node=$2 file=$3 key=${4:-} addr other mine theirs other_addr
+    if [ "$node" = s1 ]; then
+        addr=$NET_S1_ADDR other=s2 mine=169.254.77.1 theirs=169.254.77.2 other_addr=$NET_S2_ADDR
+    else
+        addr=$NET_S2_ADDR other=s1 mine=169.254.77.2 theirs=169.254.77.1 other_addr=$NET_S1_ADDR
+    fi
     cat > "$file" <<CFG
 [node]
 name = "$node"
@@ -80,6 +93,23 @@ type = "ethernet"
 role = "public"
 detectors = ["carrier"]
 CFG
+    [ -n "$key" ] || return 0
+    cat >> "$file" <<CFG
+
+[[link]]
+interface = "priv0"
+type = "ethernet"
+role = "private"
+sibling = "$other"
+address = "$mine/30"
+detectors = ["carrier"]
+
+[[sibling]]
+name = "$other"
+address = "$theirs"
+key_file = "$key"
+addresses = ["$other_addr/32"]
+CFG
 }
 
 # Cuts or restores the carrier of server $2's interface $3 (its LAN bridge port goes down/up).
@@ -97,6 +127,36 @@ wait_for() {
         [ $SECONDS -ge $end ] && return 1
         sleep 0.05
     done
+}
+
+# Runs nginx in namespace $1 on $2:8080 (foreground; the caller backgrounds it),
+# serving /hello and files /f/N of N bytes from work dir $3: a real web server
+# for the keep-alive and 400-connection tests.
+net_nginx() {
+    local nsname=$1 addr=$2 dir=$3
+    mkdir -p "$dir/www/f"
+    for n in 100 512 4096 16384 65536 262144 1048576; do
+        [ -f "$dir/www/f/$n" ] || head -c "$n" /dev/zero | tr '\0' h > "$dir/www/f/$n"
+    done
+    cat > "$dir/nginx.conf" <<NGINX
+worker_processes 2;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log;
+daemon off;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 120s;
+    sendfile on;
+    server {
+        listen $addr:8080 backlog=4096;
+        root $dir/www;
+        location = /hello { return 200 "hanet\n"; }
+    }
+}
+NGINX
+    exec ip netns exec "$nsname" nginx -c "$dir/nginx.conf" -p "$dir"
 }
 
 # Sets the LAN bridge port $2 to STP state $3 (0 disabled = a silent fault

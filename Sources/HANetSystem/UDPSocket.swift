@@ -1,0 +1,84 @@
+import Foundation
+import Glibc
+import HANetCore
+
+/// The PTA's transport: one UDP socket on the PTA port, all addresses. UDP
+/// because the requester's TCP handshake would be answered over the path
+/// that just died (paper §3.6). Datagrams are handed to `handler` on the
+/// socket's own thread with the sender's address.
+public final class UDPSocket {
+    public let port: UInt16
+    private var fd: Int32 = -1
+    private var thread: Thread?
+    private let handler: ([UInt8], IPv4Address) -> Void
+    private var stopped = false
+    /// SOCK_DGRAM, spelled as its value (see UnixSocketServer.streamType).
+    static let datagramType: Int32 = 2
+
+    public init(port: UInt16, handler: @escaping ([UInt8], IPv4Address) -> Void) {
+        self.port = port
+        self.handler = handler
+    }
+
+    public func start() throws {
+        fd = socket(AF_INET, Self.datagramType, 0)
+        guard fd >= 0 else { throw HANetError(.io, "PTA socket: \(String(cString: strerror(errno)))") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = 0
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            let e = String(cString: strerror(errno)); close(fd); fd = -1
+            throw HANetError(.io, "PTA socket: bind UDP port \(port): \(e)")
+        }
+        let t = Thread { [weak self] in self?.receiveLoop() }
+        t.name = "hanet-pta"
+        thread = t
+        t.start()
+    }
+
+    public func stop() {
+        stopped = true
+        if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)); close(fd); fd = -1 }
+    }
+
+    public func send(_ bytes: [UInt8], to address: IPv4Address, port: UInt16) throws {
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = address.value.bigEndian
+        let n = bytes.withUnsafeBytes { buf in
+            withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, buf.baseAddress, buf.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+        guard n == bytes.count else {
+            throw HANetError(.io, "PTA: send to \(address):\(port): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func receiveLoop() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !stopped {
+            var from = sockaddr_in()
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let n = buffer.withUnsafeMutableBytes { buf in
+                withUnsafeMutablePointer(to: &from) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, buf.baseAddress, buf.count, 0, $0, &len) }
+                }
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            handler(Array(buffer[0..<n]), IPv4Address(UInt32(bigEndian: from.sin_addr.s_addr)))
+        }
+    }
+}
