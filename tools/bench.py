@@ -59,7 +59,6 @@ class Bench:
         self.p = "hbench%d" % random.randrange(1 << 30)
         self.work = tempfile.mkdtemp(prefix="hanet-bench.")
         self.procs = []
-        self.sock = f"/run/hanet/{self.p}-s1.sock"
 
     def ns(self, role):
         return f"{self.p}-{role}"
@@ -70,21 +69,31 @@ class Bench:
         self.procs.append(p)
         return p
 
-    def status(self):
-        out = sh(f"{self.a.hanet} status --json --socket {self.sock}")
+    def status(self, node="s1"):
+        out = sh(f"{self.a.hanet} status --json --socket /run/hanet/{self.p}-{node}.sock")
         return json.loads(out)
 
+    def probes(self, seconds):
+        """Starts the 1 kHz UDP and TCP probes against s1; returns a function that collects their results."""
+        ps = [subprocess.Popen(["ip", "netns", "exec", self.ns("client"), "python3", "tools/probe.py", kind,
+                                "--to", S1, "--duration", str(seconds)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+              for kind in ("udp", "tcp")]
+        return lambda: [json.loads(p.communicate()[0]) for p in ps]
+
     def up(self):
-        net(f"net_up {self.p}")
+        net(f"net_up {self.p} pair")
+        key = os.path.join(self.work, "pta.key")
+        net(f"net_key {key}")
         sh(f"ip netns add {self.ns('direct')}")
         net(f"net_lan_port {self.p} {self.ns('direct')} eth0 de0")
         sh(f"ip -n {self.ns('direct')} addr add {DIRECT}/24 dev eth0")
         sh(f"ip -n {self.ns('direct')} link set lo up")
-        cfg = os.path.join(self.work, "s1.toml")
-        net(f"net_config {self.p} s1 {cfg}")
-        self.daemon = self.spawn("s1", [self.a.hanet, "run", "--config", cfg, "--socket", self.sock,
-                                        "--plugins-dir", os.path.dirname(os.path.realpath(self.a.hanet))], "daemon")
-        wait_until(15, "the daemon", lambda: self.status()["active"] in ("eth0", "eth1"))
+        for node in ("s2", "s1"):
+            cfg = os.path.join(self.work, f"{node}.toml")
+            net(f"net_config {self.p} {node} {cfg} {key}")
+            self.spawn(node, [self.a.hanet, "run", "--config", cfg, "--socket", f"/run/hanet/{self.p}-{node}.sock",
+                              "--plugins-dir", os.path.dirname(os.path.realpath(self.a.hanet))], f"daemon-{node}")
+            wait_until(15, f"the daemon on {node}", lambda: self.status(node)["active"] in ("eth0", "eth1"))
         for role, addr in (("s1", S1), ("direct", DIRECT)):
             self.spawn(role, ["iperf3", "-s", "-B", addr], f"iperf3-{role}")
             self.spawn(role, ["python3", "tools/probe.py", "server", "--bind", addr], f"probe-{role}")
@@ -101,21 +110,21 @@ class Bench:
     def client(self, cmd):
         return sh(f"ip netns exec {self.ns('client')} {cmd}")
 
-    def throughput(self):
-        out = {"master": [], "direct": []}
+    def throughput(self, name="master"):
+        out = {name: [], "direct": []}
         for _ in range(self.a.repeats):
-            for name, addr in (("direct", DIRECT), ("master", S1)):
+            for n, addr in (("direct", DIRECT), (name, S1)):
                 j = json.loads(self.client(f"iperf3 -c {addr} -t {self.a.seconds} -J"))
-                out[name].append(j["end"]["sum_received"]["bits_per_second"])
+                out[n].append(j["end"]["sum_received"]["bits_per_second"])
         return out
 
-    def rtt(self):
-        out = {"master": [], "direct": []}
+    def rtt(self, name="master"):
+        out = {name: [], "direct": []}
         for _ in range(self.a.repeats):
-            for name, addr in (("direct", DIRECT), ("master", S1)):
+            for n, addr in (("direct", DIRECT), (name, S1)):
                 txt = self.client(f"ping -q -c 200 -i 0.005 {addr}")
                 line = [l for l in txt.splitlines() if "min/avg" in l][0]
-                out[name].append(float(line.split("=")[1].split("/")[1]))
+                out[n].append(float(line.split("=")[1].split("/")[1]))
         return out
 
     def failovers(self):
@@ -123,15 +132,11 @@ class Bench:
         for i in range(self.a.failovers):
             st = self.status()
             victim = st["active"]
-            udp = subprocess.Popen(["ip", "netns", "exec", self.ns("client"), "python3", "tools/probe.py", "udp",
-                                    "--to", S1, "--duration", "2.5"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-            tcp = subprocess.Popen(["ip", "netns", "exec", self.ns("client"), "python3", "tools/probe.py", "tcp",
-                                    "--to", S1, "--duration", "2.5"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+            collect = self.probes(2.5)
             time.sleep(1.0)  # the probes' baseline before the fault: part of the experiment's timeline
             net(f"net_carrier {self.p} s1 {victim} down")
             wait_until(5, "the failover", lambda: self.status()["active"] not in (victim, None))
-            u = json.loads(udp.communicate()[0])
-            t = json.loads(tcp.communicate()[0])
+            u, t = collect()
             sw = self.status()["last_switch"]
             net(f"net_carrier {self.p} s1 {victim} up")
             wait_until(5, "the slave to be GOOD again",
@@ -143,6 +148,46 @@ class Bench:
             print(f"  failover {i + 1}/{self.a.failovers}: {victim} -> {sw['to']}: rules {samples[-1]['trigger_to_rules_ms']:.3f} ms, "
                   f"udp outage {u['longest_gap_ms']:.1f} ms, tcp stall {t['longest_stall_ms']:.1f} ms", flush=True)
         return samples
+
+    def served(self):
+        st = self.status()
+        return st["active"] == "priv0" and (st["pta"].get("served_by") or {}).get("state") == "served"
+
+    def takeovers(self):
+        """With eth1 already dead, eth0's carrier fault leaves s1 only its private link: s2 takes over."""
+        net(f"net_carrier {self.p} s1 eth1 down")
+        wait_until(5, "eth1 BAD", lambda: "GOOD" not in [l for l in self.status()["links"] if l["interface"] == "eth1"][0]["flags"])
+        samples = []
+        for i in range(self.a.failovers):
+            wait_until(5, "s1 on eth0", lambda: self.status()["active"] == "eth0" and not self.status("s2")["pta"]["serving"])
+            collect = self.probes(2.5)
+            time.sleep(1.0)  # probe baseline before the fault
+            net(f"net_carrier {self.p} s1 eth0 down")
+            wait_until(5, "s2 to carry s1's traffic", self.served)
+            u, t = collect()
+            s1, s2 = self.status(), self.status("s2")
+            trigger = s1["last_switch"]["trigger_monotonic_ns"]
+            takeover = (s2["pta"]["serving"][0]["since_monotonic_ns"] - trigger) / 1e6
+            net(f"net_carrier {self.p} s1 eth0 up")
+            samples.append({"takeover_ms": takeover, "switch_ms": s1["last_switch"]["trigger_to_rules_us"] / 1000,
+                            "udp_outage_ms": u["longest_gap_ms"], "udp_lost": u["lost"],
+                            "tcp_stall_ms": t["longest_stall_ms"], "tcp_error": t["error"]})
+            print(f"  takeover {i + 1}/{self.a.failovers}: sibling serving {takeover:.3f} ms after the fault, "
+                  f"udp outage {u['longest_gap_ms']:.1f} ms, tcp stall {t['longest_stall_ms']:.1f} ms", flush=True)
+        wait_until(5, "failback", lambda: self.status()["active"] == "eth0" and not self.status("s2")["pta"]["serving"])
+        net(f"net_carrier {self.p} s1 eth1 up")
+        return samples
+
+    def through_sibling(self):
+        """Throughput and RTT while s2 carries s1's traffic over the private veth, vs the direct server."""
+        net(f"net_carrier {self.p} s1 eth0 down")
+        net(f"net_carrier {self.p} s1 eth1 down")
+        wait_until(5, "s2 to carry s1's traffic", self.served)
+        th, rtt = self.throughput("sibling"), self.rtt("sibling")
+        net(f"net_carrier {self.p} s1 eth0 up")
+        net(f"net_carrier {self.p} s1 eth1 up")
+        wait_until(5, "failback", lambda: self.status()["active"] in ("eth0", "eth1") and not self.status("s2")["pta"]["serving"])
+        return th, rtt
 
 
 def report(res):
@@ -159,6 +204,12 @@ def report(res):
         f"| path outage seen by a 1 kHz UDP probe | {r['udp_outage_ms']['median']:.1f} ms (p90 {r['udp_outage_ms']['p90']:.1f}) | ≤ 50 ms | — |",
         f"| longest TCP request/response stall | {r['tcp_stall_ms']['median']:.1f} ms (p90 {r['tcp_stall_ms']['p90']:.1f}) | ≤ 250 ms | — |",
         f"| TCP errors or resets during failovers | {r['tcp_errors']} | 0 | — |",
+        f"| **PTA**: fault → sibling serving (median of {r['takeovers']}) | {r['takeover_ms']['median']:.3f} ms (max {r['takeover_ms']['max']:.3f}) | ≤ 20 ms | Td + Tsrv + Tmid + Tsib |",
+        f"| PTA: path outage seen by a 1 kHz UDP probe | {r['pta_udp_outage_ms']['median']:.1f} ms (p90 {r['pta_udp_outage_ms']['p90']:.1f}) | ≤ 100 ms | — |",
+        f"| PTA: longest TCP request/response stall | {r['pta_tcp_stall_ms']['median']:.1f} ms (p90 {r['pta_tcp_stall_ms']['p90']:.1f}) | ≤ 300 ms | — |",
+        f"| PTA: TCP errors or resets during takeovers | {r['pta_tcp_errors']} | 0 | — |",
+        f"| throughput through the sibling / direct | {r['sibling_throughput_ratio']:.3f} ({r['throughput_sibling_gbps']:.2f} vs {r['throughput_direct2_gbps']:.2f} Gbit/s) | ≥ 0.9 | ≈ 0.99 (Fast Ethernet) |",
+        f"| ping RTT through the sibling / direct | {r['sibling_rtt_ratio']:.3f} ({r['rtt_sibling_ms']:.3f} vs {r['rtt_direct2_ms']:.3f} ms) | — | ≈ 1.01 |",
     ]
     return "\n".join(lines) + "\n"
 
@@ -180,6 +231,10 @@ def main():
         rtt = b.rtt()
         print(f"{a.failovers} carrier failovers …", flush=True)
         fo = b.failovers()
+        print(f"{a.failovers} PTA takeovers …", flush=True)
+        to = b.takeovers()
+        print("through the sibling …", flush=True)
+        sth, srtt = b.through_sibling()
     finally:
         b.down()
     med = statistics.median
@@ -194,11 +249,22 @@ def main():
         "udp_outage_ms": stats([s["udp_outage_ms"] for s in fo]),
         "tcp_stall_ms": stats([s["tcp_stall_ms"] for s in fo]),
         "tcp_errors": sum(1 for s in fo if s["tcp_error"]),
+        "takeovers": len(to),
+        "takeover_ms": stats([s["takeover_ms"] for s in to]),
+        "pta_switch_ms": stats([s["switch_ms"] for s in to]),
+        "pta_udp_outage_ms": stats([s["udp_outage_ms"] for s in to]),
+        "pta_tcp_stall_ms": stats([s["tcp_stall_ms"] for s in to]),
+        "pta_tcp_errors": sum(1 for s in to if s["tcp_error"]),
+        "throughput_sibling_gbps": med(sth["sibling"]) / 1e9, "throughput_direct2_gbps": med(sth["direct"]) / 1e9,
+        "sibling_throughput_ratio": med([m / d for m, d in zip(sth["sibling"], sth["direct"])]),
+        "rtt_sibling_ms": med(srtt["sibling"]), "rtt_direct2_ms": med(srtt["direct"]),
+        "sibling_rtt_ratio": med([m / d for m, d in zip(srtt["sibling"], srtt["direct"])]),
     }
     res = {"date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
            "machine": {"cores": os.cpu_count(), "kernel": platform.release(),
                        "build": "release" if "/release/" in a.hanet else "debug"},
-           "figures": figures, "throughput": th, "rtt": rtt, "failover": fo}
+           "figures": figures, "throughput": th, "rtt": rtt, "failover": fo,
+           "takeover": to, "sibling_throughput": sth, "sibling_rtt": srtt}
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(res, f, indent=2)

@@ -55,7 +55,7 @@ public final class Daemon {
     public let plugins: PluginHost
     let log: DaemonLog
     let queue = DispatchQueue(label: "hanet.control")
-    let detectorQueue = DispatchQueue(label: "hanet.detectors", attributes: .concurrent)
+    let scheduler = DetectorScheduler()
 
     var slaves: [Slave] = []
     var active: String?
@@ -63,7 +63,6 @@ public final class Daemon {
     var switchCount = 0
     var adopted = false
     var running = false
-    var timers: [DispatchSourceTimer] = []
     var monitor: LinkMonitor?
     var control: UnixSocketServer?
     var pta: PTAAgent?
@@ -162,8 +161,7 @@ public final class Daemon {
         queue.sync {
             running = false
             pta?.stop()
-            for t in timers { t.cancel() }
-            timers.removeAll()
+            scheduler.stop()
             monitor?.stop()
             for s in slaves {
                 for d in s.detectors { d.destroy() }
@@ -291,14 +289,7 @@ public final class Daemon {
                 self.queue.async { self.report(slave: slaveName, detector: name, health: health, reason: reason, at: now) }
             }
         s.detectors.append(instance)
-        if instance.intervalMillis > 0 {
-            let t = DispatchSource.makeTimerSource(queue: detectorQueue)
-            let ms = instance.intervalMillis
-            t.schedule(deadline: .now() + .milliseconds(ms), repeating: .milliseconds(ms), leeway: .milliseconds(max(1, ms / 20)))
-            t.setEventHandler { instance.poll() }
-            t.resume()
-            timers.append(t)
-        }
+        scheduler.add(instance)
     }
 
     /// Kernel link notifications, from the monitor thread.
@@ -389,7 +380,8 @@ public final class Daemon {
         let doneAt = env.clock.nowNanos()
         lastSwitch = DaemonStatus.Switch(
             time: DaemonLog.timestamp(Date()), from: from, to: name, reason: reason,
-            trigger_to_rules_us: Double(rulesAt &- trigger) / 1000, trigger_to_done_us: Double(doneAt &- trigger) / 1000)
+            trigger_to_rules_us: Double(rulesAt &- trigger) / 1000, trigger_to_done_us: Double(doneAt &- trigger) / 1000,
+            trigger_monotonic_ns: trigger)
         log.info(String(format: "switch %@ -> %@: %@ (rules in place %.3f ms after the trigger, done %.3f ms)",
                         from ?? "none", name ?? "none", reason,
                         Double(rulesAt &- trigger) / 1e6, Double(doneAt &- trigger) / 1e6))
@@ -483,8 +475,11 @@ public final class Daemon {
             let dets = s.detectors.map { d -> DaemonStatus.Detector in
                 let v = s.tracker.verdicts[d.typeName]
                 let age = s.verdictTimes[d.typeName].map { Double(now &- $0) / 1e9 }
+                let c = d.counters
                 return DaemonStatus.Detector(name: d.typeName, plugin: d.pluginID, health: (v?.health ?? .unknown).rawValue,
-                                             reason: v?.reason ?? "no verdict yet", age_s: age, interval_ms: d.intervalMillis)
+                                             reason: v?.reason ?? "no verdict yet", age_s: age, interval_ms: d.intervalMillis,
+                                             probes_sent: c?.probesSent, replies: c?.replies,
+                                             last_reply_age_s: c?.lastReplyAge(now: now))
             }
             return DaemonStatus.Link(
                 interface: s.name, type: s.typeName, role: s.role.rawValue, layer: s.attributes.layer.rawValue,
@@ -520,6 +515,7 @@ public final class Daemon {
                         s.tracker.forget(detector: d.typeName, now: now)
                     }
                     s.detectors.removeAll { $0.pluginID == id }
+                    scheduler.prune()
                 } else {
                     for name in s.config.detectors where !s.detectors.contains(where: { $0.typeName == name }) {
                         try? startDetector(name, on: s)

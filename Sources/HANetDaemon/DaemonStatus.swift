@@ -22,6 +22,10 @@ public struct DaemonStatus: Codable, Equatable {
         /// Seconds since the last verdict, nil before the first.
         public var age_s: Double?
         public var interval_ms: Int
+        /// Probing detectors only (ABI 1.1 `report_counters`); nil for event-driven ones.
+        public var probes_sent: UInt64?
+        public var replies: UInt64?
+        public var last_reply_age_s: Double?
     }
 
     public struct Link: Codable, Equatable {
@@ -51,6 +55,8 @@ public struct DaemonStatus: Codable, Equatable {
         public var trigger_to_rules_us: Double?
         /// From the trigger to the last step of the switch (MAC, neighbours, first gratuitous ARP).
         public var trigger_to_done_us: Double?
+        /// CLOCK_MONOTONIC (ns) of the trigger, to line up events of several daemons on one host.
+        public var trigger_monotonic_ns: UInt64?
     }
 
     /// The Packet Transmission Agent: whom this node carries traffic for, and who carries its own.
@@ -60,6 +66,8 @@ public struct DaemonStatus: Codable, Equatable {
             public var addresses: [String]
             public var link: String
             public var since: String
+            /// CLOCK_MONOTONIC (ns) when the service was in place; comparable across namespaces of one host.
+            public var since_monotonic_ns: UInt64
         }
         public struct ServedBy: Codable, Equatable {
             public var sibling: String

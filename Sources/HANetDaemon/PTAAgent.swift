@@ -13,6 +13,7 @@ final class PTAAgent {
         var addresses: [IPv4Address]
         var link: String
         var since: Date
+        var sinceNanos: UInt64
     }
 
     unowned let daemon: Daemon
@@ -222,9 +223,10 @@ final class PTAAgent {
             if !routes.contains(r) { try env.kernel.addRoute(r) }
             if !proxies.contains(a) { try env.kernel.addProxyNeighbour(a, on: m) }
         }
-        let since = serving[sibling]?.since ?? Date()
-        serving[sibling] = Service(sibling: sibling, addresses: addresses, link: link, since: since)
         announce(addresses)
+        let old = serving[sibling]
+        serving[sibling] = Service(sibling: sibling, addresses: addresses, link: link, since: old?.since ?? Date(),
+                                   sinceNanos: old?.sinceNanos ?? env.clock.nowNanos())
         log.info("PTA: serving \(sibling): \(addresses.map(\.description).joined(separator: ", ")) over \(link)")
     }
 
@@ -268,7 +270,7 @@ final class PTAAgent {
     var status: DaemonStatus.PTA {
         let serving = self.serving.values.sorted { $0.sibling < $1.sibling }.map {
             DaemonStatus.PTA.Service(sibling: $0.sibling, addresses: $0.addresses.map(\.description), link: $0.link,
-                                     since: DaemonLog.timestamp($0.since))
+                                     since: DaemonLog.timestamp($0.since), since_monotonic_ns: $0.sinceNanos)
         }
         var servedBy: DaemonStatus.PTA.ServedBy?
         if let r = requester {

@@ -53,6 +53,26 @@ enum StatusRenderer {
         for l in st.links where l.health != "GOOD" {
             out.append("  \(l.interface): \(l.reason)")
         }
+        let probing = st.links.flatMap { l in l.detectors.filter { $0.probes_sent != nil }.map { (l.interface, $0) } }
+        if !probing.isEmpty {
+            out.append("")
+            var rows = [["LINK", "DETECTOR", "HEALTH", "PROBES", "REPLIES", "LAST REPLY", "REASON"]]
+            for (link, d) in probing {
+                rows.append([link, d.name, d.health, String(d.probes_sent ?? 0), String(d.replies ?? 0),
+                             d.last_reply_age_s.map { String(format: "%.2fs ago", $0) } ?? "never", d.reason])
+            }
+            out.append(contentsOf: table(rows))
+        }
+        let pta = st.pta
+        if !pta.serving.isEmpty || pta.served_by != nil {
+            out.append("")
+            for s in pta.serving {
+                out.append("pta: serving \(s.sibling) (\(s.addresses.joined(separator: ", "))) over \(s.link) since \(s.since)")
+            }
+            if let b = pta.served_by {
+                out.append("pta: \(b.state) by \(b.sibling) (\(b.addresses.joined(separator: ", ")))\(b.since.map { " since \($0)" } ?? "")")
+            }
+        }
         if let s = st.last_switch {
             out.append("")
             let lat = s.trigger_to_rules_us.map { String(format: " (rules %.3f ms after the trigger)", $0 / 1000) } ?? ""
