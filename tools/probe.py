@@ -7,7 +7,11 @@ udp         1 kHz UDP request/response: the path outage is the longest gap
 tcp         1 kHz TCP request/response on one connection: the longest stall,
             which includes TCP's 200 ms minimum retransmission timeout when a
             segment is lost in the fault. A reset or error is reported.
-Both clients print one JSON object. Run time is bounded by --duration.
+stream      one TCP bulk stream from the server to the client, its received
+            bytes counted in --bin-ms bins on CLOCK_MONOTONIC (time.monotonic),
+            the clock the daemons' status timestamps use: a throughput
+            timeline that lines up with faults and switches.
+The clients print one JSON object. Run time is bounded by --duration.
 """
 import argparse, json, socket, struct, sys, threading, time
 
@@ -39,7 +43,27 @@ def server(args):
         finally:
             c.close()
 
+    def source_loop():
+        src = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        src.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        src.bind((args.bind, args.stream_port))
+        src.listen(16)
+        chunk = b"s" * (256 << 10)
+        while True:
+            c, _ = src.accept()
+            threading.Thread(target=source_conn, args=(c, chunk), daemon=True).start()
+
+    def source_conn(c, chunk):
+        try:
+            while True:
+                c.sendall(chunk)
+        except OSError:
+            return
+        finally:
+            c.close()
+
     threading.Thread(target=udp_loop, daemon=True).start()
+    threading.Thread(target=source_loop, daemon=True).start()
     print("ready", flush=True)
     while True:
         c, _ = t.accept()
@@ -127,6 +151,33 @@ def tcp_client(args):
                       "longest_stall_ms": round(worst * 1000, 3), "stall_at_s": round(worst_at, 3)}))
 
 
+def stream_client(args):
+    c = socket.create_connection((args.to, args.port), timeout=5)
+    c.settimeout(10)
+    buf = bytearray(1 << 20)
+    bin_s = args.bin_ms / 1000
+    start = time.monotonic()
+    bins = [0] * int(args.duration / bin_s + 1)
+    error = None
+    while True:
+        try:
+            n = c.recv_into(buf)
+        except OSError as e:
+            error = "%s: %s" % (type(e).__name__, e)
+            break
+        now = time.monotonic()
+        if n == 0:
+            error = "connection closed by the server"
+            break
+        i = int((now - start) / bin_s)
+        if i >= len(bins):
+            break
+        bins[i] += n
+    c.close()
+    print(json.dumps({"probe": "stream", "start_monotonic_s": start, "bin_ms": args.bin_ms,
+                      "bytes": bins, "error": error}))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="mode", required=True)
@@ -134,14 +185,16 @@ def main():
     s.add_argument("--bind", required=True)
     s.add_argument("--udp-port", type=int, default=9000)
     s.add_argument("--tcp-port", type=int, default=9001)
-    for name in ("udp", "tcp"):
+    s.add_argument("--stream-port", type=int, default=9002)
+    for name, port in (("udp", 9000), ("tcp", 9001), ("stream", 9002)):
         c = sub.add_parser(name)
         c.add_argument("--to", required=True)
-        c.add_argument("--port", type=int, default=9000 if name == "udp" else 9001)
+        c.add_argument("--port", type=int, default=port)
         c.add_argument("--rate", type=float, default=1000)
         c.add_argument("--duration", type=float, default=5)
+        c.add_argument("--bin-ms", type=float, default=20)
     a = p.parse_args()
-    {"server": server, "udp": udp_client, "tcp": tcp_client}[a.mode](a)
+    {"server": server, "udp": udp_client, "tcp": tcp_client, "stream": stream_client}[a.mode](a)
 
 
 if __name__ == "__main__":
