@@ -381,7 +381,8 @@ public final class Daemon {
         lastSwitch = DaemonStatus.Switch(
             time: DaemonLog.timestamp(Date()), from: from, to: name, reason: reason,
             trigger_to_rules_us: Double(rulesAt &- trigger) / 1000, trigger_to_done_us: Double(doneAt &- trigger) / 1000,
-            trigger_monotonic_ns: trigger)
+            trigger_monotonic_ns: trigger,
+            verdict_monotonic_ns: old?.verdictTimes.values.max().flatMap { $0 >= trigger ? $0 : nil })
         log.info(String(format: "switch %@ -> %@: %@ (rules in place %.3f ms after the trigger, done %.3f ms)",
                         from ?? "none", name ?? "none", reason,
                         Double(rulesAt &- trigger) / 1e6, Double(doneAt &- trigger) / 1e6))

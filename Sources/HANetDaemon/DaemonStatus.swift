@@ -57,6 +57,8 @@ public struct DaemonStatus: Codable, Equatable {
         public var trigger_to_done_us: Double?
         /// CLOCK_MONOTONIC (ns) of the trigger, to line up events of several daemons on one host.
         public var trigger_monotonic_ns: UInt64?
+        /// CLOCK_MONOTONIC (ns) of the old slave's BAD verdict (the paper's end of Td), when it caused the switch.
+        public var verdict_monotonic_ns: UInt64? = nil
     }
 
     /// The Packet Transmission Agent: whom this node carries traffic for, and who carries its own.
@@ -68,6 +70,8 @@ public struct DaemonStatus: Codable, Equatable {
             public var since: String
             /// CLOCK_MONOTONIC (ns) when the service was in place; comparable across namespaces of one host.
             public var since_monotonic_ns: UInt64
+            /// CLOCK_MONOTONIC (ns) when the TAKEOVER that started this service arrived (start of the paper's Tsib).
+            public var request_received_monotonic_ns: UInt64? = nil
         }
         public struct ServedBy: Codable, Equatable {
             public var sibling: String
@@ -75,6 +79,10 @@ public struct DaemonStatus: Codable, Equatable {
             /// requesting | served | releasing
             public var state: String
             public var since: String?
+            /// CLOCK_MONOTONIC (ns) when the first TAKEOVER of this request left (end of Tsrv, start of Tmid).
+            public var request_sent_monotonic_ns: UInt64? = nil
+            /// CLOCK_MONOTONIC (ns) when the sibling's ACK arrived.
+            public var answered_monotonic_ns: UInt64? = nil
         }
         public var serving: [Service]
         public var served_by: ServedBy?

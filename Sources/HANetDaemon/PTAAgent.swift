@@ -14,6 +14,8 @@ final class PTAAgent {
         var link: String
         var since: Date
         var sinceNanos: UInt64
+        /// When the TAKEOVER that started it arrived: the benchmark's Tmid/Tsib split.
+        var receivedNanos: UInt64? = nil
     }
 
     unowned let daemon: Daemon
@@ -28,6 +30,11 @@ final class PTAAgent {
     /// Sysctl values before the first service started, restored when the last one ends.
     var savedSysctls: [String: String] = [:]
     var timer: DispatchSourceTimer?
+    /// Monotonic times of the current request (first TAKEOVER sent, ACK received) and of TAKEOVERs
+    /// received per sibling: status exposes them so the benchmark can split failover time as the paper does.
+    var takeoverSentNanos: UInt64?
+    var takeoverAnsweredNanos: UInt64?
+    var takeoverReceivedNanos: [String: UInt64] = [:]
 
     var config: HANetConfig { daemon.config }
     var env: DaemonEnvironment { daemon.env }
@@ -93,6 +100,7 @@ final class PTAAgent {
                                          pta: config.pta, counter: counter)
                 requesterSince = Date()
             }
+            if !requester!.isServed { takeoverSentNanos = nil; takeoverAnsweredNanos = nil }
             perform(requester!.start(now: now))
         } else if let r = requester {
             perform(r.stop(now: now))
@@ -132,12 +140,14 @@ final class PTAAgent {
             let wasServed = r.isServed
             perform(r.receive(m, now: now))
             if !wasServed, r.isServed {
+                takeoverAnsweredNanos = now
                 // Entries resolved before the sibling answered point nowhere useful.
                 do { try env.kernel.flushNeighbours(on: config.master.name) } catch { log.error("\(error)") }
                 log.info("PTA: \(m.sender) carries \(r.addresses.map(\.description).joined(separator: ", ")) (\(String(format: "%.3f", Double(now &- (daemon.lastSwitchTrigger ?? now)) / 1e6)) ms after the fault)")
             }
             if m.type == .refuse { log.warning("PTA: \(m.sender) refused: \(m.reason)") }
         default:
+            if m.type == .takeover, serving[m.sender] == nil { takeoverReceivedNanos[m.sender] = now }
             perform(responder.receive(m, now: now))
         }
         scheduleTick()
@@ -173,6 +183,7 @@ final class PTAAgent {
                 }
                 do {
                     try socket?.send(try PTAWire.encode(m, key: key), to: to, port: config.pta.port)
+                    if m.type == .takeover, takeoverSentNanos == nil { takeoverSentNanos = env.clock.nowNanos() }
                 } catch {
                     log.warning("PTA: \(m.type) to \(to): \(error)")
                 }
@@ -226,7 +237,8 @@ final class PTAAgent {
         announce(addresses)
         let old = serving[sibling]
         serving[sibling] = Service(sibling: sibling, addresses: addresses, link: link, since: old?.since ?? Date(),
-                                   sinceNanos: old?.sinceNanos ?? env.clock.nowNanos())
+                                   sinceNanos: old?.sinceNanos ?? env.clock.nowNanos(),
+                                   receivedNanos: old?.receivedNanos ?? takeoverReceivedNanos[sibling])
         log.info("PTA: serving \(sibling): \(addresses.map(\.description).joined(separator: ", ")) over \(link)")
     }
 
@@ -270,7 +282,8 @@ final class PTAAgent {
     var status: DaemonStatus.PTA {
         let serving = self.serving.values.sorted { $0.sibling < $1.sibling }.map {
             DaemonStatus.PTA.Service(sibling: $0.sibling, addresses: $0.addresses.map(\.description), link: $0.link,
-                                     since: DaemonLog.timestamp($0.since), since_monotonic_ns: $0.sinceNanos)
+                                     since: DaemonLog.timestamp($0.since), since_monotonic_ns: $0.sinceNanos,
+                                     request_received_monotonic_ns: $0.receivedNanos)
         }
         var servedBy: DaemonStatus.PTA.ServedBy?
         if let r = requester {
@@ -283,7 +296,8 @@ final class PTAAgent {
             }
             if state != "idle" {
                 servedBy = .init(sibling: r.sibling, addresses: r.addresses.map(\.description), state: state,
-                                 since: requesterSince.map(DaemonLog.timestamp))
+                                 since: requesterSince.map(DaemonLog.timestamp),
+                                 request_sent_monotonic_ns: takeoverSentNanos, answered_monotonic_ns: takeoverAnsweredNanos)
             }
         }
         return DaemonStatus.PTA(serving: serving, served_by: servedBy)
