@@ -18,7 +18,8 @@ struct HANetConfigReader {
     static let linkKeys = ["interface", "type", "role", "speed", "priority", "detectors", "detector_policy",
                            "sibling", "address", "detector"]
     /// Keys handed to link plugins through `Link.options`.
-    static let linkPluginKeys = ["device", "baud"]
+    static let linkPluginKeys = ["device", "baud", "slow_link_policy", "udev_properties",
+                                 "restart_ms", "echo_interval_ms", "echo_failures"]
     static let siblingKeys = ["name", "address", "key_file", "addresses"]
     static let topLevelTables = ["node", "master", "pta", "link", "sibling", "detector"]
     /// Accepted and ignored: kept for features that will read them later.
@@ -174,7 +175,10 @@ struct HANetConfigReader {
         let path = "link[\(index)]"
         checkKeys(t, allowed: Self.linkKeys + Self.linkPluginKeys, table: "[[link]]", path: path)
         var interface: String?
-        if let (name, line) = requiredString(t, "interface", path: path, table: "[[link]] (\(path))") {
+        if t["interface"] == nil, t["device"] != nil {
+            // A link on a tty creates its own netdev; without `interface` it is named after the link's position.
+            interface = "ppp-\(index)"
+        } else if let (name, line) = requiredString(t, "interface", path: path, table: "[[link]] (\(path))") {
             if let why = Self.ifnameProblem(name) { problem(line, path + ".interface", why) } else { interface = name }
         }
         let type = optionalString(t, "type", path: path)?.0
@@ -222,6 +226,24 @@ struct HANetConfigReader {
         if let e = t["baud"] {
             if case .integer(let b) = e.value.kind, b > 0 { options["baud"] = .integer(b) }
             else { problem(e.value.line, path + ".baud", "expected a positive integer baud rate such as 115200, got \(e.value.rendered)") }
+        }
+        if let (p, line) = optionalString(t, "slow_link_policy", path: path) {
+            if p == "serve" || p == "drain" { options["slow_link_policy"] = .string(p) }
+            else { problem(line, path + ".slow_link_policy", "expected \"serve\" (keep accepting new connections) or \"drain\" (refuse new connections while this link is active), got \"\(p)\"") }
+        }
+        if let e = t["udev_properties"], let list = stringList(e.value, path: path + ".udev_properties", what: "\"KEY=VALUE\" udev properties") {
+            var ok = true
+            for (i, item) in list.enumerated() {
+                let parts = item.0.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                if parts.count != 2 || parts[0].isEmpty || !parts[0].unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }) {
+                    problem(item.1, "\(path).udev_properties[\(i)]", "expected \"KEY=VALUE\" with KEY of A-Z, 0-9 and '_' (such as \"HANET_LINK_TYPE=usbnet\"), got \"\(item.0)\"")
+                    ok = false
+                }
+            }
+            if ok { options["udev_properties"] = .array(list.map { .string($0.0) }) }
+        }
+        for key in ["restart_ms", "echo_interval_ms", "echo_failures"] {
+            if let v = optionalInt(t, key, path: path, range: 1...60_000) { options[key] = .integer(Int64(v)) }
         }
         var overrides: [String: [String: HANetConfig.Value]] = [:]
         if let e = t["detector"] {

@@ -166,6 +166,7 @@ public final class Daemon {
             for s in slaves {
                 for d in s.detectors { d.destroy() }
                 s.link?.close()
+                s.frameLink?.stop()
             }
             control?.stop()
             if teardown {
@@ -185,12 +186,13 @@ public final class Daemon {
     // MARK: links
 
     private func resolve(_ link: HANetConfig.Link, order: Int) throws -> Slave {
+        if let framed = try resolveFrameLink(link, order: order) { return framed }
         guard let k = try env.kernel.link(named: link.interface) else {
             throw HANetError(.config, "\(link.location): link \(link.interface): no such network interface")
         }
         let device = DeviceInfo(name: k.name, subsystem: "net", ifindex: k.index, arphrd: k.arphrd,
                                 driver: Self.driverName(k.name), devpath: "/sys/class/net/\(k.name)",
-                                properties: [:])
+                                properties: Self.udevProperties(of: link))
         let typeName: String
         if let t = link.type {
             guard plugins.linkTypeNames().contains(t) else {
@@ -401,6 +403,7 @@ public final class Daemon {
                        layer: slave?.attributes.layer ?? .l2,
                        serviceAddresses: config.master.addresses.map(\.address),
                        l3Peer: slave?.config.sibling.flatMap { sib in config.siblings.first { $0.name == sib }?.address },
+                       drainNewConnections: drains(slave),
                        slaveOwnAddresses: slave?.config.address.map { [$0.address] } ?? [])
     }
 
@@ -468,7 +471,7 @@ public final class Daemon {
         let master = DaemonStatus.Master(
             name: m.name, port: m.port, addresses: addrs.map(\.description), mtu: k?.mtu ?? 0,
             mac: k?.mac?.description, noarp: k?.noARP ?? false, txqueuelen: k?.txQueueLength ?? 0,
-            layer: (activeSlave?.attributes.layer ?? .l2).rawValue)
+            layer: (activeSlave?.attributes.layer ?? .l2).rawValue, draining: drains(activeSlave))
         let links = slaves.map { s -> DaemonStatus.Link in
             var flags: [String] = []
             if s.name == active { flags.append("ACTIVE") }

@@ -12,6 +12,8 @@ public struct DaemonStatus: Codable, Equatable {
         public var noarp: Bool
         public var txqueuelen: UInt32
         public var layer: String
+        /// True while the active slave's `slow_link_policy = "drain"` refuses new connections (paper §5.2).
+        public var draining: Bool? = nil
     }
 
     public struct Detector: Codable, Equatable {

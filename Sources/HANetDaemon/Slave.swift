@@ -3,17 +3,20 @@ import HANetCore
 /// One configured link at run time: what its plugin said about it, what the
 /// kernel says about it now, and what its detectors say.
 final class Slave {
-    let config: HANetConfig.Link
+    /// `var`: a reload changes priority, role, speed and detector settings in place.
+    var config: HANetConfig.Link
     let order: Int
     let typeName: String
     let attributes: LinkAttributes
-    let role: LinkRole
-    let speedBitsPerSecond: UInt64
+    var role: LinkRole
+    var speedBitsPerSecond: UInt64
     var kernel: KernelLink?
     var tracker: SlaveHealthTracker
     var detectors: [DetectorInstance] = []
     /// The link plugin's handle on the device, closed when the daemon stops.
     var link: LinkInstance?
+    /// The TUN and packet pump of a link whose plugin moves frames itself (user-space PPP).
+    var frameLink: FrameLink?
     /// Last verdict per detector, with when it came (monotonic ns).
     var verdictTimes: [String: UInt64] = [:]
     /// When the kernel last told us about this link (monotonic ns): the trigger time of a carrier failover.

@@ -35,28 +35,25 @@ final class PluginHostTests: XCTestCase {
             XCTAssertTrue(r.file.hasSuffix("libhanet-plugin-\(r.id!).so"), r.file)
         }
         func rec(_ id: String) -> PluginRecord { records.first { $0.id == id }! }
-        for id in ["ethernet", "usbnet", "ppp-serial", "ieee1394"] {
+        for id in ["ethernet", "usbnet", "ieee1394"] {
             XCTAssertEqual(rec(id).kinds, ["link"])
             XCTAssertEqual(rec(id).linkTypes, [id])
             XCTAssertEqual(rec(id).detectorTypes, [])
         }
+        XCTAssertEqual(Set(rec("ppp-serial").kinds), ["link", "detector"])
+        XCTAssertEqual(rec("ppp-serial").linkTypes, ["ppp-serial"])
+        XCTAssertEqual(rec("ppp-serial").detectorTypes, ["ppp-echo"])
         for id in ["carrier", "arp-monitor", "ping-file"] {
             XCTAssertEqual(rec(id).kinds, ["detector"])
             XCTAssertEqual(rec(id).detectorTypes, [id])
         }
-        // Honest about what is not built yet.
-        for id in ["ppp-serial", "ieee1394"] {
-            let t = try XCTUnwrap(rec(id).types.first)
-            XCTAssertTrue(t.flags.contains("unavailable"), id)
-            XCTAssertTrue(t.unavailableReason?.hasPrefix("not implemented yet: ") ?? false, "\(id): \(t.unavailableReason ?? "nil")")
-        }
-        for id in ["ethernet", "usbnet", "carrier", "arp-monitor", "ping-file"] {
+        for id in ["ethernet", "usbnet", "ppp-serial", "ieee1394", "carrier", "arp-monitor", "ping-file"] {
             XCTAssertFalse(rec(id).types.first!.flags.contains("unavailable"), id)
         }
         XCTAssertEqual(rec("carrier").types.first?.defaultIntervalMillis, 0)
         XCTAssertEqual(rec("arp-monitor").types.first?.flags, ["needs-l2"])
         XCTAssertEqual(Set(host.linkTypeNames()), ["ethernet", "usbnet", "ppp-serial", "ieee1394"])
-        XCTAssertEqual(Set(host.detectorTypeNames()), ["carrier", "arp-monitor", "ping-file"])
+        XCTAssertEqual(Set(host.detectorTypeNames()), ["carrier", "arp-monitor", "ping-file", "ppp-echo"])
     }
 
     func testProbePicksTheMostSpecificLinkType() {
@@ -106,27 +103,28 @@ final class PluginHostTests: XCTestCase {
         }
     }
 
-    func testUnavailableLinkTypesDescribeTruthfullyButRefuseUse() throws {
+    func testNonEthernetLinkTypesDescribeTruthfully() throws {
         let ppp = try host.describe(linkType: "ppp-serial", device: DeviceInfo(name: "ttyS0", subsystem: "tty"),
-                                    config: ["baud": .integer(9600)], allowUnavailable: true)
-        XCTAssertEqual(ppp, LinkAttributes(layer: .l3, defaultRole: .private, pointToPoint: true, noARP: true, arphrd: 512,
-                                           headerLength: 4, addressLength: 0, mtu: 1500, speedBitsPerSecond: 9600))
+                                    config: ["baud": .integer(9600)])
+        XCTAssertEqual(ppp, LinkAttributes(layer: .l3, defaultRole: .private, pointToPoint: true, noARP: true, frameIO: true,
+                                           arphrd: 512, headerLength: 4, addressLength: 0, mtu: 1500, speedBitsPerSecond: 9600))
+        // A kernel PPP netdev (pppd) is L3 too, but the kernel moves its frames.
+        XCTAssertFalse(try host.describe(linkType: "ppp-serial", device: DeviceInfo(name: "ppp0", arphrd: 512), config: [:]).frameIO)
         XCTAssertThrowsError(try host.describe(linkType: "ppp-serial", device: DeviceInfo(name: "ttyS0", subsystem: "tty"),
                                                config: ["baud": .string("quick")], allowUnavailable: true)) {
             XCTAssertTrue("\($0)".contains("baud = \"quick\""), "\($0)")
         }
-        let fw = try host.describe(linkType: "ieee1394", device: DeviceInfo(name: "fw0", arphrd: 24), config: [:], allowUnavailable: true)
-        XCTAssertEqual(fw.layer, .l3)
-        XCTAssertEqual(fw.defaultRole, .private)
-        XCTAssertEqual(fw.speedBitsPerSecond, 400_000_000)
-        for (type, dev) in [("ppp-serial", DeviceInfo(name: "ttyS0", subsystem: "tty")), ("ieee1394", DeviceInfo(name: "fw0", arphrd: 24))] {
-            XCTAssertThrowsError(try host.describe(linkType: type, device: dev, config: [:])) {
-                XCTAssertTrue("\($0)".contains("is unavailable: not implemented yet: "), "\($0)")
-            }
-            XCTAssertThrowsError(try host.openLink(type: type, device: dev, config: [:])) {
-                XCTAssertTrue("\($0)".contains("not implemented yet: "), "\($0)")
-            }
+        // IEEE 1394: no FireWire here, so a stand-in DeviceInfo of ARPHRD_IEEE1394 (24); see also LinkTypeScenarioTests.
+        let fw = try host.describe(linkType: "ieee1394", device: DeviceInfo(name: "fw0", arphrd: 24), config: [:])
+        XCTAssertEqual(fw, LinkAttributes(layer: .l3, defaultRole: .private, noARP: true, arphrd: 24, headerLength: 18,
+                                          addressLength: 16, mtu: 1500, speedBitsPerSecond: 400_000_000))
+        XCTAssertEqual(try host.describe(linkType: "ieee1394", device: DeviceInfo(name: "fw0", arphrd: 24, properties: ["HANET_SPEED_BPS": "800000000"]),
+                                         config: [:]).speedBitsPerSecond, 800_000_000, "S800 from the udev property")
+        XCTAssertThrowsError(try host.describe(linkType: "ieee1394", device: DeviceInfo(name: "fw0", arphrd: 24, properties: ["HANET_SPEED_BPS": "S400"]), config: [:])) {
+            XCTAssertTrue("\($0)".contains("HANET_SPEED_BPS=\"S400\": expected a positive integer"), "\($0)")
         }
+        XCTAssertNoThrow(try host.openLink(type: "ieee1394", device: DeviceInfo(name: "fw0", arphrd: 24), config: [:]).close())
+        XCTAssertEqual(host.probe(DeviceInfo(name: "tun9", arphrd: 65534, properties: ["HANET_LINK_TYPE": "ieee1394"])), "ieee1394")
         // The probing detectors refuse to start without their targets, naming the key.
         for (det, key) in [("arp-monitor", "targets"), ("ping-file", "file")] {
             XCTAssertThrowsError(try host.createDetector(type: det, slave: "lo", ifindex: 1, layer: .l2, intervalMillis: nil, config: [:]) { _, _ in }) {

@@ -14,4 +14,11 @@ int32_t hanet_shim_gettid(void);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t hanet_shim_monotonic_nanos(void);
 
+/* Creates (or attaches to) the TUN device `name` (IFF_TUN | IFF_NO_PI) and
+   returns its file descriptor, non-blocking and close-on-exec, or -errno.
+   The kernel's name for it is copied to `actual` (at least 16 bytes).
+   TUNSETIFF takes a struct ifreq through the variadic ioctl, which Swift
+   cannot call. */
+int hanet_shim_tun_create(const char *name, char *actual, size_t actual_size);
+
 #endif
