@@ -182,8 +182,11 @@ final class PTAAgent {
                     continue
                 }
                 do {
-                    try socket?.send(try PTAWire.encode(m, key: key), to: to, port: config.pta.port)
-                    if m.type == .takeover, takeoverSentNanos == nil { takeoverSentNanos = env.clock.nowNanos() }
+                    let datagram = try PTAWire.encode(m, key: key)
+                    // Read before the send: on one host the sibling may receive it before send() returns.
+                    let sentAt = env.clock.nowNanos()
+                    try socket?.send(datagram, to: to, port: config.pta.port)
+                    if m.type == .takeover, takeoverSentNanos == nil { takeoverSentNanos = sentAt }
                 } catch {
                     log.warning("PTA: \(m.type) to \(to): \(error)")
                 }
