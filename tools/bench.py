@@ -579,11 +579,11 @@ def report(res):
                              ("through the sibling over a 12 Mbit/s private link (direct at 1 Gbit/s)", ("slow", "web"), "sibling")):
         w = f[key[0]][key[1]]
         L += [f"### {title}", "",
-              "| clients | req/s | direct req/s | ratio | p50 ms | direct p50 | p99 ms | direct p99 | mean latency ratio | failed |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "| clients | req/s | direct req/s | ratio | Mbit/s | p50 ms | direct p50 | p99 ms | direct p99 | mean latency ratio | failed |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
         for c in sorted(w, key=int):
             x = w[c]
-            L.append(f"| {c} | {s(x['rps'], '{:.0f}')} | {s(x['rps_direct'], '{:.0f}')} | {s(x['rps_ratio'])} | "
+            L.append(f"| {c} | {s(x['rps'], '{:.0f}')} | {s(x['rps_direct'], '{:.0f}')} | {s(x['rps_ratio'])} | {s(x['mbps'], '{:.0f}')} | "
                      f"{s(x['p50_ms'], '{:.2f}')} | {s(x['p50_direct_ms'], '{:.2f}')} | {s(x['p99_ms'], '{:.1f}')} | "
                      f"{s(x['p99_direct_ms'], '{:.1f}')} | {s(x['latency_ratio'])} | {x['errors']} / {x['errors_direct']} |")
         L.append("")

@@ -11,6 +11,21 @@ import matplotlib.pyplot as plt
 EVENT_COLORS = {"fault": "#c0392b", "heal": "#2471a3", "switch": "#1e8449", "failback": "#1e8449", "s2": "#7d3c98"}
 
 
+def mark_events(ax, events, top):
+    """A numbered line per event, and the list of them with their times in a box (they are often
+    milliseconds apart, too close for labels beside the lines)."""
+    lines = []
+    for i, e in enumerate(events, 1):
+        c = EVENT_COLORS.get(e["what"].split()[0].rstrip(":"), "#7f8c8d")
+        ax.axvline(e["t_s"], color=c, lw=1, ls="--" if e["what"].startswith(("fault", "heal")) else "-")
+        ax.text(e["t_s"], top * (1.08 - 0.05 * ((i - 1) % 3)), f" {i}", color=c, fontsize=7, va="top")
+        prev = events[i - 2]["t_s"] if i > 1 else None
+        delta = f" (+{(e['t_s'] - prev) * 1000:.1f} ms)" if prev is not None and e["t_s"] - prev < 0.5 else ""
+        lines.append(f"{i}  {e['t_s']:6.3f} s  {e['what']}{delta}")
+    ax.text(0.99, 0.03, "\n".join(lines), transform=ax.transAxes, fontsize=6.5, family="monospace", ha="right",
+            va="bottom", multialignment="left", bbox=dict(boxstyle="round", fc="white", ec="#bbbbbb", alpha=0.9))
+
+
 def timeline(res, path, title=None):
     """Client throughput per bin with each fault, switch and the sibling's service marked on the same clock."""
     t = res["timeline"]
@@ -20,10 +35,7 @@ def timeline(res, path, title=None):
     fig, ax = plt.subplots(figsize=(9, 3.6), dpi=90)
     ax.plot(xs, ys, lw=1, color="#34495e", label=f"client throughput ({t['bin_ms']:.0f} ms bins)")
     top = max(ys) if ys else 1
-    for i, e in enumerate(t["events"]):
-        c = EVENT_COLORS.get(e["what"].split()[0].rstrip(":"), "#7f8c8d")
-        ax.axvline(e["t_s"], color=c, lw=1, ls="--" if e["what"].startswith(("fault", "heal")) else "-")
-        ax.text(e["t_s"], top * (1.02 - 0.09 * (i % 3)), " " + e["what"], color=c, fontsize=7, va="top")
+    mark_events(ax, t["events"], top)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("Mbit/s")
     ax.set_ylim(0, top * 1.1)
@@ -97,10 +109,7 @@ def demo(res, path):
     fig, ax = plt.subplots(figsize=(9, 3.4), dpi=90)
     ax.plot(xs, res["rate"], lw=1.2, color="#34495e", label=f"completed requests/s ({res['clients']} web clients)")
     top = max(res["rate"] or [1])
-    for i, e in enumerate(res["events"]):
-        c = EVENT_COLORS.get(e["what"].split()[0].rstrip(":"), "#7f8c8d")
-        ax.axvline(e["t_s"], color=c, lw=1, ls="--" if e["what"].startswith(("fault", "heal")) else "-")
-        ax.text(e["t_s"], top * (1.12 - 0.08 * (i % 2)), " " + e["what"], color=c, fontsize=7, va="top")
+    mark_events(ax, res["events"], top)
     ax.set_ylim(0, top * 1.15)
     ax.set_xlim(0, xs[-1] if xs else 1)
     ax.set_xlabel("time (s)")
