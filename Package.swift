@@ -37,6 +37,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // The plugin ABI: one header, no code.
@@ -58,7 +59,8 @@ let package = Package(
                 dependencies: ["HANetCore", "CHANetPlugin", "CLibNL", "CNftables", "CPcap", "CUdev", "CHANetShim"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "HANetDaemon",
-                dependencies: ["HANetCore", "HANetSystem", "CHANetPlugin"],
+                dependencies: ["HANetCore", "HANetSystem", "CHANetPlugin",
+                               .product(name: "Prometheus", package: "swift-prometheus")],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "hanet",
                           dependencies: ["HANetDaemon", "HANetCore", "HANetSystem",

@@ -91,6 +91,39 @@ public struct HANetConfig: Equatable, Sendable {
     public var pta: PTA
     /// `[detector.NAME]` tables.
     public var detectors: [String: [String: Value]]
+    /// `[hooks]`: scripts run on events; none by default.
+    public var hooks = Hooks()
+    /// `[metrics]`: the Prometheus endpoint; off by default.
+    public var metrics = Metrics()
+
+    /// Notify hooks (keepalived's notify scripts): run on a background queue
+    /// with the event in `HANET_*` environment variables, killed after `timeoutMillis`.
+    public struct Hooks: Equatable, Sendable {
+        public var onSwitch: String?
+        public var onPTA: String?
+        /// Every event, whatever its kind.
+        public var onEvent: String?
+        public var timeoutMillis: Int
+        public var location: Location?
+        public init(onSwitch: String? = nil, onPTA: String? = nil, onEvent: String? = nil, timeoutMillis: Int = 5000,
+                    location: Location? = nil) {
+            self.onSwitch = onSwitch
+            self.onPTA = onPTA
+            self.onEvent = onEvent
+            self.timeoutMillis = timeoutMillis
+            self.location = location
+        }
+    }
+
+    /// Where the Prometheus text endpoint listens; nil address: no endpoint.
+    public struct Metrics: Equatable, Sendable {
+        public var address: IPv4Address?
+        public var port: UInt16
+        public init(address: IPv4Address? = nil, port: UInt16 = 9477) {
+            self.address = address
+            self.port = port
+        }
+    }
 
     /// The configuration a detector instance on `link` sees: `[detector.NAME]` with the link's overrides on top.
     public func detectorConfig(_ name: String, on link: Link) -> [String: Value] {

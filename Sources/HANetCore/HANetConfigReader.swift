@@ -41,6 +41,8 @@ struct HANetConfigReader {
         var linkTables: [TOMLTable]?
         var siblingTables: [TOMLTable] = []
         var detectorTable: TOMLTable?
+        var hooksTable: TOMLTable?
+        var metricsTable: TOMLTable?
         var linkShapeReported = false
 
         for entry in root.entries {
@@ -50,6 +52,8 @@ struct HANetConfigReader {
             case ("master", .table(let t)): masterTable = t
             case ("pta", .table(let t)): ptaTable = t
             case ("detector", .table(let t)): detectorTable = t
+            case ("hooks", .table(let t)): hooksTable = t
+            case ("metrics", .table(let t)): metricsTable = t
             case ("link", .tableArray(let list)): linkTables = list
             case ("sibling", .tableArray(let list)): siblingTables = list
             case ("link", _), ("sibling", _):
@@ -84,11 +88,14 @@ struct HANetConfigReader {
             problem(1, "link", "at least one [[link]] is required")
         }
         let detectors = readDetectors(detectorTable)
+        let hooks = readHooks(hooksTable)
+        let metrics = readMetrics(metricsTable)
 
         crossCheck(links: links, linkTables: linkTables ?? [], siblings: siblings, siblingTables: siblingTables, master: master)
 
         guard let n = node, let m = master else { return nil }
-        return HANetConfig(file: file, node: n, master: m, links: links, siblings: siblings, pta: pta, detectors: detectors)
+        return HANetConfig(file: file, node: n, master: m, links: links, siblings: siblings, pta: pta, detectors: detectors,
+                           hooks: hooks, metrics: metrics)
     }
 
     // MARK: sections

@@ -106,6 +106,18 @@ public final class PTAResponder {
         return actions
     }
 
+    /// A restarted daemon found this service in the kernel (routes and proxy
+    /// entries a previous instance left): hold it as a full lease, so the
+    /// sibling's next RENEW extends it and, if none comes, it ends and is undone.
+    /// False when the configuration no longer allows it.
+    @discardableResult
+    public func adopt(sibling: String, addresses: [IPv4Address], link: String, now: UInt64) -> Bool {
+        guard let peer = peers[sibling], peer.link == link, !addresses.isEmpty,
+              addresses.allSatisfy({ a in peer.allowed.contains { $0.contains(a) } }) else { return false }
+        leases[sibling] = Lease(addresses: addresses, link: link, expiry: now + UInt64(maxLeaseMillis) * 1_000_000)
+        return true
+    }
+
     /// Stops every lease (daemon shutdown, or our last public link failed).
     public func stopAll(reason: String) -> [PTAAction] {
         let actions = leases.keys.sorted().compactMap { name -> PTAAction? in

@@ -11,6 +11,10 @@ public enum ControlProtocol {
     public struct Request: Codable {
         public var command: String
         public var to: String?
+        /// events: at most this many of the newest (default: all in the ring).
+        public var limit: Int? = nil
+        /// events/subscribe: only events with a larger `seq` (resume after a reconnect).
+        public var after: UInt64? = nil
         public init(command: String, to: String? = nil) { self.command = command; self.to = to }
     }
 
@@ -19,6 +23,10 @@ public enum ControlProtocol {
         public var error: String?
         public var code: String?
         public var status: DaemonStatus?
+        /// `events`: the ring's events, oldest first.
+        public var events: [DaemonEvent]? = nil
+        /// `reload`: what was applied or why it was refused.
+        public var reload: ReloadResult? = nil
     }
 
     /// Sends a request to the daemon at `path` and decodes its answer;
@@ -55,8 +63,10 @@ extension Daemon {
             case "plugins-reload":
                 try queue.sync { try reloadPluginState() }
                 answer = .init(ok: true)
+            case "reload", "events":
+                answer = operationsAnswer(req)
             default:
-                throw HANetError(.usage, "unknown command \"\(req.command)\"; known: ping, status, failover, plugins-reload")
+                throw HANetError(.usage, "unknown command \"\(req.command)\"; known: ping, status, failover, plugins-reload, reload, events, subscribe")
             }
         } catch let e as HANetError {
             answer = .init(ok: false, error: e.message, code: e.code.rawValue)

@@ -49,13 +49,16 @@ public struct DaemonOptions {
 /// All state lives on one serial queue; detector reports and kernel events
 /// from other threads are enqueued onto it.
 public final class Daemon {
-    public let config: HANetConfig
+    /// Replaced by a reload (Daemon+Reload.swift), on the control queue only.
+    public internal(set) var config: HANetConfig
     let env: DaemonEnvironment
     let options: DaemonOptions
     public let plugins: PluginHost
     let log: DaemonLog
     let queue = DispatchQueue(label: "hanet.control")
     let scheduler = DetectorScheduler()
+    /// Events, hooks, metrics, systemd notification (Daemon+Operations.swift).
+    let ops = DaemonOperations()
 
     var slaves: [Slave] = []
     var active: String?
@@ -114,6 +117,7 @@ public final class Daemon {
         }
         slaves = resolved
         let agent = try PTAAgent(daemon: self)
+        try checkOperations()
 
         // Now the kernel.
         let installed = try env.dataPlane.installed(table: config.master.table)
@@ -150,9 +154,11 @@ public final class Daemon {
         let server = UnixSocketServer(path: socketPath) { [weak self] line in
             self?.handleControl(line) ?? #"{"ok":false,"error":"daemon stopping"}"#
         }
+        server.streamHandler = { [weak self] line in self?.streamControl(line) }
         try server.start()
         control = server
         log.info("running: master \(config.master.name) \(config.master.addresses.map(\.description).joined(separator: ",")), active \(active ?? "none"), control socket \(socketPath)")
+        try startOperations()
     }
 
     /// Stops detectors and the control socket. The data plane stays as it is
@@ -169,6 +175,7 @@ public final class Daemon {
                 s.frameLink?.stop()
             }
             control?.stop()
+            stopOperations()
             if teardown {
                 try? env.dataPlane.remove(table: config.master.table)
                 try? env.kernel.deleteLink(named: config.master.name)
@@ -279,7 +286,7 @@ public final class Daemon {
         }
     }
 
-    private func startDetector(_ name: String, on s: Slave) throws {
+    func startDetector(_ name: String, on s: Slave) throws {
         let cfg = config.detectorConfig(name, on: s.config)
         let interval: Int? = cfg["interval_ms"].flatMap { if case .integer(let i) = $0 { return Int(i) } else { return nil } }
         let slaveName = s.name
@@ -311,9 +318,13 @@ public final class Daemon {
         guard let s = slaves.first(where: { $0.name == name }) else { return }
         s.verdictTimes[detector] = now
         let before = s.tracker.effective
+        let priorVerdict = s.tracker.verdicts[detector]?.health
         let changed = s.tracker.record(detector: detector, health: health, reason: reason, now: now)
         if changed {
             log.info("\(name): \(before.rawValue) -> \(s.tracker.effective.rawValue) (\(detector): \(reason))")
+        }
+        if changed || priorVerdict != health {
+            verdictChanged(slave: name, detector: detector, health: health, reason: reason, effectiveChanged: changed, effective: s.tracker.effective)
         }
         scheduleDamping(s)
         guard running, changed else { return }
@@ -321,7 +332,7 @@ public final class Daemon {
         reevaluate(trigger: trigger, cause: "\(name) \(s.tracker.effective.rawValue): \(reason)")
     }
 
-    private func scheduleDamping(_ s: Slave) {
+    func scheduleDamping(_ s: Slave) {
         guard let deadline = s.tracker.nextDeadline else { return }
         let now = env.clock.nowNanos()
         let wait = deadline > now ? deadline - now : 0
@@ -388,6 +399,7 @@ public final class Daemon {
         log.info(String(format: "switch %@ -> %@: %@ (rules in place %.3f ms after the trigger, done %.3f ms)",
                         from ?? "none", name ?? "none", reason,
                         Double(rulesAt &- trigger) / 1e6, Double(doneAt &- trigger) / 1e6))
+        switched(from: from, to: name, reason: reason, trigger: trigger, rulesAt: rulesAt)
     }
 
     var activeSlave: Slave? { slaves.first { $0.name == active } }

@@ -70,6 +70,7 @@ final class PTAAgent {
         t.setEventHandler { [weak self] in self?.tick() }
         t.resume()
         timer = t
+        adoptPersistedState()
     }
 
     /// Clean stop: give back what we asked for and stop serving.
@@ -131,6 +132,7 @@ final class PTAAgent {
             log.warning("PTA: dropped \(m.type) claiming to be from \(m.sender): it came from \(from), not the sibling's private-link address")
             return
         }
+        daemon.ptaMessage(m, direction: "received", peer: m.sender)
         switch m.type {
         case .ack, .refuse:
             guard let r = requester else {
@@ -140,6 +142,7 @@ final class PTAAgent {
             let wasServed = r.isServed
             perform(r.receive(m, now: now))
             if !wasServed, r.isServed {
+                daemon.ptaEvent("pta-served", sibling: m.sender, addresses: r.addresses, reason: "the sibling carries this node's addresses")
                 takeoverAnsweredNanos = now
                 // Entries resolved before the sibling answered point nowhere useful.
                 do { try env.kernel.flushNeighbours(on: config.master.name) } catch { log.error("\(error)") }
@@ -186,6 +189,7 @@ final class PTAAgent {
                     // Read before the send: on one host the sibling may receive it before send() returns.
                     let sentAt = env.clock.nowNanos()
                     try socket?.send(datagram, to: to, port: config.pta.port)
+                    daemon.ptaMessage(m, direction: "sent", peer: name)
                     if m.type == .takeover, takeoverSentNanos == nil { takeoverSentNanos = sentAt }
                 } catch {
                     log.warning("PTA: \(m.type) to \(to): \(error)")
@@ -201,6 +205,7 @@ final class PTAAgent {
                 do {
                     try stopServing(sibling: sibling, addresses: addresses, link: link)
                     log.info("PTA: stopped serving \(sibling): \(reason)")
+                    daemon.ptaEvent("pta-stopped", sibling: sibling, addresses: addresses, link: link, reason: reason)
                 } catch {
                     log.error("PTA: stop serving \(sibling): \(error)")
                 }
@@ -243,6 +248,8 @@ final class PTAAgent {
                                    sinceNanos: old?.sinceNanos ?? env.clock.nowNanos(),
                                    receivedNanos: old?.receivedNanos ?? takeoverReceivedNanos[sibling])
         log.info("PTA: serving \(sibling): \(addresses.map(\.description).joined(separator: ", ")) over \(link)")
+        persistState()
+        daemon.ptaEvent("pta-serving", sibling: sibling, addresses: addresses, link: link)
     }
 
     private func stopServing(sibling: String, addresses: [IPv4Address], link: String) throws {
@@ -262,6 +269,7 @@ final class PTAAgent {
             }
             savedSysctls.removeAll()
         }
+        persistState()
         if let firstError { throw firstError }
     }
 

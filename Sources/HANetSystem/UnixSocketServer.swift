@@ -17,6 +17,18 @@ public final class UnixSocketServer {
     private let handler: (String) -> String
     private var stopped = false
 
+    /// A connection handed over for a long-lived answer (`subscribe`): write
+    /// lines until `write` fails or `isOpen` says the peer hung up.
+    public struct StreamSink {
+        public let write: (String) -> Bool
+        public let isOpen: () -> Bool
+    }
+
+    /// Consulted before `handler` for every request line: a non-nil stream
+    /// takes over the connection (on its own thread) until it returns, and
+    /// the connection is closed then. Set it before `start()`.
+    public var streamHandler: ((String) -> ((StreamSink) -> Void)?)?
+
     /// `handler` gets a request line (without newline) and returns the answer line.
     public init(path: String, handler: @escaping (String) -> String) {
         self.path = path
@@ -78,7 +90,7 @@ public final class UnixSocketServer {
                 if errno == EINTR { continue }
                 return
             }
-            let t = Thread { [handler] in
+            let t = Thread { [handler, streamHandler] in
                 defer { close(c) }
                 var buffer = [UInt8]()
                 var chunk = [UInt8](repeating: 0, count: 4096)
@@ -89,6 +101,10 @@ public final class UnixSocketServer {
                     while let nl = buffer.firstIndex(of: 10) {
                         let line = String(decoding: buffer[0..<nl], as: UTF8.self)
                         buffer.removeSubrange(0...nl)
+                        if let stream = streamHandler?(line) {
+                            stream(Self.sink(c))
+                            return
+                        }
                         let answer = Array((handler(line) + "\n").utf8)
                         var off = 0
                         while off < answer.count {
@@ -101,6 +117,66 @@ public final class UnixSocketServer {
                 }
             }
             t.start()
+        }
+    }
+}
+
+extension UnixSocketServer {
+    static func sink(_ c: Int32) -> StreamSink {
+        StreamSink(write: { text in
+            let bytes = Array((text + "\n").utf8)
+            var off = 0
+            while off < bytes.count {
+                let w = bytes[off...].withUnsafeBytes { Glibc.send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if w <= 0 { return false }
+                off += w
+            }
+            return true
+        }, isOpen: {
+            // Readable with nothing to read means the peer closed its end.
+            var p = pollfd(fd: c, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 0) > 0 else { return true }
+            if p.revents & Int16(POLLHUP | POLLERR) != 0 { return false }
+            var b: UInt8 = 0
+            return recv(c, &b, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) != 0
+        })
+    }
+}
+
+extension UnixSocketClient {
+    /// Sends one line and hands every answer line to `onLine` until it
+    /// returns false or the daemon closes the connection (`hanet events --follow`).
+    public static func stream(path: String, line: String, onLine: (String) -> Bool) throws {
+        let fd = socket(AF_UNIX, UnixSocketServer.streamType, 0)
+        guard fd >= 0 else { throw HANetError(.io, "socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var addr = try UnixSocketServer.address(path)
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { throw HANetError(.notFound, "no daemon at \(path): \(String(cString: strerror(errno)))") }
+        let out = Array((line + "\n").utf8)
+        var off = 0
+        while off < out.count {
+            let w = out[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard w > 0 else { throw HANetError(.io, "write to \(path): \(String(cString: strerror(errno)))") }
+            off += w
+        }
+        var buffer = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw HANetError(.io, "read from \(path): \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { return }
+            buffer.append(contentsOf: chunk[0..<n])
+            while let nl = buffer.firstIndex(of: 10) {
+                let l = String(decoding: buffer[0..<nl], as: UTF8.self)
+                buffer.removeSubrange(0...nl)
+                if !onLine(l) { return }
+            }
         }
     }
 }

@@ -77,6 +77,8 @@ struct RunCommand: ParsableCommand {
             daemon.stop(teardown: teardown)
             Foundation.exit(0)
         }
-        withExtendedLifetime(signals) { dispatchMain() }
+        // SIGHUP: re-read the config (the same as `hanet reload`); the outcome is logged.
+        let hangup = ProcessSignals.handle([.hangup], on: DispatchQueue(label: "hanet.reload")) { _ in _ = daemon.reload() }
+        withExtendedLifetime((signals, hangup)) { dispatchMain() }
     }
 }

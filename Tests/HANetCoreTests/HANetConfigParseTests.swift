@@ -51,7 +51,7 @@ final class HANetConfigParseTests: XCTestCase {
     verbose = true
     ratio = 0.5
 
-    [metrics]
+    [hotplug]
     anything = "reserved"
     """
 

@@ -1,0 +1,125 @@
+import Foundation
+import HANetCore
+import HANetSystem
+
+/// `hanet check`: everything the daemon would refuse before it touches the
+/// kernel, found without touching it. The same checks guard `hanet run` and
+/// a reload, so a config that passes `check` is one the daemon accepts
+/// (short of interfaces that are missing on this host, which only the daemon sees).
+public enum ConfigCheck {
+    public struct Report: Codable {
+        public struct Problem: Codable, Equatable {
+            public var file: String
+            public var line: Int
+            public var key: String
+            public var message: String
+        }
+        public var file: String
+        public var ok: Bool
+        public var problems: [Problem]
+        /// The plugins the names were checked against (nil when the file did not parse that far).
+        public var detectors: [String]?
+        public var link_types: [String]?
+    }
+
+    /// Reads, parses and checks `path`. Plugins are loaded from `search` (as `hanet plugins list` does).
+    public static func run(path: String, search: PluginSearchPath?, disabled: Set<String> = []) -> Report {
+        var problems: [ConfigProblem] = []
+        var detectors: [String]?
+        var linkTypes: [String]?
+        do {
+            let config = try read(path)
+            var dTypes: Set<String>?
+            var lTypes: Set<String>?
+            if let search {
+                let host = PluginHost { _, _, _ in }
+                let records = host.load(from: search, disabled: disabled)
+                if records.contains(where: { $0.state == .enabled }) {
+                    dTypes = Set(host.detectorTypeNames())
+                    lTypes = Set(host.linkTypeNames())
+                    detectors = dTypes!.sorted()
+                    linkTypes = lTypes!.sorted()
+                } else {
+                    problems.append(ConfigProblem(
+                        file: path, line: 0, key: "-",
+                        message: "no plugin loaded from \(search.directory) (\(search.source.rawValue)), so link types and detector names "
+                            + "were not checked; name the plugins directory with --plugins-dir, or skip these checks with --no-plugins"))
+                }
+            }
+            problems += offline(config, detectorTypes: dTypes, linkTypes: lTypes)
+        } catch let e as ConfigError {
+            problems = e.problems
+        } catch let e as HANetError {
+            problems = [ConfigProblem(file: path, line: 0, key: "-", message: e.message)]
+        } catch {
+            problems = [ConfigProblem(file: path, line: 0, key: "-", message: "\(error)")]
+        }
+        return Report(file: path, ok: problems.isEmpty,
+                      problems: problems.map { .init(file: $0.file, line: $0.line, key: $0.key, message: $0.message) },
+                      detectors: detectors, link_types: linkTypes)
+    }
+
+    /// The file as text, parsed; a file that cannot be read is a problem like any other.
+    public static func read(_ path: String) throws -> HANetConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let why = FileManager.default.fileExists(atPath: path) ? "cannot read it (permissions?)" : "no such file"
+            throw ConfigError(problems: [ConfigProblem(file: path, line: 0, key: "-", message: "\(why)")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(problems: [ConfigProblem(file: path, line: 0, key: "-", message: "expected UTF-8 text")])
+        }
+        return try HANetConfig.parse(text, file: path)
+    }
+
+    /// Checks that need the file system or the plugins but not the kernel:
+    /// key files, hook scripts, detector and link type names. Nil type sets skip the name checks.
+    public static func offline(_ c: HANetConfig, detectorTypes: Set<String>?, linkTypes: Set<String>?) -> [ConfigProblem] {
+        var out: [ConfigProblem] = []
+        func add(_ loc: HANetConfig.Location?, _ key: String, _ message: String) {
+            out.append(ConfigProblem(file: loc?.file ?? c.file, line: loc?.line ?? 0, key: key, message: message))
+        }
+        for (i, s) in c.siblings.enumerated() {
+            let key = "sibling[\(i)].key_file"
+            guard let data = FileManager.default.contents(atPath: s.keyFile) else {
+                add(s.location, key, FileManager.default.fileExists(atPath: s.keyFile)
+                    ? "cannot read key file \(s.keyFile) (the daemon runs as root; check its permissions)"
+                    : "key file \(s.keyFile) does not exist (create one with `openssl rand -hex 32 > \(s.keyFile)`)")
+                continue
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                add(s.location, key, "key file \(s.keyFile): expected hexadecimal text")
+                continue
+            }
+            do { _ = try PTAKeyFile.parse(text, file: s.keyFile) } catch let e as HANetError {
+                add(s.location, key, e.message)
+            } catch { add(s.location, key, "\(error)") }
+        }
+        for (key, script) in [("hooks.on_switch", c.hooks.onSwitch), ("hooks.on_pta", c.hooks.onPTA), ("hooks.on_event", c.hooks.onEvent)] {
+            guard let script else { continue }
+            var isDir: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: script, isDirectory: &isDir) {
+                add(c.hooks.location, key, "hook \(script) does not exist")
+            } else if isDir.boolValue || !FileManager.default.isExecutableFile(atPath: script) {
+                add(c.hooks.location, key, "hook \(script) is not an executable file")
+            }
+        }
+        for (i, l) in c.links.enumerated() {
+            if let lt = linkTypes, let t = l.type, !lt.contains(t) {
+                add(l.location, "link[\(i)].type", "no link plugin provides type '\(t)'; loaded: \(lt.sorted().joined(separator: ", "))")
+            }
+            if let dt = detectorTypes {
+                for (j, d) in l.detectors.enumerated() where !dt.contains(d) {
+                    add(l.location, "link[\(i)].detectors[\(j)]", "no detector plugin provides '\(d)'; loaded: \(dt.sorted().joined(separator: ", "))")
+                }
+            }
+        }
+        return out.sorted { ($0.file, $0.line) < ($1.file, $1.line) }
+    }
+
+    /// The human form: one `file:line: key: message` per problem.
+    public static func text(_ r: Report) -> String {
+        if r.ok { return "\(r.file): OK" }
+        return r.problems.map { "\($0.file):\($0.line): \($0.key): \($0.message)" }.joined(separator: "\n")
+            + "\n\(r.file): \(r.problems.count) problem\(r.problems.count == 1 ? "" : "s")"
+    }
+}

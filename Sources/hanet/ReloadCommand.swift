@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import HANetCore
+import HANetDaemon
+import HANetSystem
+
+/// `hanet reload`: the same as SIGHUP, with the daemon's answer.
+struct ReloadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload",
+        abstract: "Make the running daemon re-read its configuration file.",
+        discussion: """
+        The daemon parses and checks the file again (as `hanet check` does). A file with \
+        problems is refused and the daemon keeps running on the configuration it has; so is \
+        a change that only a restart can apply (node, master name/port/addresses/table, \
+        [[sibling]], [pta], adding, removing or reordering links, a link's type, address, \
+        sibling or device). Otherwise it applies, without a blip: failback, garp settings, \
+        updelay/downdelay, each link's priority, role, speed, detectors, detector_policy and \
+        detector settings (those detectors restart; the slave keeps its health meanwhile), \
+        [hooks] and [metrics]. Prints what was applied, or every reason for the refusal. \
+        SIGHUP does the same and logs the outcome.
+
+        Exit status: 0 when applied, 1 when refused or no daemon answered.
+        """)
+
+    @OptionGroup var socket: SocketOptions
+    @Flag(name: .long, help: "Print the daemon's answer as JSON: {ok, applied: [...], problems: [...]}.") var json = false
+
+    func run() throws {
+        let reply: String
+        do {
+            reply = try UnixSocketClient.request(path: socket.socket, line: #"{"command":"reload"}"#, timeoutMillis: 30_000)
+        } catch { fail(error) }
+        guard let answer = try? JSONDecoder().decode(ControlProtocol.Answer.self, from: Data(reply.utf8)) else {
+            fail(HANetError(.protocolError, "the daemon at \(socket.socket) answered something that is not a HANet answer: \(reply.prefix(200))"))
+        }
+        guard let r = answer.reload else {
+            fail(HANetError(HANetError.Code(rawValue: answer.code ?? "error"), answer.error ?? "the daemon sent no reload result"))
+        }
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try enc.encode(r), as: UTF8.self))
+        } else if r.ok {
+            print(r.applied.isEmpty ? "reloaded: nothing changed" : "reloaded:\n" + r.applied.map { "  \($0)" }.joined(separator: "\n"))
+        } else {
+            ProcessSignals.writeStderr("hanet: reload refused, the daemon keeps its running configuration:\n"
+                                       + r.problems.map { "  \($0)" }.joined(separator: "\n"))
+        }
+        if !r.ok { throw ExitCode.failure }
+    }
+}
