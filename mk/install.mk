@@ -20,10 +20,11 @@ HANET_PLUGIN_H    := Sources/CHANetPlugin/include/hanet/plugin.h
 HANET_ABI_MAJOR   = $(shell sed -n 's/^\#define HANET_PLUGIN_ABI_MAJOR \([0-9]*\).*/\1/p' $(HANET_PLUGIN_H))
 HANET_ABI_MINOR   = $(shell sed -n 's/^\#define HANET_PLUGIN_ABI_MINOR \([0-9]*\).*/\1/p' $(HANET_PLUGIN_H))
 INSTALL           ?= install
+SYSTEMD_UNITDIR   ?= /lib/systemd/system
 
-.PHONY: install install-bin install-plugins install-plugin-dev uninstall
+.PHONY: install install-bin install-plugins install-plugin-dev install-systemd uninstall
 
-install: install-bin install-plugins install-plugin-dev
+install: install-bin install-plugins install-plugin-dev install-systemd
 
 install-bin:
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR)
@@ -44,7 +45,14 @@ install-plugin-dev:
 	    Sources/CHANetPlugin/hanet-plugin.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/hanet-plugin.pc
 	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/hanet-plugin.pc
 
+# The unit names the binary by its installed path.
+install-systemd:
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(SYSTEMD_UNITDIR)
+	sed -e 's|/usr/local/bin/hanet|$(BINDIR)/hanet|g' packaging/hanet.service > $(DESTDIR)$(SYSTEMD_UNITDIR)/hanet.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNITDIR)/hanet.service
+
 uninstall:
+	rm -f $(DESTDIR)$(SYSTEMD_UNITDIR)/hanet.service
 	rm -f $(DESTDIR)$(BINDIR)/hanet $(DESTDIR)$(INCLUDEDIR)/hanet/plugin.h $(DESTDIR)$(PKGCONFIGDIR)/hanet-plugin.pc
 	for id in $(HANET_PLUGIN_IDS); do rm -f $(DESTDIR)$(HANET_PLUGINS_DIR)/libhanet-plugin-$$id.so; done
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/hanet $(DESTDIR)$(HANET_PLUGINS_DIR) 2>/dev/null
