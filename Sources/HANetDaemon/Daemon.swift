@@ -66,6 +66,8 @@ public final class Daemon {
     var switchCount = 0
     var adopted = false
     var running = false
+    /// True from start until the first decision (see `settleIfEveryoneReported`).
+    var settling = true
     var monitor: LinkMonitor?
     var control: UnixSocketServer?
     var pta: PTAAgent?
@@ -146,10 +148,13 @@ public final class Daemon {
             // the table exists, no slave is bridged yet.
             try env.dataPlane.apply(plan(for: nil))
         }
-        // The detectors' first verdicts were enqueued while they were
-        // created; deciding behind them picks from real health, not from
-        // UNKNOWN.
-        queue.async { [self] in reevaluate(trigger: nil, cause: "start") }
+        // The first decision waits for every slave's first verdict (or for
+        // `settleLimit`): deciding on UNKNOWN would move an adopted data plane
+        // to whichever slave happened to report first — a blip on restart.
+        queue.async { [self] in settleIfEveryoneReported() }
+        queue.asyncAfter(deadline: .now() + Self.settleLimit) { [self] in
+            if settling { finishSettling(why: "not every slave had a verdict after \(Self.settleLimit)") }
+        }
 
         let server = UnixSocketServer(path: socketPath) { [weak self] line in
             self?.handleControl(line) ?? #"{"ok":false,"error":"daemon stopping"}"#
@@ -328,8 +333,25 @@ public final class Daemon {
         }
         scheduleDamping(s)
         guard running, changed else { return }
+        if settling {
+            settleIfEveryoneReported()
+            return
+        }
         let trigger = s.lastLinkEventNanos.flatMap { now >= $0 && now - $0 < 1_000_000_000 ? $0 : nil } ?? now
         reevaluate(trigger: trigger, cause: "\(name) \(s.tracker.effective.rawValue): \(reason)")
+    }
+
+    static let settleLimit = DispatchTimeInterval.seconds(2)
+
+    func settleIfEveryoneReported() {
+        if settling, slaves.allSatisfy({ $0.tracker.effective != .unknown }) {
+            finishSettling(why: "every slave has a verdict")
+        }
+    }
+
+    func finishSettling(why: String) {
+        settling = false
+        reevaluate(trigger: nil, cause: "start (\(why))")
     }
 
     func scheduleDamping(_ s: Slave) {
@@ -338,7 +360,7 @@ public final class Daemon {
         let wait = deadline > now ? deadline - now : 0
         queue.asyncAfter(deadline: .now() + .nanoseconds(Int(wait))) { [weak self, weak s] in
             guard let self, let s else { return }
-            if s.tracker.tick(now: self.env.clock.nowNanos()), self.running {
+            if s.tracker.tick(now: self.env.clock.nowNanos()), self.running, !self.settling {
                 self.reevaluate(trigger: nil, cause: "\(s.name) \(s.tracker.effective.rawValue) after delay: \(s.tracker.effectiveReason)")
             }
         }
