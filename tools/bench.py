@@ -547,14 +547,15 @@ def report(res):
          "| figure | measured | goal | paper | |", "|---|---|---|---|---|",
          f"| carrier fault → new rules in place (kernel event → rules) | {s(f['failover']['trigger_to_rules_ms'])} ms | ≤ 5 ms | ≈ 50 ms detection + 0.66 ms | {ok(G['switch_ms'])} |",
          f"| carrier fault → rules, from the fault itself | {s(f['failover']['fault_to_rules_ms'])} ms | — | ≈ 50.7 ms | |",
-         f"| path outage seen by a 1 kHz UDP probe | {s(f['failover']['udp_outage_ms'], '{:.1f}')} ms | ≤ 50 ms | — | {ok(G['udp_outage_ms'])} |",
-         f"| longest stall of a 1 kHz TCP request/response stream | {s(f['failover']['tcp_stall_ms'], '{:.1f}')} ms | ≤ 250 ms | — | {ok(G['tcp_stall_ms'])} |",
-         f"| PTA takeover: fault → sibling serving | {s(f['takeover']['takeover_ms'])} ms | — | Td + Tsrv + Tmid + Tsib ≈ 50.7 ms | |",
-         f"| PTA: path outage (UDP probe) / TCP stall | {s(f['takeover']['udp_outage_ms'], '{:.1f}')} / {s(f['takeover']['tcp_stall_ms'], '{:.1f}')} ms | — | — | |",
+         f"| path outage seen by a 1 kHz UDP probe | {s(f['failover']['udp_outage_ms'], '{:.1f}')} ms, max {f['failover']['udp_outage_ms']['max']:.1f} | ≤ 50 ms | — | {ok(G['udp_outage_ms'])} |",
+         f"| longest stall of a 1 kHz TCP request/response stream | {s(f['failover']['tcp_stall_ms'], '{:.1f}')} ms, max {f['failover']['tcp_stall_ms']['max']:.1f} | ≤ 250 ms | — | {ok(G['tcp_stall_ms'])} |",
+         f"| PTA takeover: fault → sibling serving | {s(f['takeover']['takeover_ms'])} ms, max {f['takeover']['takeover_ms']['max']:.1f} | — | Td + Tsrv + Tmid + Tsib ≈ 50.7 ms | |",
+         f"| PTA: path outage (UDP probe) | {s(f['takeover']['udp_outage_ms'], '{:.1f}')} ms, max {f['takeover']['udp_outage_ms']['max']:.1f} | — | — | |",
+         f"| PTA: longest TCP stall | {s(f['takeover']['tcp_stall_ms'], '{:.1f}')} ms, max {f['takeover']['tcp_stall_ms']['max']:.1f} | — | — | |",
          f"| failed requests, {f['fault_load']['clients']} clients through {f['fault_load']['carrier_faults']} failovers and {f['fault_load']['takeovers']} takeovers | {f['fault_load']['failed']} of {f['fault_load']['requests']} | 0 | 0 | {ok(G['failed_requests'])} |",
          f"| NIC-bound: iperf3 throughput, master / direct | {s(f['nic']['throughput_ratio'])} | ≥ 0.98 | no visible overhead | {ok(G['nic_throughput_ratio'])} |",
          f"| NIC-bound: web requests/s at {top} clients, master / direct | {s(f['nic']['web'][top]['rps_ratio'])} | ≥ 0.98 | no visible overhead | {ok(G['nic_web_rps_ratio_max_clients'])} |",
-         f"| NIC-bound: web latency at {top} clients through the sibling over a 1 Gbit/s private link / direct | {s(f['nic']['sibling_web'][top]['latency_ratio'])} | ≤ 1.05 | ≈ 1.01 (Fast Ethernet) | {ok(G['nic_sibling_latency_ratio'])} |",
+         f"| NIC-bound: web latency at {top} clients through the sibling over a 1 Gbit/s private link / direct (mean; median latency ratio {s(f['nic']['sibling_web'][top]['p50_ratio'])}) | {s(f['nic']['sibling_web'][top]['latency_ratio'])} | ≤ 1.05 | ≈ 1.01 (Fast Ethernet) | {ok(G['nic_sibling_latency_ratio'])} |",
          f"| CPU-bound: iperf3 throughput, master / direct | {s(f['cpu']['throughput_ratio'])} ({s(f['cpu']['throughput_gbps'], '{:.1f}')} vs {s(f['cpu']['throughput_direct_gbps'], '{:.1f}')} Gbit/s) | — | — | |",
          f"| CPU-bound: iperf3 throughput, sibling / direct | {s(f['cpu']['sibling_throughput_ratio'])} | — | — | |",
          f"| 12 Mbit/s private link: throughput / link rate | {s(f['slow']['throughput_of_link'])} ({s(f['slow']['throughput_mbps'], '{:.1f}')} Mbit/s) | — | USB 1.1: ≈ 12 Mbit/s raw | |",
@@ -623,7 +624,17 @@ def main():
                     help="concurrent web clients, comma-separated (default 50,100,200,400)")
     ap.add_argument("--load-clients", type=int, default=400)
     ap.add_argument("--load-faults", type=int, default=5, help="carrier failovers and takeovers under web load, each")
+    ap.add_argument("--render", metavar="DIR", help="only redraw the plots and rewrite report.md from DIR/results.json")
     a = ap.parse_args()
+    if a.render:
+        res = json.load(open(os.path.join(a.render, "results.json")))
+        res["figures"] = figures(res)
+        import bench_plots
+        res["plots"] = bench_plots.draw(res, a.render)
+        with open(os.path.join(a.render, "report.md"), "w") as fh:
+            fh.write(report(res))
+        print(f"rewritten: {a.render}/report.md and its plots")
+        return
     if os.geteuid() != 0:
         sys.exit("tools/bench.py needs root (network namespaces)")
     if not os.access(a.hanet, os.X_OK):
