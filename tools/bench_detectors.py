@@ -61,7 +61,7 @@ class DetectorBench(bench.Bench):
         self.procs.append(self.bridge)
 
     def start_daemon(self, cfg):
-        self.daemon = self.spawn("s1", [self.a.hanet, "run", "--config", cfg, "--socket", self.sock,
+        self.daemon = self.spawn("s1", [self.a.hanet, "run", "--config", cfg, "--socket", f"/run/hanet/{self.p}-s1.sock",
                                         "--plugins-dir", os.path.dirname(os.path.realpath(self.a.hanet))], "daemon")
         bench.wait_until(15, "the daemon", lambda: self.status()["active"] == "eth0")
         if self.probe_server is None:  # binds the service address, which the first daemon creates

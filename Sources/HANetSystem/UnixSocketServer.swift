@@ -10,6 +10,8 @@ public final class UnixSocketServer {
     /// module, Glibc's and the kernel's definitions of the name collide in
     /// whole-module (release) builds.
     static let streamType: Int32 = 1
+    /// MSG_PEEK | MSG_DONTWAIT, spelled as values for the same reason.
+    static let peekNoWait: Int32 = 0x2 | 0x40
 
     public let path: String
     private var fd: Int32 = -1
@@ -138,7 +140,7 @@ extension UnixSocketServer {
             guard poll(&p, 1, 0) > 0 else { return true }
             if p.revents & Int16(POLLHUP | POLLERR) != 0 { return false }
             var b: UInt8 = 0
-            return recv(c, &b, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) != 0
+            return recv(c, &b, 1, Self.peekNoWait) != 0
         })
     }
 }
