@@ -39,3 +39,27 @@ int hanet_shim_tun_create(const char *name, char *actual, size_t actual_size) {
     if (actual != NULL && actual_size > 0) snprintf(actual, actual_size, "%s", ifr.ifr_name);
     return fd;
 }
+
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+int hanet_shim_ethtool_driver(const char *name, char *out, size_t out_size) {
+    if (out_size == 0) return -EINVAL;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    struct ethtool_drvinfo info;
+    memset(&info, 0, sizeof info);
+    info.cmd = ETHTOOL_GDRVINFO;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    ifr.ifr_data = (char *)&info;
+    int rc = ioctl(fd, SIOCETHTOOL, &ifr);
+    int err = errno;
+    close(fd);
+    if (rc < 0) return -err;
+    snprintf(out, out_size, "%s", info.driver);
+    return 0;
+}

@@ -95,6 +95,8 @@ public struct HANetConfig: Equatable, Sendable {
     public var hooks = Hooks()
     /// `[metrics]`: the Prometheus endpoint; off by default.
     public var metrics = Metrics()
+    /// `[hotplug]`: links attached while the daemon runs; off by default.
+    public var hotplug = Hotplug()
 
     /// Notify hooks (keepalived's notify scripts): run on a background queue
     /// with the event in `HANET_*` environment variables, killed after `timeoutMillis`.

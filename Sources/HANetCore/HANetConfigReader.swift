@@ -43,6 +43,7 @@ struct HANetConfigReader {
         var detectorTable: TOMLTable?
         var hooksTable: TOMLTable?
         var metricsTable: TOMLTable?
+        var hotplugTable: TOMLTable?
         var linkShapeReported = false
 
         for entry in root.entries {
@@ -54,6 +55,7 @@ struct HANetConfigReader {
             case ("detector", .table(let t)): detectorTable = t
             case ("hooks", .table(let t)): hooksTable = t
             case ("metrics", .table(let t)): metricsTable = t
+            case ("hotplug", .table(let t)): hotplugTable = t
             case ("link", .tableArray(let list)): linkTables = list
             case ("sibling", .tableArray(let list)): siblingTables = list
             case ("link", _), ("sibling", _):
@@ -90,12 +92,13 @@ struct HANetConfigReader {
         let detectors = readDetectors(detectorTable)
         let hooks = readHooks(hooksTable)
         let metrics = readMetrics(metricsTable)
+        let hotplug = readHotplug(hotplugTable, siblings: siblings)
 
         crossCheck(links: links, linkTables: linkTables ?? [], siblings: siblings, siblingTables: siblingTables, master: master)
 
         guard let n = node, let m = master else { return nil }
         return HANetConfig(file: file, node: n, master: m, links: links, siblings: siblings, pta: pta, detectors: detectors,
-                           hooks: hooks, metrics: metrics)
+                           hooks: hooks, metrics: metrics, hotplug: hotplug)
     }
 
     // MARK: sections

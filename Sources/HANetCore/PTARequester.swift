@@ -25,7 +25,7 @@ public final class PTARequester {
     public let node: String
     public let bootID: UInt64
     public let sibling: String
-    public let siblingAddress: IPv4Address
+    public private(set) var siblingAddress: IPv4Address
     public let addresses: [IPv4Address]
     public private(set) var state: State = .idle
 
@@ -83,6 +83,25 @@ public final class PTARequester {
     }
 
     /// Gives the addresses back (a public link is good again, or shutdown).
+    /// The sibling is now reached at another address (the active private
+    /// slave changed, such as a hot-plugged link was pulled): ask again there
+    /// at once rather than at the next renewal, so the sibling moves the
+    /// service to the link we now use.
+    public func redirect(to address: IPv4Address, now: UInt64) -> [PTAAction] {
+        guard address != siblingAddress else { return [] }
+        siblingAddress = address
+        switch state {
+        case .idle, .releasing:
+            return []
+        case .requesting:
+            delay = retryInitial
+            return [send(.takeover, now: now)]
+        case .served:
+            delay = retryInitial
+            return [.log("PTA: asking \(sibling) at \(address) now"), send(.renew, now: now)]
+        }
+    }
+
     public func stop(now: UInt64) -> [PTAAction] {
         switch state {
         case .idle, .releasing: return []

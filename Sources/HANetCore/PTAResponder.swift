@@ -65,8 +65,11 @@ public final class PTAResponder {
     /// The earliest lease expiry, when `tick` must run.
     public var nextDeadline: UInt64? { leases.values.map(\.expiry).min() }
 
-    public func receive(_ m: PTAMessage, now: UInt64) -> [PTAAction] {
-        guard let peer = peers[m.sender] else {
+    /// `via` is the path the message came over when it is not the configured
+    /// one (a hot-plugged private link): the answer goes back to that address
+    /// and a lease it starts is served over that link.
+    public func receive(_ m: PTAMessage, now: UInt64, via: (address: IPv4Address, link: String)? = nil) -> [PTAAction] {
+        guard var peer = peers[m.sender] else {
             return [.log("PTA: ignoring \(m.type) from \(m.sender): not a configured sibling")]
         }
         switch m.type {
@@ -76,6 +79,10 @@ public final class PTAResponder {
             break
         }
         if let why = replay.accept(m) { return [.log("PTA: dropped: \(why)")] }
+        if let via {
+            peer.address = via.address
+            peer.link = via.link
+        }
 
         switch m.type {
         case .hello:
@@ -116,6 +123,16 @@ public final class PTAResponder {
               addresses.allSatisfy({ a in peer.allowed.contains { $0.contains(a) } }) else { return false }
         leases[sibling] = Lease(addresses: addresses, link: link, expiry: now + UInt64(maxLeaseMillis) * 1_000_000)
         return true
+    }
+
+    /// Stops the leases served over `link` (it was unplugged: the kernel already
+    /// dropped its routes; the proxy entries and the record must go too).
+    public func stop(link: String, reason: String) -> [PTAAction] {
+        let names = leases.keys.sorted().filter { leases[$0]?.link == link }
+        return names.compactMap { name -> PTAAction? in
+            guard let lease = leases.removeValue(forKey: name) else { return nil }
+            return .stopServing(sibling: name, addresses: lease.addresses, link: lease.link, reason: reason)
+        }
     }
 
     /// Stops every lease (daemon shutdown, or our last public link failed).

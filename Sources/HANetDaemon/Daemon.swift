@@ -71,6 +71,8 @@ public final class Daemon {
     var monitor: LinkMonitor?
     var control: UnixSocketServer?
     var pta: PTAAgent?
+    /// Links attached while running (Daemon+Hotplug.swift).
+    let hotplug = HotplugState()
     /// When the fault that caused the last switch happened (monotonic ns).
     var lastSwitchTrigger: UInt64?
     let startedAt = Date()
@@ -143,6 +145,7 @@ public final class Daemon {
         monitor.start()
 
         running = true
+        startHotplug()
         if active == nil {
             // Nothing forwarded until the first decision: the master is up,
             // the table exists, no slave is bridged yet.
@@ -174,6 +177,7 @@ public final class Daemon {
             pta?.stop()
             scheduler.stop()
             monitor?.stop()
+            stopHotplug()
             for s in slaves {
                 for d in s.detectors { d.destroy() }
                 s.link?.close()
@@ -197,7 +201,7 @@ public final class Daemon {
 
     // MARK: links
 
-    private func resolve(_ link: HANetConfig.Link, order: Int) throws -> Slave {
+    func resolve(_ link: HANetConfig.Link, order: Int) throws -> Slave {
         if let framed = try resolveFrameLink(link, order: order) { return framed }
         guard let k = try env.kernel.link(named: link.interface) else {
             throw HANetError(.config, "\(link.location): link \(link.interface): no such network interface")
@@ -267,7 +271,7 @@ public final class Daemon {
 
     /// Slaves carry no service address and never answer ARP for one, so only
     /// the active slave's ingress (forwarded to the master) ever answers.
-    private func hygiene(_ s: Slave) throws {
+    func hygiene(_ s: Slave) throws {
         try env.sysctl.write("net/ipv4/conf/\(s.name)/arp_ignore", "1")
         try env.sysctl.write("net/ipv4/conf/\(s.name)/arp_announce", "2")
         let service = Set(config.master.addresses.map(\.address))
@@ -529,7 +533,7 @@ public final class Daemon {
         return DaemonStatus(node: config.node.name, pid: ProcessSignals.pid, started: DaemonLog.timestamp(startedAt),
                             master: master, active: active, links: links, last_switch: lastSwitch,
                             switches: switchCount, adopted: adopted,
-                            pta: pta?.status ?? DaemonStatus.PTA(serving: [], served_by: nil))
+                            pta: pta?.status ?? DaemonStatus.PTA(serving: [], served_by: nil), hotplug: hotplugStatus)
     }
 
     // MARK: plugins

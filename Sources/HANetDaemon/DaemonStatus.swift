@@ -100,4 +100,20 @@ public struct DaemonStatus: Codable, Equatable {
     public var switches: Int
     public var adopted: Bool
     public var pta: PTA
+    /// Hot-plug history (issue 8), newest last, at most 20; nil when hot-plug is off.
+    public var hotplug: [HotplugRecord]? = nil
+
+    public struct HotplugRecord: Codable, Equatable {
+        public var time: String
+        public var monotonic_ns: UInt64
+        /// attached | claimed | sibling-learned | unanswered | detached | ignored | refused
+        public var action: String
+        public var interface: String
+        /// The link type (plugin) that claimed it.
+        public var type: String?
+        public var sibling: String?
+        public var reason: String?
+        /// CLOCK_MONOTONIC (ns) when the udev monitor read the device's uevent.
+        public var uevent_monotonic_ns: UInt64?
+    }
 }

@@ -96,12 +96,14 @@ final class PTAAgent {
             }
             if requester == nil {
                 requester = PTARequester(node: config.node.name, bootID: bootID, sibling: sib,
-                                         siblingAddress: sibling.address,
+                                         siblingAddress: s.peerAddress ?? sibling.address,
                                          addresses: config.master.addresses.map(\.address),
                                          pta: config.pta, counter: counter)
                 requesterSince = Date()
             }
             if !requester!.isServed { takeoverSentNanos = nil; takeoverAnsweredNanos = nil }
+            // Another private slave to the same sibling (a hot link came or went): ask over it now.
+            perform(requester!.redirect(to: s.peerAddress ?? sibling.address, now: now))
             perform(requester!.start(now: now))
         } else if let r = requester {
             perform(r.stop(now: now))
@@ -128,12 +130,15 @@ final class PTAAgent {
         case .success(let msg):
             m = msg
         }
-        guard let sib = config.siblings.first(where: { $0.name == m.sender }), sib.address == from else {
+        let hot = daemon.hotPeer(at: from).flatMap { $0.sibling == m.sender ? $0 : nil }
+        guard let sib = config.siblings.first(where: { $0.name == m.sender }), sib.address == from || hot != nil else {
             log.warning("PTA: dropped \(m.type) claiming to be from \(m.sender): it came from \(from), not the sibling's private-link address")
             return
         }
         daemon.ptaMessage(m, direction: "received", peer: m.sender)
         switch m.type {
+        case .ack where m.addresses.isEmpty && daemon.hotHelloAnswered(sibling: m.sender, from: from):
+            break
         case .ack, .refuse:
             guard let r = requester else {
                 log.info("PTA: ignoring \(m.type) from \(m.sender): nothing asked")
@@ -151,7 +156,7 @@ final class PTAAgent {
             if m.type == .refuse { log.warning("PTA: \(m.sender) refused: \(m.reason)") }
         default:
             if m.type == .takeover, serving[m.sender] == nil { takeoverReceivedNanos[m.sender] = now }
-            perform(responder.receive(m, now: now))
+            perform(responder.receive(m, now: now, via: hot.map { (address: from, link: $0.link) }))
         }
         scheduleTick()
     }
@@ -180,7 +185,8 @@ final class PTAAgent {
             case .log(let text):
                 log.info(text)
             case .send(let m, let to):
-                guard let name = config.siblings.first(where: { $0.address == to })?.name, let key = keys[name] else {
+                guard let name = config.siblings.first(where: { $0.address == to })?.name ?? daemon.hotPeer(at: to)?.sibling,
+                      let key = keys[name] else {
                     log.error("PTA: no sibling with key at \(to)")
                     continue
                 }
@@ -211,6 +217,25 @@ final class PTAAgent {
                 }
             }
         }
+    }
+
+    /// HELLO over a hot-plugged link (Daemon+Hotplug.swift): the sibling's
+    /// responder answers with an ACK without addresses if our key is its key for us.
+    func sendHello(to sibling: String, at address: IPv4Address) {
+        guard let key = keys[sibling], let socket else { return }
+        let m = PTAMessage(type: .hello, sender: config.node.name, addresses: [], counter: counter.next(now: env.clock.nowNanos()),
+                           bootID: bootID, leaseMillis: 0)
+        do {
+            try socket.send(try PTAWire.encode(m, key: key), to: address, port: config.pta.port)
+        } catch {
+            log.warning("PTA: HELLO to \(sibling) at \(address): \(error)")
+        }
+    }
+
+    /// A hot link was unplugged: services over it end (the kernel already removed its routes).
+    func linkRemoved(_ link: String) {
+        perform(responder.stop(link: link, reason: "\(link) was removed"))
+        scheduleTick()
     }
 
     // MARK: responder's kernel changes (paper §3.5)

@@ -21,6 +21,10 @@ final class Slave {
     var verdictTimes: [String: UInt64] = [:]
     /// When the kernel last told us about this link (monotonic ns): the trigger time of a carrier failover.
     var lastLinkEventNanos: UInt64?
+    /// Attached by hot-plug (Daemon+Hotplug.swift): dropped from the slaves when its device goes.
+    var hot = false
+    /// The sibling's end of this private link: for a hot link the derived address; else nil (the [[sibling]] address).
+    var peerAddress: IPv4Address?
 
     var name: String { config.interface }
 

@@ -50,9 +50,6 @@ final class HANetConfigParseTests: XCTestCase {
     interval_ms = 50
     verbose = true
     ratio = 0.5
-
-    [hotplug]
-    anything = "reserved"
     """
 
     func testFullConfigParsesToTheExpectedModel() throws {

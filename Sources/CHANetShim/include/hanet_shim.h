@@ -21,4 +21,10 @@ uint64_t hanet_shim_monotonic_nanos(void);
    cannot call. */
 int hanet_shim_tun_create(const char *name, char *actual, size_t actual_size);
 
+/* The driver of network interface `name` (SIOCETHTOOL ETHTOOL_GDRVINFO, as
+   `ethtool -i` shows it: "veth", "cdc_subset", "e1000e"), copied to `out`
+   (at least 32 bytes). Returns 0 or -errno. The request goes through the
+   variadic ioctl with a struct ifreq, which Swift cannot call. */
+int hanet_shim_ethtool_driver(const char *name, char *out, size_t out_size);
+
 #endif

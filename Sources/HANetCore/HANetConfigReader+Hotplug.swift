@@ -1,0 +1,72 @@
+/// `[hotplug]` and its `[[hotplug.allow]]` rules (issue 8).
+extension HANetConfigReader {
+    static let hotplugKeys = ["enabled", "sibling", "priority", "detectors", "allow"]
+    static let hotplugRuleKeys = ["driver", "name", "subsystem", "property", "type"]
+
+    mutating func readHotplug(_ t: TOMLTable?, siblings: [HANetConfig.Sibling]) -> HANetConfig.Hotplug {
+        guard let t else { return HANetConfig.Hotplug() }
+        checkKeys(t, allowed: Self.hotplugKeys, table: "[hotplug]", path: "hotplug")
+        var h = HANetConfig.Hotplug(location: .init(file: file, line: t.line))
+        h.enabled = optionalBool(t, "enabled", path: "hotplug") ?? false
+        h.priority = optionalInt(t, "priority", path: "hotplug", range: -1_000_000...1_000_000) ?? 0
+        if let e = t["detectors"], let list = stringList(e.value, path: "hotplug.detectors", what: "detector names") {
+            for (i, item) in list.enumerated() where !Self.isPluginName(item.0) {
+                problem(item.1, "hotplug.detectors[\(i)]", "expected a detector name of a-z, 0-9 and '-', got \"\(item.0)\"")
+            }
+            h.detectors = list.map(\.0)
+        }
+        let known = siblings.map(\.name)
+        if let (s, line) = optionalString(t, "sibling", path: "hotplug") {
+            if known.contains(s) { h.sibling = s }
+            else {
+                problem(line, "hotplug.sibling", "unknown sibling \"\(s)\"; "
+                        + (known.isEmpty ? "no [[sibling]] is configured" : "configured siblings: " + known.sorted().joined(separator: ", ")))
+            }
+        } else if known.count == 1 {
+            h.sibling = known[0]
+        } else if h.enabled {
+            problem(t.line, "hotplug.sibling", known.isEmpty
+                    ? "hot-plugged links lead to a sibling, and no [[sibling]] is configured"
+                    : "more than one [[sibling]] is configured; say which one hot-plugged links lead to (sibling = \"\(known.sorted()[0])\")")
+        }
+        if let e = t["allow"] {
+            if case .tableArray(let rules) = e.value.kind {
+                h.allow = rules.enumerated().compactMap { readHotplugRule($0.element, index: $0.offset) }
+            } else {
+                problem(e.value.line, "hotplug.allow", "expected [[hotplug.allow]] (an array of tables, one per rule), got \(e.value.typeName)")
+            }
+        }
+        if h.enabled, h.allow.isEmpty, t["allow"] == nil {
+            problem(t.line, "hotplug.allow", "hot-plug is enabled but no [[hotplug.allow]] rule says which devices may be attached (such as name = \"usb*\" or driver = \"cdc_subset\")")
+        }
+        return h
+    }
+
+    private mutating func readHotplugRule(_ t: TOMLTable, index: Int) -> HANetConfig.Hotplug.Rule? {
+        let path = "hotplug.allow[\(index)]"
+        checkKeys(t, allowed: Self.hotplugRuleKeys, table: "[[hotplug.allow]]", path: path)
+        // A nested [[hotplug.allow]] table reports its parent's line: use its first key's.
+        var rule = HANetConfig.Hotplug.Rule(location: .init(file: file, line: t.entries.first?.keyLine ?? t.line))
+        rule.driver = optionalString(t, "driver", path: path)?.0
+        rule.subsystem = optionalString(t, "subsystem", path: path)?.0
+        rule.type = optionalString(t, "type", path: path)?.0
+        if let (n, line) = optionalString(t, "name", path: path) {
+            if n.isEmpty || n.utf8.count > 15 { problem(line, path + ".name", "expected an interface name pattern of 1 to 15 bytes (`*` matches any run of characters), got \"\(n)\"") }
+            rule.name = n
+        }
+        if let (p, line) = optionalString(t, "property", path: path) {
+            let parts = p.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts.count != 2 || parts[0].isEmpty {
+                problem(line, path + ".property", "expected \"KEY=VALUE\" of a udev property (such as \"ID_USB_DRIVER=cdc_subset\"), got \"\(p)\"")
+            } else {
+                rule.propertyKey = String(parts[0])
+                rule.propertyValue = String(parts[1])
+            }
+        }
+        if rule.driver == nil, rule.name == nil, rule.subsystem == nil, rule.propertyKey == nil, t["property"] == nil, t.entries.allSatisfy({ Self.hotplugRuleKeys.contains($0.key) }) {
+            problem(t.line, path, "an allow rule needs at least one of driver, name, subsystem or property (a rule with none would attach every device)")
+            return nil
+        }
+        return rule
+    }
+}

@@ -1,0 +1,79 @@
+import Crypto
+import Foundation
+
+/// What a device plugged in at run time looks like to the allow rules.
+public struct HotplugDevice: Equatable, Sendable {
+    public var name: String
+    public var subsystem: String
+    public var driver: String
+    public var properties: [String: String]
+
+    public init(name: String, subsystem: String, driver: String, properties: [String: String] = [:]) {
+        self.name = name
+        self.subsystem = subsystem
+        self.driver = driver
+        self.properties = properties
+    }
+}
+
+/// The pure decisions of hot-plug: does a rule allow this device, and which
+/// addresses does a hot link get. Both ends compute the same addresses from
+/// the same inputs, so no address has to be configured or exchanged before
+/// the first HELLO.
+public enum HotplugPolicy {
+    /// The first rule that matches every field it gives, or nil.
+    public static func match(_ d: HotplugDevice, rules: [HANetConfig.Hotplug.Rule]) -> HANetConfig.Hotplug.Rule? {
+        rules.first { r in
+            if let v = r.driver, v != d.driver { return false }
+            if let v = r.subsystem, v != d.subsystem { return false }
+            if let v = r.name, !glob(v, d.name) { return false }
+            if let k = r.propertyKey, d.properties[k] != (r.propertyValue ?? "") { return false }
+            return true
+        }
+    }
+
+    /// `*` matches any run of characters (also none); everything else matches itself.
+    public static func glob(_ pattern: String, _ text: String) -> Bool {
+        let p = Array(pattern), t = Array(text)
+        var pi = 0, ti = 0, star = -1, mark = 0
+        while ti < t.count {
+            if pi < p.count, p[pi] != "*", p[pi] == t[ti] { pi += 1; ti += 1 }
+            else if pi < p.count, p[pi] == "*" { star = pi; mark = ti; pi += 1 }
+            else if star >= 0 { pi = star + 1; mark += 1; ti = mark }
+            else { return false }
+        }
+        while pi < p.count, p[pi] == "*" { pi += 1 }
+        return pi == p.count
+    }
+
+    /// The /30 of a hot link between `node` and `sibling` on `interface`,
+    /// inside 169.254.0.0/16: SHA-256 of "hanet-hotplug|min|max|ifname"
+    /// (with "|n" appended on the n-th retry) picks the third octet
+    /// 1 + h[0] % 254 and the fourth (h[1] % 64) * 4. The node whose name sorts
+    /// first takes .1, the other .2. A /30 that overlaps `avoid` (configured
+    /// link addresses) is skipped.
+    public static func addresses(node: String, sibling: String, interface: String,
+                                 avoid: [IPv4Prefix] = []) -> (mine: IPv4Prefix, peer: IPv4Address) {
+        let a = min(node, sibling), b = max(node, sibling)
+        var attempt = 0
+        while true {
+            var input = "hanet-hotplug|\(a)|\(b)|\(interface)"
+            if attempt > 0 { input += "|\(attempt)" }
+            let h = Array(SHA256.hash(data: Data(input.utf8)))
+            let base = IPv4Address(bytes: [169, 254, 1 + h[0] % 254, (h[1] % 64) * 4])
+            let net = IPv4Prefix(address: base, length: 30)
+            let overlaps = avoid.contains { p in
+                let shorter = min(p.length, 30)
+                let m = IPv4Prefix(address: base, length: shorter).mask
+                return base.value & m == p.address.value & m
+            }
+            if !overlaps || attempt >= 1000 {
+                let first = node <= sibling
+                let mine = IPv4Address(net.network.value + (first ? 1 : 2))
+                let peer = IPv4Address(net.network.value + (first ? 2 : 1))
+                return (IPv4Prefix(address: mine, length: 30), peer)
+            }
+            attempt += 1
+        }
+    }
+}

@@ -1,0 +1,222 @@
+import Foundation
+import HANetCore
+import HANetSystem
+
+/// Hot-plug bookkeeping: the udev monitor, links waiting for the sibling's
+/// answer to HELLO, and the recent history `hanet status` shows.
+final class HotplugState {
+    struct Pending {
+        var slave: Slave
+        var sibling: String
+        var peer: IPv4Address
+        var hellos = 0
+        var ueventNanos: UInt64
+        var timer: DispatchSourceTimer
+    }
+
+    var monitor: UdevMonitor?
+    var pending: [String: Pending] = [:]
+    var history: [DaemonStatus.HotplugRecord] = []
+    var nextOrder = 10_000
+    static let historyLimit = 20
+    static let helloIntervalMillis = 50
+    /// After this many unanswered HELLOs the log says so and HELLOs slow to one a second.
+    static let helloPatience = 20
+}
+
+/// Issue 8: private links plugged in while the daemon runs become backup
+/// slaves once the sibling at the other end answers an authenticated HELLO;
+/// a link pulled out leaves the candidate set at once.
+///
+/// Why a HELLO before the link counts: a cable plugged into the wrong box, or
+/// a sibling with another key, must not become a slave the PTA would then
+/// send TAKEOVERs over. The HELLO is signed like every PTA message, and the
+/// sibling answers it only if it has attached its own end with the same
+/// derived addresses.
+extension Daemon {
+    func startHotplug() {
+        guard config.hotplug.enabled else { return }
+        do {
+            let m = try UdevMonitor(subsystems: ["net"]) { [weak self] e in
+                guard let self else { return }
+                self.queue.async { self.hotplugEvent(e) }
+            }
+            m.start()
+            hotplug.monitor = m
+            log.info("hotplug: watching net devices (udev source \"\(m.source)\"), \(config.hotplug.allow.count) allow rule(s), sibling \(config.hotplug.sibling ?? "none")")
+        } catch {
+            log.error("hotplug: \(error); devices plugged in will not be attached")
+        }
+    }
+
+    func stopHotplug() {
+        hotplug.monitor?.stop()
+        hotplug.monitor = nil
+        for p in hotplug.pending.values {
+            p.timer.cancel()
+            p.slave.link?.close()
+        }
+        hotplug.pending.removeAll()
+    }
+
+    /// A udev event, on the control queue.
+    func hotplugEvent(_ e: UdevEvent) {
+        guard running, e.subsystem == "net" else { return }
+        switch e.action {
+        case "add":
+            hotAttach(e)
+        case "remove":
+            hotDetach(name: e.sysname, at: e.timestampNanos)
+        case "move":
+            // A rename: the old name is gone, the new one is a new device to us.
+            if let old = e.properties["INTERFACE_OLD"] { hotDetach(name: old, at: e.timestampNanos) }
+            hotAttach(e)
+        default:
+            break
+        }
+    }
+
+    func hotRecord(_ action: String, interface: String, type: String? = nil, sibling: String? = nil,
+                   reason: String? = nil, uevent: UInt64? = nil) {
+        let now = env.clock.nowNanos()
+        let r = DaemonStatus.HotplugRecord(time: DaemonLog.timestamp(Date()), monotonic_ns: now, action: action,
+                                           interface: interface, type: type, sibling: sibling, reason: reason,
+                                           uevent_monotonic_ns: uevent)
+        hotplug.history.append(r)
+        if hotplug.history.count > HotplugState.historyLimit { hotplug.history.removeFirst(hotplug.history.count - HotplugState.historyLimit) }
+        ops.events.emit("hotplug") { ev in
+            ev.message = action
+            ev.slave = interface
+            ev.sibling = sibling
+            ev.reason = [type.map { "type \($0)" }, reason].compactMap { $0 }.joined(separator: "; ").nilIfEmpty
+        }
+    }
+
+    private func hotAttach(_ e: UdevEvent) {
+        let name = e.sysname
+        let hp = config.hotplug
+        let m = config.master
+        if name == "lo" || name == m.name || name == m.port { return }
+        if slaves.contains(where: { $0.name == name }) || config.links.contains(where: { $0.interface == name })
+            || hotplug.pending[name] != nil { return }
+        let device = HotplugDevice(name: name, subsystem: e.subsystem, driver: e.driver, properties: e.properties)
+        guard let rule = HotplugPolicy.match(device, rules: hp.allow) else {
+            let why = "no [[hotplug.allow]] rule matches (driver \(e.driver.isEmpty ? "none" : e.driver), subsystem \(e.subsystem))"
+            log.info("hotplug: ignoring \(name): \(why)")
+            hotRecord("ignored", interface: name, reason: why, uevent: e.timestampNanos)
+            return
+        }
+        guard let sib = hp.sibling, pta?.keys[sib] != nil else {
+            log.warning("hotplug: \(name) matches \(rule.location) but no sibling with a key is configured; leaving it alone")
+            hotRecord("ignored", interface: name, reason: "no sibling to lead to", uevent: e.timestampNanos)
+            return
+        }
+        let avoid = config.links.compactMap(\.address) + slaves.compactMap { $0.hot ? $0.config.address : nil }
+            + hotplug.pending.values.compactMap(\.slave.config.address)
+        let (mine, peer) = HotplugPolicy.addresses(node: config.node.name, sibling: sib, interface: name, avoid: avoid)
+        var options: [String: HANetConfig.Value] = [:]
+        let props = e.properties.keys.sorted().filter { $0.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" } }
+        if !props.isEmpty { options["udev_properties"] = .array(props.map { .string("\($0)=\(e.properties[$0]!)") }) }
+        let link = HANetConfig.Link.hotplugged(interface: name, type: rule.type, hotplug: hp, sibling: sib, address: mine,
+                                               options: options, location: hp.location ?? rule.location)
+        let slave: Slave
+        do {
+            slave = try resolve(link, order: hotplug.nextOrder)
+            hotplug.nextOrder += 1
+            slave.hot = true
+            slave.peerAddress = peer
+            try hygiene(slave)
+        } catch {
+            log.error("hotplug: cannot attach \(name): \(error)")
+            hotRecord("refused", interface: name, sibling: sib, reason: "\(error)", uevent: e.timestampNanos)
+            return
+        }
+        log.info("hotplug: attached \(name) (driver \(e.driver.isEmpty ? "none" : e.driver), rule \(rule.location)) as \(mine); saying HELLO to \(sib) at \(peer)")
+        hotRecord("attached", interface: name, sibling: sib, reason: "\(mine), driver \(e.driver.isEmpty ? "none" : e.driver)", uevent: e.timestampNanos)
+        hotRecord("claimed", interface: name, type: slave.typeName, sibling: sib, reason: "by the \(slave.typeName) link plugin")
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(deadline: .now(), repeating: .milliseconds(HotplugState.helloIntervalMillis), leeway: .milliseconds(5))
+        t.setEventHandler { [weak self] in self?.sayHello(name) }
+        hotplug.pending[name] = HotplugState.Pending(slave: slave, sibling: sib, peer: peer, ueventNanos: e.timestampNanos, timer: t)
+        t.resume()
+    }
+
+    private func sayHello(_ name: String) {
+        guard var p = hotplug.pending[name], let pta else { return }
+        pta.sendHello(to: p.sibling, at: p.peer)
+        p.hellos += 1
+        if p.hellos == HotplugState.helloPatience {
+            let why = "\(p.hellos) HELLOs to \(p.sibling) at \(p.peer) unanswered: is \(p.sibling)'s daemon running with hot-plug on, with the same key, and its end of the link named \(name) too?"
+            log.warning("hotplug: \(name): \(why); asking once a second from now on")
+            hotRecord("unanswered", interface: name, sibling: p.sibling, reason: why)
+            p.timer.schedule(deadline: .now() + 1, repeating: 1.0, leeway: .milliseconds(50))
+        }
+        hotplug.pending[name] = p
+    }
+
+    /// The sibling at `from` answered a HELLO (an ACK with no addresses): the
+    /// pending link at that address becomes a slave.
+    func hotHelloAnswered(sibling: String, from: IPv4Address) -> Bool {
+        guard let (name, p) = hotplug.pending.first(where: { $0.value.sibling == sibling && $0.value.peer == from }) else { return false }
+        p.timer.cancel()
+        hotplug.pending[name] = nil
+        let s = p.slave
+        s.kernel = (try? env.kernel.link(named: name)) ?? s.kernel
+        // Described when it was still down: a link without carrier reads no speed,
+        // and speed ranks private slaves before priority does.
+        if s.config.speedBitsPerSecond == nil, let k = s.kernel,
+           let attrs = try? plugins.describe(linkType: s.typeName, device: DeviceInfo(
+               name: k.name, subsystem: "net", ifindex: k.index, arphrd: k.arphrd, driver: Self.driverName(k.name),
+               devpath: "/sys/class/net/\(k.name)", properties: Self.udevProperties(of: s.config)), config: s.config.options),
+           attrs.speedBitsPerSecond != 0 {
+            s.speedBitsPerSecond = attrs.speedBitsPerSecond
+        }
+        slaves.append(s)
+        hotRecord("sibling-learned", interface: name, type: s.typeName, sibling: sibling,
+                  reason: "\(sibling) answered HELLO from \(from) after \(p.hellos) HELLO(s)")
+        log.info("hotplug: \(name) leads to \(sibling) (HELLO answered from \(from)); it is a backup slave now")
+        for d in s.config.detectors {
+            do { try startDetector(d, on: s) } catch { log.error("hotplug: \(name): detector \(d): \(error)") }
+        }
+        return true
+    }
+
+    private func hotDetach(name: String, at nanos: UInt64) {
+        if let p = hotplug.pending.removeValue(forKey: name) {
+            p.timer.cancel()
+            p.slave.link?.close()
+            hotRecord("detached", interface: name, sibling: p.sibling, reason: "removed before the sibling answered")
+            log.info("hotplug: \(name) removed before \(p.sibling) answered HELLO")
+            return
+        }
+        guard let s = slaves.first(where: { $0.name == name && $0.hot }) else { return }
+        s.kernel = nil
+        if active == name { reevaluate(trigger: nanos, cause: "\(name) removed") }
+        for d in s.detectors { d.destroy() }
+        s.detectors.removeAll()
+        scheduler.prune()
+        s.link?.close()
+        slaves.removeAll { $0 === s }
+        pta?.linkRemoved(name)
+        log.info("hotplug: detached \(name)")
+        hotRecord("detached", interface: name, type: s.typeName, sibling: s.config.sibling, reason: "device removed", uevent: nanos)
+    }
+
+    /// The sibling name and link for a PTA datagram from `address`, when it is
+    /// the far end of a hot link (attached or waiting for its HELLO answer).
+    func hotPeer(at address: IPv4Address) -> (sibling: String, link: String)? {
+        if let s = slaves.first(where: { $0.hot && $0.peerAddress == address }), let sib = s.config.sibling {
+            return (sib, s.name)
+        }
+        if let (name, p) = hotplug.pending.first(where: { $0.value.peer == address }) { return (p.sibling, name) }
+        return nil
+    }
+
+    var hotplugStatus: [DaemonStatus.HotplugRecord]? {
+        config.hotplug.enabled || !hotplug.history.isEmpty ? hotplug.history : nil
+    }
+}
+
+private extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}

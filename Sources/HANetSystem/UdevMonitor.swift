@@ -1,0 +1,159 @@
+import CHANetShim
+import CUdev
+import Foundation
+import Glibc
+import HANetCore
+
+/// One device event as libudev reports it.
+public struct UdevEvent: Equatable, Sendable {
+    /// add | remove | move | change | bind | unbind ...
+    public var action: String
+    public var sysname: String
+    public var subsystem: String
+    public var ifindex: Int32?
+    /// The kernel driver (`ethtool -i`) for a netdev that still exists; "" otherwise.
+    public var driver: String
+    public var properties: [String: String]
+    /// CLOCK_MONOTONIC (ns) right after the event was read from the socket.
+    public var timestampNanos: UInt64
+}
+
+/// Device hot-plug notifications through libudev.
+///
+/// Where udevd runs (/run/udev/control exists) the monitor listens to the
+/// "udev" source, so events arrive after the rules ran and carry their
+/// properties (ID_*, a site's HANET_LINK_TYPE). Otherwise, as inside a network
+/// namespace, it listens to the "kernel" source: the kernel sends a netdev's
+/// uevent to the namespace that owns the device, so a monitor created in the
+/// daemon's namespace sees exactly that namespace's devices.
+///
+/// The monitor is bound in the network namespace of the thread that calls
+/// `init`. The handler runs on the monitor thread and should only enqueue.
+public final class UdevMonitor {
+    public let source: String
+    private let udev: OpaquePointer
+    private let monitor: OpaquePointer
+    private let fd: Int32
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private let handler: (UdevEvent) -> Void
+    private let lock = NSLock()
+    private var thread: Thread?
+    private var finished: DispatchSemaphore?
+
+    public init(subsystems: [String] = ["net", "tty"], source: String? = nil, handler: @escaping (UdevEvent) -> Void) throws {
+        let src = source ?? (FileManager.default.fileExists(atPath: "/run/udev/control") ? "udev" : "kernel")
+        guard let u = udev_new() else { throw HANetError(.kernel, "udev monitor: udev_new failed") }
+        guard let m = udev_monitor_new_from_netlink(u, src) else {
+            udev_unref(u)
+            throw HANetError(.kernel, "udev monitor: cannot listen to the \(src) source (netlink uevent socket)")
+        }
+        for s in subsystems { _ = udev_monitor_filter_add_match_subsystem_devtype(m, s, nil) }
+        _ = udev_monitor_set_receive_buffer_size(m, 1 << 20)
+        let rc = udev_monitor_enable_receiving(m)
+        guard rc >= 0 else {
+            udev_monitor_unref(m)
+            udev_unref(u)
+            throw HANetError(.kernel, "udev monitor: enable receiving on the \(src) source: \(String(cString: strerror(-rc)))")
+        }
+        var pipeFDs: [Int32] = [0, 0]
+        guard pipe(&pipeFDs) == 0 else {
+            udev_monitor_unref(m)
+            udev_unref(u)
+            throw HANetError(.kernel, "udev monitor: pipe: \(String(cString: strerror(errno)))")
+        }
+        for p in pipeFDs {
+            _ = fcntl(p, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(p, F_SETFL, O_NONBLOCK)
+        }
+        self.source = src
+        self.udev = u
+        self.monitor = m
+        self.fd = udev_monitor_get_fd(m)
+        self.wakeRead = pipeFDs[0]
+        self.wakeWrite = pipeFDs[1]
+        self.handler = handler
+    }
+
+    deinit {
+        stop()
+        udev_monitor_unref(monitor)
+        udev_unref(udev)
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    public func start() {
+        lock.lock(); defer { lock.unlock() }
+        guard thread == nil else { return }
+        var drain = [UInt8](repeating: 0, count: 64)
+        while Glibc.read(wakeRead, &drain, drain.count) > 0 {}
+        let done = DispatchSemaphore(value: 0)
+        let t = Thread { [unowned self] in
+            self.loop()
+            done.signal()
+        }
+        t.name = "hanet-udev-monitor"
+        thread = t
+        finished = done
+        t.start()
+    }
+
+    /// Stops the reader thread and waits for it (unless called from the handler).
+    public func stop() {
+        lock.lock()
+        guard let t = thread, let done = finished else { lock.unlock(); return }
+        thread = nil
+        finished = nil
+        lock.unlock()
+        var one: UInt8 = 1
+        _ = Glibc.write(wakeWrite, &one, 1)
+        if Thread.current != t { done.wait() }
+    }
+
+    private func loop() {
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+        while true {
+            fds[0].revents = 0
+            fds[1].revents = 0
+            let r = poll(&fds, 2, -1)
+            if r < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            if fds[1].revents != 0 { return }
+            guard fds[0].revents != 0 else { continue }
+            // NULL for a message the subsystem filter dropped.
+            guard let dev = udev_monitor_receive_device(monitor) else { continue }
+            let now = hanet_shim_monotonic_nanos()
+            let event = Self.event(from: dev, at: now)
+            udev_device_unref(dev)
+            handler(event)
+        }
+    }
+
+    private static func event(from dev: OpaquePointer, at now: UInt64) -> UdevEvent {
+        func str(_ p: UnsafePointer<CChar>?) -> String { p.map { String(cString: $0) } ?? "" }
+        var props: [String: String] = [:]
+        var entry = udev_device_get_properties_list_entry(dev)
+        while let e = entry {
+            props[str(udev_list_entry_get_name(e))] = str(udev_list_entry_get_value(e))
+            entry = udev_list_entry_get_next(e)
+        }
+        let action = str(udev_device_get_action(dev))
+        let sysname = str(udev_device_get_sysname(dev))
+        let subsystem = str(udev_device_get_subsystem(dev))
+        let driver = subsystem == "net" && action != "remove" ? driverName(sysname) : ""
+        return UdevEvent(action: action, sysname: sysname, subsystem: subsystem,
+                         ifindex: props["IFINDEX"].flatMap { Int32($0) }, driver: driver,
+                         properties: props, timestampNanos: now)
+    }
+
+    /// The driver of a network interface in this thread's namespace, "" when it has none or is gone.
+    public static func driverName(_ ifname: String) -> String {
+        var buf = [CChar](repeating: 0, count: 64)
+        guard hanet_shim_ethtool_driver(ifname, &buf, buf.count) == 0 else { return "" }
+        return String(cString: buf)
+    }
+}

@@ -1,0 +1,109 @@
+import XCTest
+@testable import HANetCore
+
+final class HotplugPolicyTests: XCTestCase {
+    static let base = """
+    [node]
+    name = "s1"
+    [master]
+    addresses = ["198.51.100.11/24"]
+    [[link]]
+    interface = "eth0"
+    role = "public"
+    [[link]]
+    interface = "priv0"
+    role = "private"
+    sibling = "s2"
+    address = "169.254.77.1/30"
+    [[sibling]]
+    name = "s2"
+    address = "169.254.77.2"
+    key_file = "/etc/hanet/s2.key"
+    addresses = ["198.51.100.12/32"]
+
+    """
+
+    func testHotplugTableIsReadWithDefaultsAndRules() throws {
+        let c = try HANetConfig.parse(Self.base + """
+        [hotplug]
+        enabled = true
+        priority = 10
+        [[hotplug.allow]]
+        name = "usb*"
+        [[hotplug.allow]]
+        driver = "cdc_subset"
+        property = "ID_BUS=usb"
+        type = "usbnet"
+        """, file: "h.toml")
+        XCTAssertTrue(c.hotplug.enabled)
+        XCTAssertEqual(c.hotplug.sibling, "s2", "the only sibling is the default")
+        XCTAssertEqual(c.hotplug.priority, 10)
+        XCTAssertEqual(c.hotplug.detectors, ["carrier"])
+        XCTAssertEqual(c.hotplug.allow.count, 2)
+        XCTAssertEqual(c.hotplug.allow[0].name, "usb*")
+        XCTAssertEqual(c.hotplug.allow[0].location.line, 22)
+        XCTAssertEqual(c.hotplug.allow[1].propertyKey, "ID_BUS")
+        XCTAssertEqual(c.hotplug.allow[1].propertyValue, "usb")
+        XCTAssertEqual(c.hotplug.allow[1].type, "usbnet")
+        XCTAssertFalse(try HANetConfig.parse(Self.base, file: "h.toml").hotplug.enabled)
+    }
+
+    func testBadHotplugConfigNamesFileLineAndField() {
+        let cases: [(String, String)] = [
+            ("[hotplug]\nenabled = true\nsibling = \"s9\"\n[[hotplug.allow]]\nname = \"x*\"\n", "h.toml:20: hotplug.sibling: unknown sibling \"s9\""),
+            ("[hotplug]\nenabled = true\n", "h.toml:18: hotplug.allow: hot-plug is enabled but no [[hotplug.allow]] rule"),
+            ("[hotplug]\nenabled = true\n[[hotplug.allow]]\nproperty = \"NOEQUALS\"\n", "h.toml:21: hotplug.allow[0].property: expected \"KEY=VALUE\""),
+            ("[hotplug]\nenabled = true\n[[hotplug.allow]]\ndriverr = \"veth\"\n", "h.toml:21: hotplug.allow[0].driverr: unknown key 'driverr'"),
+            ("[hotplug]\nenabled = yes\n", "h.toml:19: hotplug.enabled"),
+        ]
+        for (extra, expected) in cases {
+            XCTAssertThrowsError(try HANetConfig.parse(Self.base + extra, file: "h.toml"), extra) { e in
+                XCTAssertTrue("\(e)".contains(expected), "expected \(expected) in:\n\(e)")
+            }
+        }
+    }
+
+    func testRulesMatchEveryGivenField() {
+        let loc = HANetConfig.Location(file: "f", line: 1)
+        let rules = [HANetConfig.Hotplug.Rule(driver: "cdc_subset", subsystem: "net", location: loc),
+                     HANetConfig.Hotplug.Rule(name: "hp*", propertyKey: "HANET", propertyValue: "1", location: loc)]
+        let usb = HotplugDevice(name: "usb0", subsystem: "net", driver: "cdc_subset")
+        XCTAssertEqual(HotplugPolicy.match(usb, rules: rules), rules[0])
+        XCTAssertNil(HotplugPolicy.match(HotplugDevice(name: "usb0", subsystem: "net", driver: "veth"), rules: rules))
+        XCTAssertNil(HotplugPolicy.match(HotplugDevice(name: "hp0", subsystem: "net", driver: "veth"), rules: rules),
+                     "the property is missing")
+        XCTAssertEqual(HotplugPolicy.match(HotplugDevice(name: "hp0", subsystem: "net", driver: "veth", properties: ["HANET": "1"]),
+                                           rules: rules), rules[1])
+    }
+
+    func testGlob() {
+        XCTAssertTrue(HotplugPolicy.glob("hp*", "hp0"))
+        XCTAssertTrue(HotplugPolicy.glob("hp*", "hp"))
+        XCTAssertTrue(HotplugPolicy.glob("*0", "usb0"))
+        XCTAssertTrue(HotplugPolicy.glob("u*b*", "usb0"))
+        XCTAssertFalse(HotplugPolicy.glob("hp*", "zz0"))
+        XCTAssertFalse(HotplugPolicy.glob("hp0", "hp01"))
+        XCTAssertTrue(HotplugPolicy.glob("*", ""))
+    }
+
+    func testAddressesAgreeOnBothEndsAndAvoidConfiguredLinks() {
+        let a = HotplugPolicy.addresses(node: "s1", sibling: "s2", interface: "hp0")
+        let b = HotplugPolicy.addresses(node: "s2", sibling: "s1", interface: "hp0")
+        XCTAssertEqual(a.peer, b.mine.address)
+        XCTAssertEqual(b.peer, a.mine.address)
+        XCTAssertEqual(a.mine.length, 30)
+        XCTAssertEqual(a.mine.address.bytes[3] % 4, 1, "s1 sorts first and takes .1")
+        XCTAssertEqual(b.mine.address.bytes[3] % 4, 2)
+        XCTAssertEqual(a.mine.address.bytes[0...1], [169, 254])
+        XCTAssertNotEqual(a.mine.address.bytes[2], 0)
+        XCTAssertNotEqual(a.mine.address.bytes[2], 255)
+        XCTAssertNotEqual(a.mine.network, HotplugPolicy.addresses(node: "s1", sibling: "s2", interface: "hp1").mine.network)
+        // A configured link on the derived /30 pushes the hot link elsewhere, the same way on both ends.
+        let taken = IPv4Prefix(address: a.mine.network, length: 30)
+        let c = HotplugPolicy.addresses(node: "s1", sibling: "s2", interface: "hp0", avoid: [taken])
+        let d = HotplugPolicy.addresses(node: "s2", sibling: "s1", interface: "hp0", avoid: [taken])
+        XCTAssertFalse(taken.contains(c.mine.address))
+        XCTAssertEqual(c.peer, d.mine.address)
+        XCTAssertEqual(c.mine.address.bytes[0...1], [169, 254])
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import XCTest
+import HANetCore
+import HANetDaemon
+
+/// Issue 8's scenarios: a veth pair created between the two servers while
+/// both daemons run becomes a private slave on both sides after an
+/// authenticated HELLO; the PTA uses it; deleting it fails over at once.
+final class HotplugScenarioTests: XCTestCase {
+    var net: ScenarioNetwork!
+
+    override func setUpWithError() throws {
+        net = try ScenarioNetwork(pair: true)
+    }
+
+    override func tearDown() {
+        if let net, (testRun?.totalFailureCount ?? 0) > 0 {
+            print("s1:\n\(net.errors("daemon-s1").suffix(3000))\ns2:\n\(net.errors("daemon-s2").suffix(3000))")
+        }
+        net?.down()
+    }
+
+    static let hotplug: (String) -> String = {
+        $0 + "\n[hotplug]\nenabled = true\npriority = 10\n[[hotplug.allow]]\nname = \"hp*\"\n"
+    }
+
+    func startPair(s2Edit: @escaping (String) -> String = HotplugScenarioTests.hotplug) throws {
+        try net.startDaemon("s2", config: try net.config("s2", edit: s2Edit))
+        try net.startDaemon("s1", config: try net.config("s1", edit: Self.hotplug))
+        try waitUntil(5, "both active on eth0") {
+            try net.status("s1").active == "eth0" && net.status("s2").active == "eth0"
+        }
+    }
+
+    func addHotLink(_ name: String = "hp0") throws {
+        try sh("ip link add \(name) netns \(net.ns("s1")) type veth peer name \(name) netns \(net.ns("s2"))")
+    }
+
+    func link(_ node: String, _ name: String) throws -> DaemonStatus.Link? {
+        try net.status(node).links.first { $0.interface == name }
+    }
+
+    func testHotLinkAttachesCarriesThePTAAndFailsOverWhenDeleted() throws {
+        try startPair()
+        try net.spawn("s1", "iperf3-server", "iperf3 -s -B 198.51.100.11 -1")
+
+        let plugged = Date()
+        try addHotLink()
+        try waitUntil(1, "hp0 GOOD on both sides") {
+            try link("s1", "hp0")?.health == "GOOD" && link("s2", "hp0")?.health == "GOOD"
+        }
+        let attachSeconds = Date().timeIntervalSince(plugged)
+        for node in ["s1", "s2"] {
+            let h = try XCTUnwrap(net.status(node).hotplug)
+            XCTAssertEqual(h.filter { $0.interface == "hp0" }.map(\.action), ["attached", "claimed", "sibling-learned"], "\(node): \(h)")
+            XCTAssertEqual(h.first { $0.action == "sibling-learned" }?.sibling, node == "s1" ? "s2" : "s1")
+            XCTAssertEqual(h.first { $0.action == "claimed" }?.type, "ethernet")
+            XCTAssertEqual(try link(node, "hp0")?.role, "private")
+            XCTAssertTrue(net.errors("daemon-\(node)").contains("hotplug: hp0 leads to"), net.errors("daemon-\(node)"))
+        }
+        print("hot-attach: hp0 GOOD on both sides \(String(format: "%.0f", attachSeconds * 1000)) ms after ip link add")
+
+        let iperf = try net.spawn("client", "iperf3", "iperf3 -c 198.51.100.11 -t 8 -J")
+        try waitUntil(5, "the iperf3 stream") {
+            try net.exec("s1", "ss -tnH state established '( sport = :5201 )'", check: false).out.contains(":5201")
+        }
+        try net.carrier("s1", "eth0", up: false)
+        try net.carrier("s1", "eth1", up: false)
+        try waitUntil(5, "s1 on hp0, served by s2 over hp0") {
+            let st = try net.status("s1")
+            return try st.active == "hp0" && st.pta.served_by?.state == "served" && net.status("s2").pta.serving.first?.link == "hp0"
+        }
+        XCTAssertTrue(try net.exec("s2", "ip route show 198.51.100.11").out.contains("dev hp0"))
+        Thread.sleep(forTimeInterval: 1) // the stream runs over hp0 for a while before the cut
+
+        try sh("ip -n \(net.ns("s1")) link del hp0")
+        try waitUntil(1, "s1 on priv0") { try net.status("s1").active == "priv0" }
+        try waitUntil(3, "s2 serving s1 over priv0") {
+            try net.status("s2").pta.serving.first?.link == "priv0" && net.status("s1").pta.served_by?.state == "served"
+        }
+        XCTAssertTrue(try net.exec("s2", "ip route show 198.51.100.11").out.contains("dev priv0"))
+        XCTAssertNil(try link("s1", "hp0"), "a hot link leaves the slaves when its device goes")
+        try waitUntil(2, "hp0 detached on s2") { try link("s2", "hp0") == nil }
+        XCTAssertTrue(try net.status("s1").hotplug?.contains { $0.interface == "hp0" && $0.action == "detached" } ?? false)
+
+        iperf.waitUntilExit()
+        XCTAssertEqual(iperf.terminationStatus, 0, net.output("iperf3").suffix(400) + net.errors("iperf3"))
+        XCTAssertFalse(net.output("iperf3").contains("\"error\""), String(net.output("iperf3").suffix(400)))
+        XCTAssertGreaterThan(try XCTUnwrap(CarrierFailoverTests.iperfReceivedBytes(net.output("iperf3"))), 10_000_000)
+    }
+
+    func testDeviceNoRuleMatchesIsLeftAlone() throws {
+        try startPair()
+        try addHotLink("zz0")
+        try waitUntil(2, "s1 to say why zz0 is ignored") {
+            net.errors("daemon-s1").contains("hotplug: ignoring zz0: no [[hotplug.allow]] rule matches (driver veth, subsystem net)")
+        }
+        XCTAssertNil(try link("s1", "zz0"))
+        XCTAssertEqual(try net.status("s1").hotplug?.last?.action, "ignored")
+        XCTAssertEqual(try net.exec("s1", "ip -4 -o addr show dev zz0").out, "", "nothing was configured on zz0")
+    }
+
+    func testHelloWithABadKeyAttachesNothing() throws {
+        let otherKey = "\(net.work)/other.key"
+        try sh("source scripts/lib/net.sh && net_key \(otherKey)")
+        try startPair(s2Edit: { Self.hotplug($0.replacingOccurrences(of: self.net.keyFile, with: otherKey)) })
+        try addHotLink()
+        try waitUntil(3, "s2 to drop s1's HELLO and s1 to give up waiting") {
+            net.errors("daemon-s2").contains("bad MAC") && net.errors("daemon-s1").contains("hotplug: hp0: 20 HELLOs to s2")
+        }
+        for node in ["s1", "s2"] {
+            XCTAssertNil(try link(node, "hp0"), "\(node) must not make hp0 a slave")
+            XCTAssertFalse(try net.status(node).hotplug?.contains { $0.action == "sibling-learned" } ?? true)
+        }
+    }
+}
