@@ -143,6 +143,12 @@ extension Daemon {
 
     private func sayHello(_ name: String) {
         guard var p = hotplug.pending[name], let pta else { return }
+        if p.hellos > 0 {
+            // An ARP request sent before the far end had its address (or
+            // carrier) leaves the entry INCOMPLETE, and the kernel asks again
+            // only after a second: start resolution afresh for each retry.
+            try? env.kernel.flushNeighbours(on: name)
+        }
         pta.sendHello(to: p.sibling, at: p.peer)
         p.hellos += 1
         if p.hellos == HotplugState.helloPatience {
