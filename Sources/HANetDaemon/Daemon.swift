@@ -209,24 +209,7 @@ public final class Daemon {
         let device = DeviceInfo(name: k.name, subsystem: "net", ifindex: k.index, arphrd: k.arphrd,
                                 driver: Self.driverName(k.name), devpath: "/sys/class/net/\(k.name)",
                                 properties: Self.udevProperties(of: link))
-        let typeName: String
-        if let t = link.type {
-            guard plugins.linkTypeNames().contains(t) else {
-                throw HANetError(.config, "\(link.location): link \(link.interface): no link plugin provides type '\(t)' (loaded: \(plugins.linkTypeNames().sorted().joined(separator: ", ")))")
-            }
-            typeName = t
-        } else {
-            guard let t = plugins.probe(device) else {
-                throw HANetError(.config, "\(link.location): link \(link.interface): no link plugin claims this device (arphrd \(k.arphrd)); set `type`")
-            }
-            typeName = t
-        }
-        let attrs: LinkAttributes
-        do {
-            attrs = try plugins.describe(linkType: typeName, device: device, config: link.options)
-        } catch {
-            throw HANetError(.plugin, "\(link.location): link \(link.interface): type \(typeName): \(error)")
-        }
+        let (typeName, attrs) = try claim(link, device: device, what: "this device (arphrd \(k.arphrd))")
         let opened: LinkInstance
         do {
             opened = try plugins.openLink(type: typeName, device: device, config: link.options)
@@ -236,6 +219,29 @@ public final class Daemon {
         let slave = Slave(config: link, order: order, typeName: typeName, attributes: attrs, kernel: k, master: config.master)
         slave.link = opened
         return slave
+    }
+
+    /// The link type for a configured link (its `type`, or the plugins'
+    /// probe of `device`) and what that type says about the device. `what`
+    /// names the device in the error when no plugin claims it.
+    func claim(_ link: HANetConfig.Link, device: DeviceInfo, what: String) throws -> (String, LinkAttributes) {
+        let typeName: String
+        if let t = link.type {
+            guard plugins.linkTypeNames().contains(t) else {
+                throw HANetError(.config, "\(link.location): link \(link.interface): no link plugin provides type '\(t)' (loaded: \(plugins.linkTypeNames().sorted().joined(separator: ", ")))")
+            }
+            typeName = t
+        } else {
+            guard let t = plugins.probe(device) else {
+                throw HANetError(.config, "\(link.location): link \(link.interface): no link plugin claims \(what); set `type`")
+            }
+            typeName = t
+        }
+        do {
+            return (typeName, try plugins.describe(linkType: typeName, device: device, config: link.options))
+        } catch {
+            throw HANetError(.plugin, "\(link.location): link \(link.interface): type \(typeName): \(error)")
+        }
     }
 
     static func driverName(_ ifname: String) -> String {

@@ -14,24 +14,7 @@ extension Daemon {
     func resolveFrameLink(_ link: HANetConfig.Link, order: Int) throws -> Slave? {
         guard case .string(let path)? = link.options["device"] else { return nil }
         let device = DeviceInfo(name: path, subsystem: "tty", devpath: "", properties: Self.udevProperties(of: link))
-        let typeName: String
-        if let t = link.type {
-            guard plugins.linkTypeNames().contains(t) else {
-                throw HANetError(.config, "\(link.location): link \(link.interface): no link plugin provides type '\(t)' (loaded: \(plugins.linkTypeNames().sorted().joined(separator: ", ")))")
-            }
-            typeName = t
-        } else {
-            guard let t = plugins.probe(device) else {
-                throw HANetError(.config, "\(link.location): link \(link.interface): no link plugin claims the tty \(path); set `type`")
-            }
-            typeName = t
-        }
-        let attrs: LinkAttributes
-        do {
-            attrs = try plugins.describe(linkType: typeName, device: device, config: link.options)
-        } catch {
-            throw HANetError(.plugin, "\(link.location): link \(link.interface): type \(typeName): \(error)")
-        }
+        let (typeName, attrs) = try claim(link, device: device, what: "the tty \(path)")
         guard attrs.frameIO else { return nil }
         do {
             try NftablesRuleset.checkInterface(link.interface, role: "link")

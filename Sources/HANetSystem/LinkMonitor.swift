@@ -18,12 +18,9 @@ import HANetCore
 /// re-read every link's state.
 public final class LinkMonitor {
     private let fd: Int32
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    private var watcher: ReadableWatcher!
     private let handler: (KernelLinkEvent) -> Void
     private let lock = NSLock()
-    private var thread: Thread?
-    private var finished: DispatchSemaphore?
     private var overrunCount = 0
 
     /// Called on the monitor thread after notifications were lost.
@@ -53,87 +50,47 @@ public final class LinkMonitor {
             close(s)
             throw HANetError(.kernel, "link monitor: bind to RTNLGRP_LINK: \(String(cString: strerror(e)))")
         }
-        var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else {
-            let e = errno
+        do {
+            watcher = try ReadableWatcher(fd: s, name: "hanet-link-monitor", what: "link monitor")
+        } catch {
             close(s)
-            throw HANetError(.kernel, "link monitor: pipe: \(String(cString: strerror(e)))")
-        }
-        for p in pipeFDs {
-            _ = fcntl(p, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(p, F_SETFL, O_NONBLOCK)
+            throw error
         }
         fd = s
-        wakeRead = pipeFDs[0]
-        wakeWrite = pipeFDs[1]
     }
 
     deinit {
-        stop()
+        watcher.stop()
         close(fd)
-        close(wakeRead)
-        close(wakeWrite)
     }
 
     /// Starts the reader thread; a second call while running does nothing.
     public func start() {
-        lock.lock(); defer { lock.unlock() }
-        guard thread == nil else { return }
-        var drain = [UInt8](repeating: 0, count: 64)
-        while Glibc.read(wakeRead, &drain, drain.count) > 0 {}
-        let done = DispatchSemaphore(value: 0)
-        let t = Thread { [unowned self] in
-            self.loop()
-            done.signal()
-        }
-        t.name = "hanet-link-monitor"
-        t.qualityOfService = .userInteractive
-        thread = t
-        finished = done
-        t.start()
+        watcher.start(qualityOfService: .userInteractive) { [unowned self] in self.readAvailable() }
     }
 
     /// Stops the reader thread and waits for it; no handler call happens after it returns
     /// (unless stop is called from the handler itself, which returns at once).
     public func stop() {
-        lock.lock()
-        guard let t = thread, let done = finished else { lock.unlock(); return }
-        thread = nil
-        finished = nil
-        lock.unlock()
-        var one: UInt8 = 1
-        _ = Glibc.write(wakeWrite, &one, 1)
-        if Thread.current != t { done.wait() }
+        watcher.stop()
     }
 
-    private func loop() {
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-        while true {
-            fds[0].revents = 0
-            fds[1].revents = 0
-            let r = poll(&fds, 2, -1)
-            if r < 0 {
-                if errno == EINTR { continue }
-                return
+    private func readAvailable() {
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        let now = hanet_shim_monotonic_nanos()
+        if n < 0 {
+            if errno == ENOBUFS {
+                lock.lock(); overrunCount += 1; lock.unlock()
+                overrunHandler?()
             }
-            if fds[1].revents != 0 { return }
-            guard fds[0].revents != 0 else { continue }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            let now = hanet_shim_monotonic_nanos()
-            if n < 0 {
-                let e = errno
-                if e == ENOBUFS {
-                    lock.lock(); overrunCount += 1; lock.unlock()
-                    overrunHandler?()
-                }
-                continue
-            }
-            let events = buffer.withUnsafeBytes { LinkMonitor.parse(UnsafeRawBufferPointer(rebasing: $0[0..<n]), timestamp: now) }
-            for e in events { handler(e) }
+            return
         }
+        let events = buffer.withUnsafeBytes { LinkMonitor.parse(UnsafeRawBufferPointer(rebasing: $0[0..<n]), timestamp: now) }
+        for e in events { handler(e) }
     }
+
+    /// Only the watcher's thread touches it.
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
     /// Parses a datagram of netlink messages; anything but RTM_NEWLINK(16)/RTM_DELLINK(17) is skipped.
     static func parse(_ data: UnsafeRawBufferPointer, timestamp: UInt64) -> [KernelLinkEvent] {

@@ -34,12 +34,9 @@ public final class UdevMonitor {
     private let udev: OpaquePointer
     private let monitor: OpaquePointer
     private let fd: Int32
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    private var watcher: ReadableWatcher!
     private let handler: (UdevEvent) -> Void
     private let lock = NSLock()
-    private var thread: Thread?
-    private var finished: DispatchSemaphore?
 
     public init(subsystems: [String] = ["net", "tty"], source: String? = nil, handler: @escaping (UdevEvent) -> Void) throws {
         let src = source ?? (FileManager.default.fileExists(atPath: "/run/udev/control") ? "udev" : "kernel")
@@ -56,81 +53,42 @@ public final class UdevMonitor {
             udev_unref(u)
             throw HANetError(.kernel, "udev monitor: enable receiving on the \(src) source: \(String(cString: strerror(-rc)))")
         }
-        var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else {
-            udev_monitor_unref(m)
-            udev_unref(u)
-            throw HANetError(.kernel, "udev monitor: pipe: \(String(cString: strerror(errno)))")
-        }
-        for p in pipeFDs {
-            _ = fcntl(p, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(p, F_SETFL, O_NONBLOCK)
-        }
         self.source = src
         self.udev = u
         self.monitor = m
         self.fd = udev_monitor_get_fd(m)
-        self.wakeRead = pipeFDs[0]
-        self.wakeWrite = pipeFDs[1]
         self.handler = handler
+        do {
+            watcher = try ReadableWatcher(fd: fd, name: "hanet-udev-monitor", what: "udev monitor")
+        } catch {
+            udev_monitor_unref(m)
+            udev_unref(u)
+            throw error
+        }
     }
 
     deinit {
-        stop()
+        watcher?.stop()
         udev_monitor_unref(monitor)
         udev_unref(udev)
-        close(wakeRead)
-        close(wakeWrite)
     }
 
     public func start() {
-        lock.lock(); defer { lock.unlock() }
-        guard thread == nil else { return }
-        var drain = [UInt8](repeating: 0, count: 64)
-        while Glibc.read(wakeRead, &drain, drain.count) > 0 {}
-        let done = DispatchSemaphore(value: 0)
-        let t = Thread { [unowned self] in
-            self.loop()
-            done.signal()
-        }
-        t.name = "hanet-udev-monitor"
-        thread = t
-        finished = done
-        t.start()
+        watcher.start { [unowned self] in self.receive() }
     }
 
     /// Stops the reader thread and waits for it (unless called from the handler).
     public func stop() {
-        lock.lock()
-        guard let t = thread, let done = finished else { lock.unlock(); return }
-        thread = nil
-        finished = nil
-        lock.unlock()
-        var one: UInt8 = 1
-        _ = Glibc.write(wakeWrite, &one, 1)
-        if Thread.current != t { done.wait() }
+        watcher.stop()
     }
 
-    private func loop() {
-        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-        while true {
-            fds[0].revents = 0
-            fds[1].revents = 0
-            let r = poll(&fds, 2, -1)
-            if r < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            if fds[1].revents != 0 { return }
-            guard fds[0].revents != 0 else { continue }
-            // NULL for a message the subsystem filter dropped.
-            guard let dev = udev_monitor_receive_device(monitor) else { continue }
-            let now = hanet_shim_monotonic_nanos()
-            let event = Self.event(from: dev, at: now)
-            udev_device_unref(dev)
-            handler(event)
-        }
+    private func receive() {
+        // NULL for a message the subsystem filter dropped.
+        guard let dev = udev_monitor_receive_device(monitor) else { return }
+        let now = hanet_shim_monotonic_nanos()
+        let event = Self.event(from: dev, at: now)
+        udev_device_unref(dev)
+        handler(event)
     }
 
     private static func event(from dev: OpaquePointer, at now: UInt64) -> UdevEvent {
