@@ -428,9 +428,7 @@ public final class Daemon {
             trigger_to_rules_us: Double(rulesAt &- trigger) / 1000, trigger_to_done_us: Double(doneAt &- trigger) / 1000,
             trigger_monotonic_ns: trigger,
             verdict_monotonic_ns: old?.verdictTimes.values.max().flatMap { $0 >= trigger ? $0 : nil })
-        log.info(String(format: "switch %@ -> %@: %@ (rules in place %.3f ms after the trigger, done %.3f ms)",
-                        from ?? "none", name ?? "none", reason,
-                        Double(rulesAt &- trigger) / 1e6, Double(doneAt &- trigger) / 1e6))
+        log.info("switch \(from ?? "none") -> \(name ?? "none"): \(reason) (rules in place \(UTCTimestamp.fixed(Double(rulesAt &- trigger) / 1e6, 3)) ms after the trigger, done \(UTCTimestamp.fixed(Double(doneAt &- trigger) / 1e6, 3)) ms)")
         switched(from: from, to: name, reason: reason, trigger: trigger, rulesAt: rulesAt)
     }
 

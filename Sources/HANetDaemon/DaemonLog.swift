@@ -1,4 +1,5 @@
 import Foundation
+import HANetCore
 import HANetSystem
 
 /// The daemon's log: one line per event on stderr, with wall time, so that
@@ -10,9 +11,7 @@ final class DaemonLog {
     init(node: String) { self.node = node }
 
     static func timestamp(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: d)
+        UTCTimestamp.iso8601(secondsSince1970: d.timeIntervalSince1970)
     }
 
     func write(level: Int, _ message: String) {

@@ -151,7 +151,7 @@ final class PTAAgent {
                 takeoverAnsweredNanos = now
                 // Entries resolved before the sibling answered point nowhere useful.
                 do { try env.kernel.flushNeighbours(on: config.master.name) } catch { log.error("\(error)") }
-                log.info("PTA: takeover by \(m.sender) acknowledged \(String(format: "%.3f", Double(now &- (daemon.lastSwitchTrigger ?? now)) / 1e6)) ms after the fault")
+                log.info("PTA: takeover by \(m.sender) acknowledged \(UTCTimestamp.fixed(Double(now &- (daemon.lastSwitchTrigger ?? now)) / 1e6, 3)) ms after the fault")
             }
             if m.type == .refuse { log.warning("PTA: \(m.sender) refused: \(m.reason)") }
         default:
