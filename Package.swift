@@ -16,10 +16,20 @@ let pluginLinkerSettings: [String: [LinkerSetting]] = [
     "ping-file": [.linkedLibrary("pcap"), .linkedLibrary("pthread")],
 ]
 
-let pluginTargets: [Target] = builtinPlugins.map { id in
+/// What the built-in plugins share (Plugins/support): a static C target linked into each
+/// plugin's .so, hidden like the plugins' own code, so each .so still exports only the entry point.
+/// plugin-template/ does not use it: a third-party plugin needs only `hanet/plugin.h`.
+let pluginSupportTarget: Target = .target(
+    name: "HANetPluginSupport",
+    dependencies: ["CHANetPlugin"],
+    path: "Plugins/support",
+    cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Werror"])]
+)
+
+let pluginTargets: [Target] = [pluginSupportTarget] + builtinPlugins.map { id in
     .target(
         name: pluginTargetName(id),
-        dependencies: ["CHANetPlugin"],
+        dependencies: ["CHANetPlugin", "HANetPluginSupport"],
         path: "Plugins/\(id)",
         publicHeadersPath: ".",
         cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Werror"])],

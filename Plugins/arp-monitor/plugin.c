@@ -27,6 +27,7 @@
  */
 #define _GNU_SOURCE
 #include <hanet/plugin.h>
+#include <hanet_plugin_support.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,12 +36,10 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -131,8 +130,7 @@ static void maybe_report(arp_instance *a) {
 }
 
 static void report_counters(arp_instance *a) {
-    if (HANET_HOST_API_HAS(a->api, report_counters))
-        a->api->report_counters(a->api, a->handle, a->sent, a->replies, a->last_reply_ns);
+    hanet_ps_report_counters(a->api, a->handle, a->sent, a->replies, a->last_reply_ns);
 }
 
 /* ---- capture --------------------------------------------------------- */
@@ -171,11 +169,9 @@ static void *capture_thread(void *arg) {
     arp_instance *a = arg;
     int fd = pcap_get_selectable_fd(a->pcap);
     for (;;) {
-        struct pollfd fds[2] = {{.fd = fd, .events = POLLIN}, {.fd = a->wake[0], .events = POLLIN}};
-        int n = poll(fds, 2, -1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 || fds[1].revents != 0) break;
-        if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+        int ready = hanet_ps_wait_readable(fd, a->wake[0]);
+        if (ready == 0) break;
+        if (ready < 0) {
             pthread_mutex_lock(&a->mu);
             a->capture_dead = 1;
             snprintf(a->capture_error, sizeof a->capture_error, "capture on %s failed (interface gone?)", a->slave);
@@ -194,15 +190,7 @@ static void *capture_thread(void *arg) {
 }
 
 static void stop_capture(arp_instance *a) {
-    if (a->thread_running) {
-        char c = 1;
-        ssize_t w = write(a->wake[1], &c, 1);
-        (void)w;
-        pthread_join(a->thread, NULL);
-        a->thread_running = 0;
-        char buf[16];
-        while (read(a->wake[0], buf, sizeof buf) > 0) {}
-    }
+    hanet_ps_stop_thread(a->thread, &a->thread_running, a->wake);
     if (a->pcap != NULL) {
         pcap_close(a->pcap);
         a->pcap = NULL;
@@ -254,27 +242,17 @@ static int start_capture(arp_instance *a, char *error, size_t error_size) {
 /* ---- sending --------------------------------------------------------- */
 
 static int read_mac(arp_instance *a) {
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", a->slave);
-    if (ioctl(a->ioctl_fd, SIOCGIFHWADDR, &ifr) != 0) return -1;
+    uint8_t mac[6];
+    if (hanet_ps_read_mac(a->ioctl_fd, a->slave, mac) != 0) return -1;
     pthread_mutex_lock(&a->mu);
-    memcpy(a->mac, ifr.ifr_hwaddr.sa_data, 6);
+    memcpy(a->mac, mac, 6);
     pthread_mutex_unlock(&a->mu);
     return 0;
 }
 
 static void send_probe(arp_instance *a, uint32_t target, int ifindex) {
     uint8_t f[60];
-    memset(f, 0, sizeof f);
-    memset(f, 0xff, 6);
-    memcpy(f + 6, a->mac, 6);
-    f[12] = 0x08; f[13] = 0x06;
-    uint8_t *p = f + 14;
-    p[1] = 1; p[2] = 0x08; p[4] = 6; p[5] = 4; p[7] = 1;   /* Ethernet/IPv4, request */
-    memcpy(p + 8, a->mac, 6);                               /* sender MAC: this slave */
-    /* sender IP 0.0.0.0 (p+14), target MAC 0 (p+18): an RFC 5227 probe */
-    memcpy(p + 24, &target, 4);
+    hanet_ps_arp_probe(f, a->mac, target);
     struct sockaddr_ll to = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP), .sll_ifindex = ifindex, .sll_halen = 6};
     memset(to.sll_addr, 0xff, 6);
     if (sendto(a->tx, f, sizeof f, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to) == (ssize_t)sizeof f) a->sent++;
@@ -306,8 +284,7 @@ static void arp_poll(void *instance) {
     /* The slave's index and MAC rarely change: re-read them about once a
      * second (and after a failed send), not on every poll, to keep a 20 ms
      * monitor on several slaves far below 1% of a core. */
-    uint64_t every = a->interval_ms >= 1000 ? 1 : 1000 / a->interval_ms;
-    int refresh = a->polls % every == 0 || a->ifindex <= 0;
+    int refresh = hanet_ps_refresh_due(a->interval_ms, a->polls, a->ifindex);
     if (refresh) {
         read_mac(a);
         a->ifindex = (int)if_nametoindex(a->slave);
@@ -346,23 +323,11 @@ static void arp_destroy(void *instance) {
     free(a);
 }
 
-static int parse_int(const char *text, int lo, int hi, int *out) {
-    if (text == NULL || text[0] == '\0') return -1;
-    char *end;
-    long v = strtol(text, &end, 10);
-    if (*end != '\0' || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static int arp_create(void *state, const hanet_detector_context *ctx, void **instance, char *error, size_t error_size) {
     (void)state;
     *instance = NULL;
     const hanet_host_api *api = ctx->api;
-    if (ctx->slave == NULL || ctx->slave[0] == '\0' || strlen(ctx->slave) >= IF_NAMESIZE) {
-        snprintf(error, error_size, "arp-monitor: invalid slave name");
-        return HANET_INVALID;
-    }
+    if (hanet_ps_check_slave("arp-monitor", ctx->slave, IF_NAMESIZE, error, error_size) != HANET_OK) return HANET_INVALID;
     if (ctx->interval_ms == 0) {
         snprintf(error, error_size, "arp-monitor on %s: interval_ms = 0: expected a positive number of milliseconds (the monitor probes on every interval)", ctx->slave);
         return HANET_INVALID;
@@ -381,12 +346,10 @@ static int arp_create(void *state, const hanet_detector_context *ctx, void **ins
     a->wake[0] = a->wake[1] = a->tx = a->ioctl_fd = -1;
     pthread_mutex_init(&a->mu, NULL);
 
-    const char *v = api->config_get(api, ctx->config, "missed_max");
-    if (v != NULL && parse_int(v, 1, 1000, &a->missed_max) != 0) {
-        snprintf(error, error_size, "arp-monitor on %s: missed_max = %s: expected a whole number from 1 to 1000", a->slave, v);
+    if (hanet_ps_config_int(api, ctx->config, "missed_max", 1, 1000, &a->missed_max, "arp-monitor", a->slave, error,
+                            error_size) != 0)
         goto invalid;
-    }
-    v = api->config_get(api, ctx->config, "all_targets");
+    const char *v = api->config_get(api, ctx->config, "all_targets");
     if (v != NULL) {
         if (strcmp(v, "all") == 0) a->need_all = 1;
         else if (strcmp(v, "any") != 0) {
@@ -460,21 +423,5 @@ static const hanet_detector_type arp_type = {
     .link_event = NULL,
 };
 
-static int arp_init(const hanet_host_api *api, void **state, char *error, size_t error_size) {
-    *state = NULL;
-    if (api->register_detector(api, &arp_type) != HANET_OK) {
-        snprintf(error, error_size, "could not register detector \"arp-monitor\"");
-        return HANET_ERROR;
-    }
-    return HANET_OK;
-}
-
-static const hanet_plugin_descriptor descriptor = {
-    HANET_PLUGIN_DESCRIPTOR_HEADER,
-    .id = "arp-monitor",
-    .version = "1.0.0",
-    .description = "arp-monitor detector (ARP probes to targets, libpcap capture before the data plane)",
-    .init = arp_init,
-};
-
-HANET_PLUGIN_EXPORT const hanet_plugin_descriptor *HANET_PLUGIN_ENTRY(void) { return &descriptor; }
+HANET_PS_DETECTOR_PLUGIN("arp-monitor", "1.0.0", arp_type,
+                         "arp-monitor detector (ARP probes to targets, libpcap capture before the data plane)")

@@ -10,6 +10,7 @@
  * last verdict, and a netlink storm (MTU, address changes) must not flood it.
  */
 #include <hanet/plugin.h>
+#include <hanet_plugin_support.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,14 +34,11 @@ static const char *operstate_name(uint32_t operstate) {
 }
 
 static void verdict(carrier_instance *c, int health, const char *reason) {
-    if (health == c->last_health && strcmp(reason, c->last_reason) == 0) return;
-    c->last_health = health;
-    snprintf(c->last_reason, sizeof c->last_reason, "%s", reason);
-    c->api->report(c->api, c->handle, health, reason);
+    hanet_ps_report_change(c->api, c->handle, &c->last_health, c->last_reason, sizeof c->last_reason, health, reason);
 }
 
 static int read_text(const char *ifname, const char *attr, char *buf, size_t size) {
-    if (ifname[0] == '\0' || strchr(ifname, '/') != NULL || strcmp(ifname, "..") == 0) return -1;
+    if (!hanet_ps_safe_ifname(ifname)) return -1;
     char path[256];
     snprintf(path, sizeof path, "/sys/class/net/%s/%s", ifname, attr);
     FILE *f = fopen(path, "r");
@@ -77,10 +75,8 @@ static void check_sysfs(carrier_instance *c) {
 static int carrier_create(void *state, const hanet_detector_context *ctx, void **instance,
                           char *error, size_t error_size) {
     (void)state;
-    if (ctx->slave == NULL || ctx->slave[0] == '\0' || strlen(ctx->slave) >= sizeof(((carrier_instance *)0)->slave)) {
-        snprintf(error, error_size, "carrier: invalid slave name");
+    if (hanet_ps_check_slave("carrier", ctx->slave, sizeof(((carrier_instance *)0)->slave), error, error_size) != HANET_OK)
         return HANET_INVALID;
-    }
     carrier_instance *c = calloc(1, sizeof *c);
     if (c == NULL) {
         snprintf(error, error_size, "carrier: out of memory");
@@ -127,21 +123,5 @@ static const hanet_detector_type carrier_type = {
     .link_event = carrier_link_event,
 };
 
-static int carrier_init(const hanet_host_api *api, void **state, char *error, size_t error_size) {
-    *state = NULL;
-    if (api->register_detector(api, &carrier_type) != HANET_OK) {
-        snprintf(error, error_size, "could not register detector \"carrier\"");
-        return HANET_ERROR;
-    }
-    return HANET_OK;
-}
-
-static const hanet_plugin_descriptor descriptor = {
-    HANET_PLUGIN_DESCRIPTOR_HEADER,
-    .id = "carrier",
-    .version = "1.0.0",
-    .description = "carrier detector (link up and carrier, from netlink events)",
-    .init = carrier_init,
-};
-
-HANET_PLUGIN_EXPORT const hanet_plugin_descriptor *HANET_PLUGIN_ENTRY(void) { return &descriptor; }
+HANET_PS_DETECTOR_PLUGIN("carrier", "1.0.0", carrier_type,
+                         "carrier detector (link up and carrier, from netlink events)")

@@ -12,10 +12,9 @@
  * the negotiated bus speed through the netdev).
  */
 #include <hanet/plugin.h>
+#include <hanet_plugin_support.h>
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #define ARPHRD_IEEE1394_ 24u
 #define FWNET_HLEN 18u     /* 16-byte hardware address + 2-byte ether type (linux/firewire.h) */
@@ -23,32 +22,18 @@
 #define FWNET_MTU 1500u
 #define S400_BPS 400000000ull
 
-/* The value of udev property KEY in a NULL-terminated "KEY=VALUE" list, or NULL. */
-static const char *property(const hanet_device_info *device, const char *key) {
-    if (device->properties == NULL) return NULL;
-    size_t klen = strlen(key);
-    for (const char *const *p = device->properties; *p != NULL; p++) {
-        if (strncmp(*p, key, klen) == 0 && (*p)[klen] == '=') return *p + klen + 1;
-    }
-    return NULL;
-}
-
-static int safe_ifname(const char *ifname) {
-    return ifname != NULL && ifname[0] != '\0' && strchr(ifname, '/') == NULL && strcmp(ifname, "..") != 0;
-}
-
 static int fw_probe(void *state, const hanet_device_info *device) {
     (void)state;
-    if (device == NULL || device->subsystem == NULL || strcmp(device->subsystem, "net") != 0) return 0;
-    const char *forced = property(device, "HANET_LINK_TYPE");
-    if (forced != NULL) return strcmp(forced, "ieee1394") == 0 ? 100 : 0;
+    if (!hanet_ps_is_netdev(device)) return 0;
+    int forced = hanet_ps_forced_link_type(device, "ieee1394");
+    if (forced >= 0) return forced;
     return device->arphrd == ARPHRD_IEEE1394_ ? 100 : 0;
 }
 
 static int fw_describe(void *state, const hanet_device_info *device, const hanet_config *config,
                        hanet_link_attrs *out, char *error, size_t error_size) {
     (void)state; (void)config;
-    if (device == NULL || !safe_ifname(device->name)) {
+    if (device == NULL || !hanet_ps_safe_ifname(device->name)) {
         snprintf(error, error_size, "ieee1394: invalid device name");
         return HANET_INVALID;
     }
@@ -58,38 +43,12 @@ static int fw_describe(void *state, const hanet_device_info *device, const hanet
     out->arphrd = ARPHRD_IEEE1394_;
     out->header_len = FWNET_HLEN;
     out->addr_len = FWNET_ALEN;
-    out->mtu = FWNET_MTU;
-    char path[256], buf[32];
-    snprintf(path, sizeof path, "/sys/class/net/%s/mtu", device->name);
-    FILE *f = fopen(path, "r");
-    if (f != NULL) {
-        if (fgets(buf, sizeof buf, f) != NULL && atoi(buf) > 0) out->mtu = (uint32_t)atoi(buf);
-        fclose(f);
-    }
+    long long mtu = 0;
+    out->mtu = (hanet_ps_sysfs_read_ll(device->name, "mtu", &mtu) == 0 && mtu > 0) ? (uint32_t)mtu : FWNET_MTU;
     out->speed_bps = S400_BPS;
-    const char *forced = property(device, "HANET_SPEED_BPS");
-    if (forced != NULL) {
-        char *end = NULL;
-        unsigned long long bps = strtoull(forced, &end, 10);
-        if (end == forced || *end != '\0' || bps == 0) {
-            snprintf(error, error_size,
-                     "ieee1394: %s: udev property HANET_SPEED_BPS=\"%s\": expected a positive integer (bits per second)",
-                     device->name, forced);
-            return HANET_INVALID;
-        }
-        out->speed_bps = bps;
-    }
+    if (hanet_ps_speed_property("ieee1394", device, &out->speed_bps, error, error_size) < 0) return HANET_INVALID;
     return HANET_OK;
 }
-
-static int fw_open(void *state, const hanet_device_info *device, const hanet_config *config,
-                   hanet_link_handle *handle, void **link, char *error, size_t error_size) {
-    (void)state; (void)device; (void)config; (void)handle; (void)error; (void)error_size;
-    *link = NULL; /* the kernel netdev carries the frames */
-    return HANET_OK;
-}
-
-static void fw_close(void *link) { (void)link; }
 
 static const hanet_link_type fw_type = {
     .struct_size = sizeof(hanet_link_type),
@@ -100,26 +59,10 @@ static const hanet_link_type fw_type = {
     .unavailable_reason = NULL,
     .probe = fw_probe,
     .describe = fw_describe,
-    .open = fw_open,
-    .close = fw_close,
+    .open = hanet_ps_netdev_open, /* the kernel netdev carries the frames */
+    .close = hanet_ps_netdev_close,
     .send_frame = NULL,
 };
 
-static int fw_init(const hanet_host_api *api, void **state, char *error, size_t error_size) {
-    *state = NULL;
-    if (api->register_link_type(api, &fw_type) != HANET_OK) {
-        snprintf(error, error_size, "could not register link type \"ieee1394\"");
-        return HANET_ERROR;
-    }
-    return HANET_OK;
-}
-
-static const hanet_plugin_descriptor descriptor = {
-    HANET_PLUGIN_DESCRIPTOR_HEADER,
-    .id = "ieee1394",
-    .version = "1.0.0",
-    .description = "ieee1394 link type (IP over FireWire to a sibling)",
-    .init = fw_init,
-};
-
-HANET_PLUGIN_EXPORT const hanet_plugin_descriptor *HANET_PLUGIN_ENTRY(void) { return &descriptor; }
+HANET_PS_LINK_TYPE_PLUGIN("ieee1394", "1.0.0", fw_type,
+                          "ieee1394 link type (IP over FireWire to a sibling)")

@@ -33,6 +33,7 @@
  */
 #define _GNU_SOURCE
 #include <hanet/plugin.h>
+#include <hanet_plugin_support.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,12 +44,10 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -199,8 +198,7 @@ static void maybe_report(ping_instance *p) {
 }
 
 static void report_counters(ping_instance *p) {
-    if (HANET_HOST_API_HAS(p->api, report_counters))
-        p->api->report_counters(p->api, p->handle, p->sent, p->replies, p->last_reply_ns);
+    hanet_ps_report_counters(p->api, p->handle, p->sent, p->replies, p->last_reply_ns);
 }
 
 /* A valid answer from host `ip`; called with `mu` held. */
@@ -281,11 +279,9 @@ static void *receive_thread(void *arg) {
     ping_instance *p = arg;
     int fd = p->l2 ? pcap_get_selectable_fd(p->pcap) : p->rx;
     for (;;) {
-        struct pollfd fds[2] = {{.fd = fd, .events = POLLIN}, {.fd = p->wake[0], .events = POLLIN}};
-        int n = poll(fds, 2, -1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 || fds[1].revents != 0) break;
-        if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+        int ready = hanet_ps_wait_readable(fd, p->wake[0]);
+        if (ready == 0) break;
+        if (ready < 0) {
             fail_capture(p, "interface gone?");
             break;
         }
@@ -309,15 +305,7 @@ static void *receive_thread(void *arg) {
 }
 
 static void stop_receiver(ping_instance *p) {
-    if (p->thread_running) {
-        char c = 1;
-        ssize_t w = write(p->wake[1], &c, 1);
-        (void)w;
-        pthread_join(p->thread, NULL);
-        p->thread_running = 0;
-        char buf[16];
-        while (read(p->wake[0], buf, sizeof buf) > 0) {}
-    }
+    hanet_ps_stop_thread(p->thread, &p->thread_running, p->wake);
     if (p->pcap != NULL) {
         pcap_close(p->pcap);
         p->pcap = NULL;
@@ -369,12 +357,7 @@ static int start_receiver(ping_instance *p, char *error, size_t error_size) {
  * both may change under us (fail_over_mac, an operator adding an address). */
 static void read_identity(ping_instance *p) {
     uint8_t mac[6] = {0};
-    if (p->l2) {
-        struct ifreq ifr;
-        memset(&ifr, 0, sizeof ifr);
-        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", p->slave);
-        if (ioctl(p->ioctl_fd, SIOCGIFHWADDR, &ifr) == 0) memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-    }
+    if (p->l2) hanet_ps_read_mac(p->ioctl_fd, p->slave, mac);
     uint32_t own = 0;
     if (p->l2) {
         struct ifaddrs *list = NULL;
@@ -414,14 +397,7 @@ static void probe_l2(ping_instance *p, const ping_host *h, uint32_t own, const u
     uint8_t f[60];
     static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     /* RFC 5227 ARP probe: resolves the host through this slave, announces nothing */
-    memset(f, 0, sizeof f);
-    memcpy(f, bcast, 6);
-    memcpy(f + 6, mac, 6);
-    f[12] = 0x08; f[13] = 0x06;
-    uint8_t *a = f + 14;
-    a[1] = 1; a[2] = 0x08; a[4] = 6; a[5] = 4; a[7] = 1;
-    memcpy(a + 8, mac, 6);
-    memcpy(a + 24, &h->ip, 4);
+    hanet_ps_arp_probe(f, mac, h->ip);
     send_l2(p, ifindex, f, sizeof f, bcast);
     if (own == 0 || !h->mac_known) return;
     /* ICMP echo from the slave's own address to the host's MAC */
@@ -468,8 +444,7 @@ static void ping_poll(void *instance) {
     }
     /* The slave's index, MAC and address rarely change: re-read them (and
      * stat the hosts file) about once a second, not on every poll. */
-    uint64_t every = p->interval_ms >= 1000 ? 1 : 1000 / p->interval_ms;
-    int refresh = p->polls % every == 0 || p->ifindex <= 0;
+    int refresh = hanet_ps_refresh_due(p->interval_ms, p->polls, p->ifindex);
     if (refresh) {
         read_identity(p);
         p->ifindex = (int)if_nametoindex(p->slave);
@@ -517,23 +492,11 @@ static void ping_destroy(void *instance) {
     free(p);
 }
 
-static int parse_int(const char *text, int lo, int hi, int *out) {
-    if (text == NULL || text[0] == '\0') return -1;
-    char *end;
-    long v = strtol(text, &end, 10);
-    if (*end != '\0' || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static int ping_create(void *state, const hanet_detector_context *ctx, void **instance, char *error, size_t error_size) {
     (void)state;
     *instance = NULL;
     const hanet_host_api *api = ctx->api;
-    if (ctx->slave == NULL || ctx->slave[0] == '\0' || strlen(ctx->slave) >= IF_NAMESIZE) {
-        snprintf(error, error_size, "ping-file: invalid slave name");
-        return HANET_INVALID;
-    }
+    if (hanet_ps_check_slave("ping-file", ctx->slave, IF_NAMESIZE, error, error_size) != HANET_OK) return HANET_INVALID;
     if (ctx->interval_ms == 0) {
         snprintf(error, error_size, "ping-file on %s: interval_ms = 0: expected a positive number of milliseconds", ctx->slave);
         return HANET_INVALID;
@@ -556,17 +519,12 @@ static int ping_create(void *state, const hanet_detector_context *ctx, void **in
     p->ident = (uint16_t)((uintptr_t)p >> 4 ^ (uint16_t)getpid() ^ (uint16_t)ctx->ifindex * 31);
     pthread_mutex_init(&p->mu, NULL);
 
-    const char *v = api->config_get(api, ctx->config, "missed_max");
-    if (v != NULL && parse_int(v, 1, 1000, &p->missed_max) != 0) {
-        snprintf(error, error_size, "ping-file on %s: missed_max = %s: expected a whole number from 1 to 1000", p->slave, v);
+    if (hanet_ps_config_int(api, ctx->config, "missed_max", 1, 1000, &p->missed_max, "ping-file", p->slave, error,
+                            error_size) != 0 ||
+        hanet_ps_config_int(api, ctx->config, "min_ok", 1, MAX_HOSTS, &p->min_ok, "ping-file", p->slave, error,
+                            error_size) != 0)
         goto invalid;
-    }
-    v = api->config_get(api, ctx->config, "min_ok");
-    if (v != NULL && parse_int(v, 1, MAX_HOSTS, &p->min_ok) != 0) {
-        snprintf(error, error_size, "ping-file on %s: min_ok = %s: expected a whole number from 1 to %d", p->slave, v, MAX_HOSTS);
-        goto invalid;
-    }
-    v = api->config_get(api, ctx->config, "file");
+    const char *v = api->config_get(api, ctx->config, "file");
     if (v == NULL || v[0] == '\0') {
         snprintf(error, error_size, "ping-file on %s: `file` is required: a file listing one IPv4 host per line, "
                  "e.g. file = \"/etc/hanet/ping-hosts\" in [detector.ping-file]", p->slave);
@@ -624,21 +582,5 @@ static const hanet_detector_type ping_type = {
     .link_event = NULL,
 };
 
-static int ping_init(const hanet_host_api *api, void **state, char *error, size_t error_size) {
-    *state = NULL;
-    if (api->register_detector(api, &ping_type) != HANET_OK) {
-        snprintf(error, error_size, "could not register detector \"ping-file\"");
-        return HANET_ERROR;
-    }
-    return HANET_OK;
-}
-
-static const hanet_plugin_descriptor descriptor = {
-    HANET_PLUGIN_DESCRIPTOR_HEADER,
-    .id = "ping-file",
-    .version = "1.0.0",
-    .description = "ping-file detector (hosts from a file, probed through the slave without announcing the service address)",
-    .init = ping_init,
-};
-
-HANET_PLUGIN_EXPORT const hanet_plugin_descriptor *HANET_PLUGIN_ENTRY(void) { return &descriptor; }
+HANET_PS_DETECTOR_PLUGIN("ping-file", "1.0.0", ping_type,
+                         "ping-file detector (hosts from a file, probed through the slave without announcing the service address)")

@@ -25,6 +25,7 @@
  * than discarded (no modem on these links inserts flow-control characters).
  */
 #include <hanet/plugin.h>
+#include <hanet_plugin_support.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -807,11 +808,8 @@ static void echo_poll(void *instance) {
         pthread_mutex_unlock(&l->state_lock);
     }
     pthread_mutex_unlock(&links_lock);
-    if (HANET_HOST_API_HAS(e->api, report_counters)) e->api->report_counters(e->api, e->handle, sent, replies, last);
-    if (health == e->last_health && strcmp(reason, e->last_reason) == 0) return;
-    e->last_health = health;
-    snprintf(e->last_reason, sizeof e->last_reason, "%s", reason);
-    e->api->report(e->api, e->handle, health, reason);
+    hanet_ps_report_counters(e->api, e->handle, sent, replies, last);
+    hanet_ps_report_change(e->api, e->handle, &e->last_health, e->last_reason, sizeof e->last_reason, health, reason);
 }
 
 static const hanet_detector_type echo_type = {
@@ -830,23 +828,10 @@ static const hanet_detector_type echo_type = {
 static int ppp_init(const hanet_host_api *api, void **state, char *error, size_t error_size) {
     pthread_once(&fcstab_once, fcstab_init);
     *state = (void *)api; /* describe and open read the configuration through config_get */
-    if (api->register_link_type(api, &ppp_type) != HANET_OK) {
-        snprintf(error, error_size, "could not register link type \"ppp-serial\"");
-        return HANET_ERROR;
-    }
-    if (api->register_detector(api, &echo_type) != HANET_OK) {
-        snprintf(error, error_size, "could not register detector \"ppp-echo\"");
-        return HANET_ERROR;
-    }
-    return HANET_OK;
+    if (hanet_ps_register_link_type(api, &ppp_type, error, error_size) != HANET_OK) return HANET_ERROR;
+    return hanet_ps_register_detector(api, &echo_type, error, error_size);
 }
 
-static const hanet_plugin_descriptor descriptor = {
-    HANET_PLUGIN_DESCRIPTOR_HEADER,
-    .id = "ppp-serial",
-    .version = "1.0.0",
-    .description = "ppp-serial link type (PPP over a serial line to a sibling, in user space) and the ppp-echo detector",
-    .init = ppp_init,
-};
-
-HANET_PLUGIN_EXPORT const hanet_plugin_descriptor *HANET_PLUGIN_ENTRY(void) { return &descriptor; }
+HANET_PS_PLUGIN("ppp-serial", "1.0.0",
+                "ppp-serial link type (PPP over a serial line to a sibling, in user space) and the ppp-echo detector",
+                ppp_init)

@@ -1,0 +1,134 @@
+/*
+ * hanet_plugin_support.h — helpers the built-in plugins (Plugins/<id>/plugin.c)
+ * share. Every plugin target links this static C target into its .so; it is
+ * built with -fvisibility=hidden, so none of these functions is exported: a
+ * plugin still exports only HANET_PLUGIN_ENTRY.
+ *
+ * Third-party plugins (plugin-template/) do not use it: they build against
+ * hanet/plugin.h alone. Nothing here links libpcap, so the plugins that do not
+ * capture do not need it.
+ */
+#ifndef HANET_PLUGIN_SUPPORT_H
+#define HANET_PLUGIN_SUPPORT_H
+
+#include <hanet/plugin.h>
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- registration and the descriptor -------------------------------------- */
+
+/* Registers TYPE; on failure writes `could not register link type "NAME"` and returns HANET_ERROR. */
+int hanet_ps_register_link_type(const hanet_host_api *api, const hanet_link_type *type, char *error, size_t error_size);
+
+/* Registers TYPE; on failure writes `could not register detector "NAME"` and returns HANET_ERROR. */
+int hanet_ps_register_detector(const hanet_host_api *api, const hanet_detector_type *type, char *error,
+                               size_t error_size);
+
+/* Defines the plugin's descriptor and the one exported symbol, HANET_PLUGIN_ENTRY. */
+#define HANET_PS_PLUGIN(id_, version_, description_, init_)                                  \
+    static const hanet_plugin_descriptor descriptor = {                                      \
+        HANET_PLUGIN_DESCRIPTOR_HEADER,                                                      \
+        .id = id_,                                                                           \
+        .version = version_,                                                                 \
+        .description = description_,                                                         \
+        .init = init_,                                                                       \
+    };                                                                                       \
+    HANET_PLUGIN_EXPORT const hanet_plugin_descriptor *HANET_PLUGIN_ENTRY(void) { return &descriptor; }
+
+/* A plugin that registers one link type (TYPE_, a hanet_link_type) and keeps no state. */
+#define HANET_PS_LINK_TYPE_PLUGIN(id_, version_, type_, description_)                           \
+    static int hanet_ps_plugin_init(const hanet_host_api *api, void **state, char *error, size_t error_size) { \
+        *state = NULL;                                                                          \
+        return hanet_ps_register_link_type(api, &(type_), error, error_size);                   \
+    }                                                                                           \
+    HANET_PS_PLUGIN(id_, version_, description_, hanet_ps_plugin_init)
+
+/* A plugin that registers one detector (TYPE_, a hanet_detector_type) and keeps no state. */
+#define HANET_PS_DETECTOR_PLUGIN(id_, version_, type_, description_)                            \
+    static int hanet_ps_plugin_init(const hanet_host_api *api, void **state, char *error, size_t error_size) { \
+        *state = NULL;                                                                          \
+        return hanet_ps_register_detector(api, &(type_), error, error_size);                    \
+    }                                                                                           \
+    HANET_PS_PLUGIN(id_, version_, description_, hanet_ps_plugin_init)
+
+/* ---- link types over a kernel netdev --------------------------------------- */
+
+/* Whether DEVICE is a netdev (subsystem "net"). */
+int hanet_ps_is_netdev(const hanet_device_info *device);
+
+/* The value of udev property KEY in the device's NULL-terminated "KEY=VALUE" list, or NULL. */
+const char *hanet_ps_property(const hanet_device_info *device, const char *key);
+
+/* The documented HANET_LINK_TYPE override: -1 when the property is not set,
+ * else 100 when it names NAME and 0 when it names another type. */
+int hanet_ps_forced_link_type(const hanet_device_info *device, const char *name);
+
+/* The HANET_SPEED_BPS udev property: 0 when not set, 1 with *bps set, -1 with
+ * "PLUGIN: DEV: udev property HANET_SPEED_BPS=...: expected a positive integer ..." in error. */
+int hanet_ps_speed_property(const char *plugin, const hanet_device_info *device, uint64_t *bps, char *error,
+                            size_t error_size);
+
+/* A device name that cannot walk out of /sys/class/net: non-empty, no '/', not "..". */
+int hanet_ps_safe_ifname(const char *ifname);
+
+/* Reads the integer at the start of file PATH; 0 on success, -1 otherwise. */
+int hanet_ps_read_ll(const char *path, long long *out);
+
+/* Reads /sys/class/net/IFNAME/ATTR as an integer (IFNAME checked with hanet_ps_safe_ifname).
+ * A link without carrier reads its speed as EINVAL or "-1": both mean unknown to the callers. */
+int hanet_ps_sysfs_read_ll(const char *ifname, const char *attr, long long *out);
+
+/* The attributes of an Ethernet-framed netdev (L2, ARPHRD_ETHER, 14-byte header, 6-byte
+ * address, no flags) with default ROLE; mtu and speed_bps are left to the caller. */
+void hanet_ps_ethernet_attrs(hanet_link_attrs *out, uint32_t role);
+
+/* open/close of a link type whose kernel netdev carries the frames: nothing to do. */
+int hanet_ps_netdev_open(void *state, const hanet_device_info *device, const hanet_config *config,
+                         hanet_link_handle *handle, void **link, char *error, size_t error_size);
+void hanet_ps_netdev_close(void *link);
+
+/* ---- detectors ----------------------------------------------------------- */
+
+/* A slave name that is set, not empty and shorter than MAX: else "PLUGIN: invalid slave name", HANET_INVALID. */
+int hanet_ps_check_slave(const char *plugin, const char *slave, size_t max, char *error, size_t error_size);
+
+/* TEXT as a whole decimal number from LO to HI; 0 on success, -1 otherwise. */
+int hanet_ps_parse_int(const char *text, int lo, int hi, int *out);
+
+/* Configuration KEY, when set, as a whole number from LO to HI into *out (left alone when unset).
+ * -1 with "PLUGIN on SLAVE: KEY = VALUE: expected a whole number from LO to HI" in error. */
+int hanet_ps_config_int(const hanet_host_api *api, const hanet_config *config, const char *key, int lo, int hi,
+                        int *out, const char *plugin, const char *slave, char *error, size_t error_size);
+
+/* Reports HEALTH and REASON only when either differs from the last report (kept in *last_health
+ * and LAST_REASON, of LAST_REASON_SIZE bytes). */
+void hanet_ps_report_change(const hanet_host_api *api, hanet_instance_handle *handle, int *last_health,
+                            char *last_reason, size_t last_reason_size, int health, const char *reason);
+
+/* report_counters, when the host has it (ABI 1.1). */
+void hanet_ps_report_counters(const hanet_host_api *api, hanet_instance_handle *handle, uint64_t sent,
+                              uint64_t replies, uint64_t last_reply_ns);
+
+/* Whether a poll should re-read the slave's identity (index, MAC, ...): about once a
+ * second at INTERVAL_MS, and whenever the cached IFINDEX is unknown. */
+int hanet_ps_refresh_due(uint32_t interval_ms, uint64_t polls, int ifindex);
+
+/* The MAC of IFNAME through SIOCGIFHWADDR on socket FD; 0 on success, -1 (errno set) otherwise. */
+int hanet_ps_read_mac(int fd, const char *ifname, uint8_t mac[6]);
+
+/* Builds a 60-byte broadcast RFC 5227 ARP probe from MAC for TARGET_IP (network order):
+ * sender IP 0.0.0.0, target MAC 0, so no neighbour learns anything from it. */
+void hanet_ps_arp_probe(uint8_t frame[60], const uint8_t mac[6], uint32_t target_ip);
+
+/* ---- receive threads with a wake pipe ----------------------------------------- */
+
+/* Blocks until FD is readable (1), WAKE_FD is written or poll fails (0), or FD reports
+ * POLLERR, POLLHUP or POLLNVAL (-1). */
+int hanet_ps_wait_readable(int fd, int wake_fd);
+
+/* Stops THREAD, when *running, by writing to wake[1]; joins it and drains wake[0]. */
+void hanet_ps_stop_thread(pthread_t thread, int *running, const int wake[2]);
+
+#endif

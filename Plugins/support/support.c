@@ -1,0 +1,205 @@
+#define _GNU_SOURCE
+#include "hanet_plugin_support.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- registration ------------------------------------------------------------ */
+
+int hanet_ps_register_link_type(const hanet_host_api *api, const hanet_link_type *type, char *error, size_t error_size) {
+    if (api->register_link_type(api, type) != HANET_OK) {
+        snprintf(error, error_size, "could not register link type \"%s\"", type->name);
+        return HANET_ERROR;
+    }
+    return HANET_OK;
+}
+
+int hanet_ps_register_detector(const hanet_host_api *api, const hanet_detector_type *type, char *error,
+                               size_t error_size) {
+    if (api->register_detector(api, type) != HANET_OK) {
+        snprintf(error, error_size, "could not register detector \"%s\"", type->name);
+        return HANET_ERROR;
+    }
+    return HANET_OK;
+}
+
+/* ---- link types over a kernel netdev ------------------------------------------- */
+
+int hanet_ps_is_netdev(const hanet_device_info *device) {
+    return device != NULL && device->subsystem != NULL && strcmp(device->subsystem, "net") == 0;
+}
+
+const char *hanet_ps_property(const hanet_device_info *device, const char *key) {
+    if (device->properties == NULL) return NULL;
+    size_t klen = strlen(key);
+    for (const char *const *p = device->properties; *p != NULL; p++) {
+        if (strncmp(*p, key, klen) == 0 && (*p)[klen] == '=') return *p + klen + 1;
+    }
+    return NULL;
+}
+
+int hanet_ps_forced_link_type(const hanet_device_info *device, const char *name) {
+    const char *forced = hanet_ps_property(device, "HANET_LINK_TYPE");
+    if (forced == NULL) return -1;
+    return strcmp(forced, name) == 0 ? 100 : 0;
+}
+
+int hanet_ps_speed_property(const char *plugin, const hanet_device_info *device, uint64_t *bps, char *error,
+                            size_t error_size) {
+    const char *forced = hanet_ps_property(device, "HANET_SPEED_BPS");
+    if (forced == NULL) return 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(forced, &end, 10);
+    if (end == forced || *end != '\0' || v == 0) {
+        snprintf(error, error_size,
+                 "%s: %s: udev property HANET_SPEED_BPS=\"%s\": expected a positive integer (bits per second)",
+                 plugin, device->name, forced);
+        return -1;
+    }
+    *bps = v;
+    return 1;
+}
+
+int hanet_ps_safe_ifname(const char *ifname) {
+    return ifname != NULL && ifname[0] != '\0' && strchr(ifname, '/') == NULL && strcmp(ifname, "..") != 0;
+}
+
+int hanet_ps_read_ll(const char *path, long long *out) {
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return -1;
+    char buf[64];
+    int ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    if (!ok) return -1;
+    char *end = NULL;
+    long long v = strtoll(buf, &end, 10);
+    if (end == buf) return -1;
+    *out = v;
+    return 0;
+}
+
+int hanet_ps_sysfs_read_ll(const char *ifname, const char *attr, long long *out) {
+    if (!hanet_ps_safe_ifname(ifname)) return -1;
+    char path[256];
+    snprintf(path, sizeof path, "/sys/class/net/%s/%s", ifname, attr);
+    return hanet_ps_read_ll(path, out);
+}
+
+void hanet_ps_ethernet_attrs(hanet_link_attrs *out, uint32_t role) {
+    out->layer = HANET_LINK_L2;
+    out->role = role;
+    out->flags = 0;
+    out->arphrd = 1u; /* ARPHRD_ETHER */
+    out->header_len = 14;
+    out->addr_len = 6;
+}
+
+int hanet_ps_netdev_open(void *state, const hanet_device_info *device, const hanet_config *config,
+                         hanet_link_handle *handle, void **link, char *error, size_t error_size) {
+    (void)state; (void)device; (void)config; (void)handle; (void)error; (void)error_size;
+    *link = NULL;
+    return HANET_OK;
+}
+
+void hanet_ps_netdev_close(void *link) { (void)link; }
+
+/* ---- detectors ------------------------------------------------------------------- */
+
+int hanet_ps_check_slave(const char *plugin, const char *slave, size_t max, char *error, size_t error_size) {
+    if (slave == NULL || slave[0] == '\0' || strlen(slave) >= max) {
+        snprintf(error, error_size, "%s: invalid slave name", plugin);
+        return HANET_INVALID;
+    }
+    return HANET_OK;
+}
+
+int hanet_ps_parse_int(const char *text, int lo, int hi, int *out) {
+    if (text == NULL || text[0] == '\0') return -1;
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (*end != '\0' || v < lo || v > hi) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int hanet_ps_config_int(const hanet_host_api *api, const hanet_config *config, const char *key, int lo, int hi,
+                        int *out, const char *plugin, const char *slave, char *error, size_t error_size) {
+    const char *v = api->config_get(api, config, key);
+    if (v != NULL && hanet_ps_parse_int(v, lo, hi, out) != 0) {
+        snprintf(error, error_size, "%s on %s: %s = %s: expected a whole number from %d to %d", plugin, slave, key, v,
+                 lo, hi);
+        return -1;
+    }
+    return 0;
+}
+
+void hanet_ps_report_change(const hanet_host_api *api, hanet_instance_handle *handle, int *last_health,
+                            char *last_reason, size_t last_reason_size, int health, const char *reason) {
+    if (health == *last_health && strcmp(reason, last_reason) == 0) return;
+    *last_health = health;
+    snprintf(last_reason, last_reason_size, "%s", reason);
+    api->report(api, handle, health, reason);
+}
+
+void hanet_ps_report_counters(const hanet_host_api *api, hanet_instance_handle *handle, uint64_t sent,
+                              uint64_t replies, uint64_t last_reply_ns) {
+    if (HANET_HOST_API_HAS(api, report_counters)) api->report_counters(api, handle, sent, replies, last_reply_ns);
+}
+
+int hanet_ps_refresh_due(uint32_t interval_ms, uint64_t polls, int ifindex) {
+    uint64_t every = interval_ms >= 1000 ? 1 : 1000 / interval_ms;
+    return polls % every == 0 || ifindex <= 0;
+}
+
+int hanet_ps_read_mac(int fd, const char *ifname, uint8_t mac[6]) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+    if (ioctl(fd, SIOCGIFHWADDR, &ifr) != 0) return -1;
+    memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+    return 0;
+}
+
+void hanet_ps_arp_probe(uint8_t frame[60], const uint8_t mac[6], uint32_t target_ip) {
+    uint8_t *f = frame;
+    memset(f, 0, 60);
+    memset(f, 0xff, 6);
+    memcpy(f + 6, mac, 6);
+    f[12] = 0x08; f[13] = 0x06;
+    uint8_t *p = f + 14;
+    p[1] = 1; p[2] = 0x08; p[4] = 6; p[5] = 4; p[7] = 1;   /* Ethernet/IPv4, request */
+    memcpy(p + 8, mac, 6);                                  /* sender MAC: this slave */
+    /* sender IP 0.0.0.0 (p+14), target MAC 0 (p+18): an RFC 5227 probe */
+    memcpy(p + 24, &target_ip, 4);
+}
+
+/* ---- receive threads ------------------------------------------------------------ */
+
+int hanet_ps_wait_readable(int fd, int wake_fd) {
+    for (;;) {
+        struct pollfd fds[2] = {{.fd = fd, .events = POLLIN}, {.fd = wake_fd, .events = POLLIN}};
+        int n = poll(fds, 2, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 || fds[1].revents != 0) return 0;
+        if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return -1;
+        return 1;
+    }
+}
+
+void hanet_ps_stop_thread(pthread_t thread, int *running, const int wake[2]) {
+    if (!*running) return;
+    char c = 1;
+    ssize_t w = write(wake[1], &c, 1);
+    (void)w;
+    pthread_join(thread, NULL);
+    *running = 0;
+    char buf[16];
+    while (read(wake[0], buf, sizeof buf) > 0) {}
+}
