@@ -16,6 +16,8 @@ final class HotplugState {
 
     var monitor: UdevMonitor?
     var pending: [String: Pending] = [:]
+    /// HELLO answers go around the requester (and its replay guard): they get their own.
+    var replay = PTAReplayGuard()
     var history: [DaemonStatus.HotplugRecord] = []
     var nextOrder = 10_000
     static let historyLimit = 20
@@ -162,8 +164,13 @@ extension Daemon {
 
     /// The sibling at `from` answered a HELLO (an ACK with no addresses): the
     /// pending link at that address becomes a slave.
-    func hotHelloAnswered(sibling: String, from: IPv4Address) -> Bool {
+    func hotHelloAnswered(_ m: PTAMessage, from: IPv4Address) -> Bool {
+        let sibling = m.sender
         guard let (name, p) = hotplug.pending.first(where: { $0.value.sibling == sibling && $0.value.peer == from }) else { return false }
+        if let why = hotplug.replay.accept(m) {
+            log.warning("hotplug: \(name): dropped a HELLO answer from \(from): \(why)")
+            return true
+        }
         p.timer.cancel()
         hotplug.pending[name] = nil
         let s = p.slave

@@ -137,7 +137,7 @@ final class PTAAgent {
         }
         daemon.ptaMessage(m, direction: "received", peer: m.sender)
         switch m.type {
-        case .ack where m.addresses.isEmpty && daemon.hotHelloAnswered(sibling: m.sender, from: from):
+        case .ack where m.addresses.isEmpty && daemon.hotHelloAnswered(m, from: from):
             break
         case .ack, .refuse:
             guard let r = requester else {

@@ -40,6 +40,27 @@ final class HotplugScenarioTests: XCTestCase {
         try net.status(node).links.first { $0.interface == name }
     }
 
+    /// An allow rule with `type` claims the device for that link type (a USB
+    /// host-to-host link stands in as a veth here): usbnet's attributes
+    /// (private, its default speed) reach the slave.
+    func testRuleTypeClaimsTheDeviceAsUsbnet() throws {
+        let usb: (String) -> String = {
+            $0 + "\n[hotplug]\nenabled = true\n[[hotplug.allow]]\nname = \"usb*\"\ntype = \"usbnet\"\n"
+        }
+        try net.startDaemon("s2", config: try net.config("s2", edit: usb))
+        try net.startDaemon("s1", config: try net.config("s1", edit: usb))
+        try addHotLink("usbx0")
+        try waitUntil(2, "usbx0 GOOD on both sides") {
+            try link("s1", "usbx0")?.health == "GOOD" && link("s2", "usbx0")?.health == "GOOD"
+        }
+        for node in ["s1", "s2"] {
+            let l = try XCTUnwrap(link(node, "usbx0"))
+            XCTAssertEqual(l.type, "usbnet")
+            XCTAssertEqual(l.role, "private")
+            XCTAssertEqual(try net.status(node).hotplug?.first { $0.action == "claimed" }?.type, "usbnet")
+        }
+    }
+
     func testHotLinkAttachesCarriesThePTAAndFailsOverWhenDeleted() throws {
         try startPair()
         try net.spawn("s1", "iperf3-server", "iperf3 -s -B 198.51.100.11 -1")
