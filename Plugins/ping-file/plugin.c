@@ -29,7 +29,7 @@
  *   master, not through the slave.
  *
  * Verdicts are reported on change only; a reply that brings the count back to
- * min_ok is reported at once from the receive thread.
+ * min_ok is reported at the next poll, at most one interval later.
  */
 #define _GNU_SOURCE
 #include <hanet/plugin.h>
@@ -91,9 +91,6 @@ typedef struct ping_instance {
     int rx;                  /* L3: unbound raw ICMP socket */
     int tx;                  /* L2: AF_PACKET; L3: raw ICMP bound to the slave */
     int ioctl_fd;
-    pthread_t thread;
-    int thread_running;
-    int wake[2];
 } ping_instance;
 
 /* ---- the hosts file -------------------------------------------------- */
@@ -275,37 +272,28 @@ static void fail_capture(ping_instance *p, const char *why) {
     pthread_mutex_unlock(&p->mu);
 }
 
-static void *receive_thread(void *arg) {
-    ping_instance *p = arg;
-    int fd = p->l2 ? pcap_get_selectable_fd(p->pcap) : p->rx;
-    for (;;) {
-        int ready = hanet_ps_wait_readable(fd, p->wake[0]);
-        if (ready == 0) break;
-        if (ready < 0) {
-            fail_capture(p, "interface gone?");
-            break;
-        }
-        if (p->l2) {
-            if (pcap_dispatch(p->pcap, -1, on_frame, (u_char *)p) < 0) {
-                fail_capture(p, pcap_geterr(p->pcap));
-                break;
-            }
-        } else {
-            uint8_t buf[1500];
-            ssize_t len;
-            while ((len = recv(p->rx, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
-                uint32_t src;
-                pthread_mutex_lock(&p->mu);
-                if (echo_reply_from(p, buf, (size_t)len, &src)) answered(p, src, NULL);
-                pthread_mutex_unlock(&p->mu);
-            }
-        }
+/* Replies are read at each poll, from the capture ring (L2) or the raw
+ * socket's queue (L3), without blocking: the poll judges them anyway, and a
+ * thread per slave woken by every reply cost more CPU than the probing. */
+static void drain_replies(ping_instance *p) {
+    if (p->l2) {
+        if (p->pcap != NULL && pcap_dispatch(p->pcap, -1, on_frame, (u_char *)p) < 0)
+            fail_capture(p, pcap_geterr(p->pcap));
+        return;
     }
-    return NULL;
+    if (p->rx < 0) return;
+    uint8_t buf[1500];
+    ssize_t len;
+    while ((len = recv(p->rx, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+        uint32_t src;
+        pthread_mutex_lock(&p->mu);
+        if (echo_reply_from(p, buf, (size_t)len, &src)) answered(p, src, NULL);
+        pthread_mutex_unlock(&p->mu);
+    }
+    if (len < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) fail_capture(p, strerror(errno));
 }
 
 static void stop_receiver(ping_instance *p) {
-    hanet_ps_stop_thread(p->thread, &p->thread_running, p->wake);
     if (p->pcap != NULL) {
         pcap_close(p->pcap);
         p->pcap = NULL;
@@ -341,13 +329,6 @@ static int start_receiver(ping_instance *p, char *error, size_t error_size) {
         p->pcap = c;
     }
     p->capture_dead = 0;
-    if (pthread_create(&p->thread, NULL, receive_thread, p) != 0) {
-        snprintf(error, error_size, "ping-file on %s: cannot start a thread", p->slave);
-        if (p->pcap) pcap_close(p->pcap);
-        p->pcap = NULL;
-        return HANET_ERROR;
-    }
-    p->thread_running = 1;
     return HANET_OK;
 }
 
@@ -450,6 +431,7 @@ static void ping_poll(void *instance) {
         p->ifindex = (int)if_nametoindex(p->slave);
     }
     int ifindex = p->ifindex;
+    drain_replies(p);
     pthread_mutex_lock(&p->mu);
     if (refresh) load_file(p);
     for (int i = 0; i < p->nhosts; i++) {
@@ -483,8 +465,6 @@ static void ping_destroy(void *instance) {
     ping_instance *p = instance;
     if (p == NULL) return;
     stop_receiver(p);
-    if (p->wake[0] >= 0) close(p->wake[0]);
-    if (p->wake[1] >= 0) close(p->wake[1]);
     if (p->tx >= 0) close(p->tx);
     if (p->rx >= 0) close(p->rx);
     if (p->ioctl_fd >= 0) close(p->ioctl_fd);
@@ -514,7 +494,7 @@ static int ping_create(void *state, const hanet_detector_context *ctx, void **in
     p->missed_max = 3;
     p->min_ok = 1;
     p->last_health = HANET_HEALTH_UNKNOWN;
-    p->wake[0] = p->wake[1] = p->tx = p->rx = p->ioctl_fd = -1;
+    p->tx = p->rx = p->ioctl_fd = -1;
     /* The identifier tells our echo replies from other pingers' */
     p->ident = (uint16_t)((uintptr_t)p >> 4 ^ (uint16_t)getpid() ^ (uint16_t)ctx->ifindex * 31);
     pthread_mutex_init(&p->mu, NULL);
@@ -541,7 +521,7 @@ static int ping_create(void *state, const hanet_detector_context *ctx, void **in
         goto invalid;
     }
 
-    if (pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) != 0 || (p->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) goto sockets;
+    if ((p->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) goto sockets;
     if (p->l2) {
         if ((p->tx = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0)) < 0) goto sockets;
     } else {

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <net/if.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,26 +179,3 @@ void hanet_ps_arp_probe(uint8_t frame[60], const uint8_t mac[6], uint32_t target
     memcpy(p + 24, &target_ip, 4);
 }
 
-/* ---- receive threads ------------------------------------------------------------ */
-
-int hanet_ps_wait_readable(int fd, int wake_fd) {
-    for (;;) {
-        struct pollfd fds[2] = {{.fd = fd, .events = POLLIN}, {.fd = wake_fd, .events = POLLIN}};
-        int n = poll(fds, 2, -1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 || fds[1].revents != 0) return 0;
-        if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return -1;
-        return 1;
-    }
-}
-
-void hanet_ps_stop_thread(pthread_t thread, int *running, const int wake[2]) {
-    if (!*running) return;
-    char c = 1;
-    ssize_t w = write(wake[1], &c, 1);
-    (void)w;
-    pthread_join(thread, NULL);
-    *running = 0;
-    char buf[16];
-    while (read(wake[0], buf, sizeof buf) > 0) {}
-}

@@ -13,7 +13,6 @@
 
 #include <hanet/plugin.h>
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,14 +120,5 @@ int hanet_ps_read_mac(int fd, const char *ifname, uint8_t mac[6]);
 /* Builds a 60-byte broadcast RFC 5227 ARP probe from MAC for TARGET_IP (network order):
  * sender IP 0.0.0.0, target MAC 0, so no neighbour learns anything from it. */
 void hanet_ps_arp_probe(uint8_t frame[60], const uint8_t mac[6], uint32_t target_ip);
-
-/* ---- receive threads with a wake pipe ----------------------------------------- */
-
-/* Blocks until FD is readable (1), WAKE_FD is written or poll fails (0), or FD reports
- * POLLERR, POLLHUP or POLLNVAL (-1). */
-int hanet_ps_wait_readable(int fd, int wake_fd);
-
-/* Stops THREAD, when *running, by writing to wake[1]; joins it and drains wake[0]. */
-void hanet_ps_stop_thread(pthread_t thread, int *running, const int wake[2]);
 
 #endif
