@@ -149,21 +149,8 @@ extension UnixSocketClient {
     /// Sends one line and hands every answer line to `onLine` until it
     /// returns false or the daemon closes the connection (`hanet events --follow`).
     public static func stream(path: String, line: String, onLine: (String) -> Bool) throws {
-        let fd = socket(AF_UNIX, UnixSocketServer.streamType, 0)
-        guard fd >= 0 else { throw HANetError(.io, "socket: \(String(cString: strerror(errno)))") }
+        let fd = try connect(path: path, sending: line, timeoutMillis: nil)
         defer { close(fd) }
-        var addr = try UnixSocketServer.address(path)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else { throw HANetError(.notFound, "no daemon at \(path): \(String(cString: strerror(errno)))") }
-        let out = Array((line + "\n").utf8)
-        var off = 0
-        while off < out.count {
-            let w = out[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard w > 0 else { throw HANetError(.io, "write to \(path): \(String(cString: strerror(errno)))") }
-            off += w
-        }
         var buffer = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -187,26 +174,8 @@ extension UnixSocketClient {
 public enum UnixSocketClient {
     /// Sends one line, returns the first line of the answer.
     public static func request(path: String, line: String, timeoutMillis: Int = 5000) throws -> String {
-        let fd = socket(AF_UNIX, UnixSocketServer.streamType, 0)
-        guard fd >= 0 else { throw HANetError(.io, "socket: \(String(cString: strerror(errno)))") }
+        let fd = try connect(path: path, sending: line, timeoutMillis: timeoutMillis)
         defer { close(fd) }
-        var tv = timeval(tv_sec: timeoutMillis / 1000, tv_usec: (timeoutMillis % 1000) * 1000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = try UnixSocketServer.address(path)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else {
-            throw HANetError(.notFound, "no daemon at \(path): \(String(cString: strerror(errno)))")
-        }
-        let out = Array((line + "\n").utf8)
-        var off = 0
-        while off < out.count {
-            let w = out[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard w > 0 else { throw HANetError(.io, "write to \(path): \(String(cString: strerror(errno)))") }
-            off += w
-        }
         var buffer = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -217,5 +186,38 @@ public enum UnixSocketClient {
             if let nl = buffer.firstIndex(of: 10) { return String(decoding: buffer[0..<nl], as: UTF8.self) }
         }
         return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+extension UnixSocketClient {
+    /// Connects to the daemon at `path` and sends `line` and a newline; the
+    /// caller reads the answer and closes the descriptor. `timeoutMillis`
+    /// bounds each send and receive; nil waits as long as the daemon talks.
+    static func connect(path: String, sending line: String, timeoutMillis: Int?) throws -> Int32 {
+        let fd = socket(AF_UNIX, UnixSocketServer.streamType, 0)
+        guard fd >= 0 else { throw HANetError(.io, "socket: \(String(cString: strerror(errno)))") }
+        do {
+            if let ms = timeoutMillis {
+                var tv = timeval(tv_sec: ms / 1000, tv_usec: (ms % 1000) * 1000)
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            }
+            var addr = try UnixSocketServer.address(path)
+            let rc = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard rc == 0 else { throw HANetError(.notFound, "no daemon at \(path): \(String(cString: strerror(errno)))") }
+            let out = Array((line + "\n").utf8)
+            var off = 0
+            while off < out.count {
+                let w = out[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                guard w > 0 else { throw HANetError(.io, "write to \(path): \(String(cString: strerror(errno)))") }
+                off += w
+            }
+            return fd
+        } catch {
+            close(fd)
+            throw error
+        }
     }
 }
