@@ -17,31 +17,8 @@ report.md to --out and prints the report.
 """
 import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-S1 = "198.51.100.11"
-
-
-def sh(cmd, check=True):
-    r = subprocess.run(["bash", "-c", cmd], cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if check and r.returncode != 0:
-        raise RuntimeError(f"`{cmd}` exited {r.returncode}: {r.stdout}")
-    return r.stdout
-
-
-def net(fn):
-    return sh(f"source scripts/lib/net.sh && {fn}")
-
-
-def wait_until(seconds, what, cond):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        try:
-            if cond():
-                return
-        except Exception:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out after {seconds} s waiting for {what}")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import ROOT, S1, net, sh, wait_until  # noqa: E402  (the shared helpers)
 
 
 def cpu_seconds(pid):

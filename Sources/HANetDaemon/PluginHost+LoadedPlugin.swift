@@ -48,13 +48,34 @@ final class LoadedPlugin {
     }
 }
 
-/// A registered link type: the plugin's struct, copied at registration.
-struct LoadedLinkType {
-    let type: hanet_link_type
+/// What the host needs from both kinds of type struct a plugin registers.
+protocol PluginTypeStruct {
+    var name: UnsafePointer<CChar>! { get }
+    var description: UnsafePointer<CChar>! { get }
+    var flags: UInt32 { get }
+    var unavailable_reason: UnsafePointer<CChar>! { get }
+    static var kind: PluginTypeInfo.Kind { get }
+    /// Detectors: the interval used when the configuration sets none.
+    var defaultIntervalMillis: Int? { get }
+}
+
+extension hanet_link_type: PluginTypeStruct {
+    static var kind: PluginTypeInfo.Kind { .link }
+    var defaultIntervalMillis: Int? { nil }
+}
+
+extension hanet_detector_type: PluginTypeStruct {
+    static var kind: PluginTypeInfo.Kind { .detector }
+    var defaultIntervalMillis: Int? { Int(default_interval_ms) }
+}
+
+/// A registered link or detector type: the plugin's struct, copied at registration.
+struct LoadedType<T: PluginTypeStruct> {
+    let type: T
     unowned let plugin: LoadedPlugin
     let name: String
 
-    init(type: hanet_link_type, plugin: LoadedPlugin) {
+    init(type: T, plugin: LoadedPlugin) {
         self.type = type
         self.plugin = plugin
         self.name = String(cString: type.name)
@@ -64,33 +85,14 @@ struct LoadedLinkType {
     var unavailableReason: String? { type.unavailable_reason.map { String(cString: $0) } }
 
     var info: PluginTypeInfo {
-        PluginTypeInfo(kind: .link, name: name, description: type.description.map { String(cString: $0) },
+        PluginTypeInfo(kind: T.kind, name: name, description: type.description.map { String(cString: $0) },
                        flags: PluginTypeInfo.flagNames(type.flags), unavailableReason: unavailable ? unavailableReason : nil,
-                       defaultIntervalMillis: nil)
+                       defaultIntervalMillis: type.defaultIntervalMillis)
     }
 }
 
-/// A registered detector type: the plugin's struct, copied at registration.
-struct LoadedDetectorType {
-    let type: hanet_detector_type
-    unowned let plugin: LoadedPlugin
-    let name: String
-
-    init(type: hanet_detector_type, plugin: LoadedPlugin) {
-        self.type = type
-        self.plugin = plugin
-        self.name = String(cString: type.name)
-    }
-
-    var unavailable: Bool { type.flags & HANET_TYPE_UNAVAILABLE != 0 }
-    var unavailableReason: String? { type.unavailable_reason.map { String(cString: $0) } }
-
-    var info: PluginTypeInfo {
-        PluginTypeInfo(kind: .detector, name: name, description: type.description.map { String(cString: $0) },
-                       flags: PluginTypeInfo.flagNames(type.flags), unavailableReason: unavailable ? unavailableReason : nil,
-                       defaultIntervalMillis: Int(type.default_interval_ms))
-    }
-}
+typealias LoadedLinkType = LoadedType<hanet_link_type>
+typealias LoadedDetectorType = LoadedType<hanet_detector_type>
 
 extension PluginTypeInfo {
     static func flagNames(_ flags: UInt32) -> [String] {

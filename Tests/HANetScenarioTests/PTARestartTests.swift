@@ -21,13 +21,6 @@ final class PTARestartTests: XCTestCase {
         net?.down()
     }
 
-    func responderKernelState() throws -> String {
-        let proxy = try net.exec("s2", "ip neigh show proxy").out
-        let routes = try net.exec("s2", "ip -4 route show").out
-        let sysctls = try net.exec("s2", "sysctl -n net.ipv4.ip_forward net.ipv4.conf.priv0.proxy_arp net.ipv4.neigh.priv0.proxy_delay net.ipv4.neigh.hanet0.proxy_delay").out
-        return "proxy:\n\(proxy)routes:\n\(routes)sysctls:\n\(sysctls)"
-    }
-
     /// Each daemon gets a state dir of its own (the saved sysctls live there).
     func config(_ node: String) throws -> String {
         try net.config(node) { $0.replacingOccurrences(of: "name = \"\(node)\"\n", with: "name = \"\(node)\"\nstate_dir = \"\(self.net.work)/state-\(node)\"\n") }
@@ -49,14 +42,14 @@ final class PTARestartTests: XCTestCase {
         let cfg1 = try config("s1"), cfg2 = try config("s2")
         var s2 = try net.startDaemon("s2", config: cfg2)
         var s1 = try net.startDaemon("s1", config: cfg1)
-        let before = try responderKernelState()
+        let before = try net.ptaKernelState()
         try net.spawn("s1", "iperf3-server", "iperf3 -s -B 198.51.100.11 -1")
         try waitUntil(5, "iperf3 server") { try net.exec("s1", "ss -tlnH 'sport = :5201'", check: false).out.contains("5201") }
 
         try net.carrier("s1", "eth0", up: false)
         try net.carrier("s1", "eth1", up: false)
         try waitUntil(5, "s1 served by s2") { try net.status("s1").pta.served_by?.state == "served" }
-        let serving = try responderKernelState()
+        let serving = try net.ptaKernelState()
         XCTAssertNotEqual(serving, before)
 
         // The client's stream runs across both restarts.
@@ -65,7 +58,7 @@ final class PTARestartTests: XCTestCase {
 
         // The responder dies and comes back: it adopts the service, changes nothing.
         kill9(s2)
-        XCTAssertEqual(try responderKernelState(), serving, "the kernel keeps serving without the daemon")
+        XCTAssertEqual(try net.ptaKernelState(), serving, "the kernel keeps serving without the daemon")
         s2 = try net.startDaemon("s2", config: cfg2, name: "daemon-s2-again")
         let adopted = try net.status("s2")
         XCTAssertEqual(adopted.pta.serving.map(\.sibling), ["s1"], "adopted from the kernel")
@@ -74,7 +67,7 @@ final class PTARestartTests: XCTestCase {
         try waitUntil(6, "s2 still serving a whole lease time after its restart (renewals reached it)") {
             try self.stillServingAfterALease()
         }
-        XCTAssertEqual(try responderKernelState(), serving, "nothing duplicated or removed")
+        XCTAssertEqual(try net.ptaKernelState(), serving, "nothing duplicated or removed")
 
         // The requester dies and comes back: it adopts priv0 and asks again.
         kill9(s1)
@@ -84,7 +77,7 @@ final class PTARestartTests: XCTestCase {
             return st.adopted && st.active == "priv0" && st.pta.served_by?.state == "served"
         }
         XCTAssertEqual(try net.status("s2").pta.serving.map(\.sibling), ["s1"])
-        XCTAssertEqual(try responderKernelState(), serving)
+        XCTAssertEqual(try net.ptaKernelState(), serving)
 
         iperf.waitUntilExit()
         let out = net.output("iperf3")
@@ -96,7 +89,7 @@ final class PTARestartTests: XCTestCase {
         // Failback: s2 releases and restores what the *first* instance saved.
         try net.carrier("s1", "eth0", up: true)
         try waitUntil(6, "release") { try net.status("s2").pta.serving.isEmpty && net.status("s1").active == "eth0" }
-        XCTAssertEqual(try responderKernelState(), before, "the saved sysctls survived the restart")
+        XCTAssertEqual(try net.ptaKernelState(), before, "the saved sysctls survived the restart")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(net.work)/state-s2/pta-s2.json"), "nothing left to remember")
         _ = s2
     }

@@ -27,10 +27,6 @@ final class PTASecurityTests: XCTestCase {
         net?.down()
     }
 
-    func kernelState() throws -> String {
-        try net.exec("s2", "bash -c 'ip neigh show proxy; ip -4 route show; sysctl -n net.ipv4.ip_forward net.ipv4.conf.priv0.proxy_arp net.ipv4.neigh.priv0.proxy_delay net.ipv4.neigh.hanet0.proxy_delay'").out
-    }
-
     func message(_ type: PTAMessage.Kind, sender: String = "s1", addresses: [String] = ["198.51.100.11"]) -> PTAMessage {
         counter += 1
         return PTAMessage(type: type, sender: sender, addresses: addresses.compactMap(IPv4Address.init),
@@ -49,10 +45,10 @@ final class PTASecurityTests: XCTestCase {
 
     /// Sends `bytes`, waits for s2 to log `reason`, and asserts the kernel did not change.
     func assertRefused(_ what: String, _ bytes: [UInt8], logs reason: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let before = try kernelState()
+        let before = try net.ptaKernelState()
         try send(bytes)
         try waitUntil(3, "s2 to log '\(reason)' for \(what)") { net.errors("daemon-s2").contains(reason) }
-        XCTAssertEqual(try kernelState(), before, "\(what) changed s2's kernel state", file: file, line: line)
+        XCTAssertEqual(try net.ptaKernelState(), before, "\(what) changed s2's kernel state", file: file, line: line)
         XCTAssertTrue(try net.status("s2").pta.serving.isEmpty, "\(what): s2 serves someone", file: file, line: line)
     }
 
@@ -73,13 +69,13 @@ final class PTASecurityTests: XCTestCase {
         // A valid TAKEOVER is served, a RELEASE undoes it; the same TAKEOVER sent again is a replay.
         // (Counters only go up: it is made after every message above.)
         let valid = try PTAWire.encode(message(.takeover), key: key)
-        let clean = try kernelState()
+        let clean = try net.ptaKernelState()
         try send(valid)
         try waitUntil(3, "s2 to serve s1") { try net.status("s2").pta.serving.map(\.sibling) == ["s1"] }
-        XCTAssertNotEqual(try kernelState(), clean, "a valid TAKEOVER must change s2's kernel state")
+        XCTAssertNotEqual(try net.ptaKernelState(), clean, "a valid TAKEOVER must change s2's kernel state")
         try send(try PTAWire.encode(message(.release), key: key))
         try waitUntil(3, "s2 to release s1") { try net.status("s2").pta.serving.isEmpty }
-        XCTAssertEqual(try kernelState(), clean)
+        XCTAssertEqual(try net.ptaKernelState(), clean)
         try assertRefused("a replayed TAKEOVER", valid, logs: "dropped: ")
     }
 }

@@ -18,12 +18,6 @@ final class PTATakeoverTests: XCTestCase {
     }
 
     /// s2's kernel state that serving s1 changes: proxy entries, routes, forwarding, proxy ARP.
-    func responderKernelState() throws -> String {
-        let proxy = try net.exec("s2", "ip neigh show proxy").out
-        let routes = try net.exec("s2", "ip -4 route show").out
-        let sysctls = try net.exec("s2", "sysctl -n net.ipv4.ip_forward net.ipv4.conf.priv0.proxy_arp net.ipv4.neigh.priv0.proxy_delay net.ipv4.neigh.hanet0.proxy_delay").out
-        return "proxy:\n\(proxy)routes:\n\(routes)sysctls:\n\(sysctls)"
-    }
 
     func startPair(edit: @escaping (String) -> String = { $0 }) throws {
         try net.startDaemon("s2", config: try net.config("s2", edit: edit))
@@ -34,7 +28,7 @@ final class PTATakeoverTests: XCTestCase {
 
     func testSiblingCarriesTrafficWhenAllPublicLinksFailThenReleases() throws {
         try startPair()
-        let before = try responderKernelState()
+        let before = try net.ptaKernelState()
         try net.spawn("s1", "iperf3-server", "iperf3 -s -B 198.51.100.11 -1")
         try net.startNginx("s1", address: "198.51.100.11")
 
@@ -82,22 +76,22 @@ final class PTATakeoverTests: XCTestCase {
             XCTAssertFalse(out.contains("Socket errors"), "\(name) saw errors or resets:\n\(out)")
             XCTAssertFalse(out.contains("Non-2xx"), "\(name) saw failed requests:\n\(out)")
         }
-        XCTAssertEqual(try responderKernelState(), before, "s2 must leave nothing behind")
+        XCTAssertEqual(try net.ptaKernelState(), before, "s2 must leave nothing behind")
     }
 
     func testResponderCleansUpWhenTheLeaseExpires() throws {
         let shortLease: (String) -> String = { $0 + "\n[pta]\nlease_ms = 1000\n" }
         try net.startDaemon("s2", config: try net.config("s2", edit: shortLease))
         let s1 = try net.startDaemon("s1", config: try net.config("s1", edit: shortLease))
-        let before = try responderKernelState()
+        let before = try net.ptaKernelState()
         try net.carrier("s1", "eth0", up: false)
         try net.carrier("s1", "eth1", up: false)
         try waitUntil(5, "s2 serving s1") { try net.status("s2").pta.serving.map(\.sibling) == ["s1"] }
-        XCTAssertNotEqual(try responderKernelState(), before)
+        XCTAssertNotEqual(try net.ptaKernelState(), before)
 
         kill(s1.processIdentifier, SIGKILL)
         s1.waitUntilExit()
         try waitUntil(4, "the lease to expire on s2") { try net.status("s2").pta.serving.isEmpty }
-        XCTAssertEqual(try responderKernelState(), before, "s2 must undo everything when the lease runs out")
+        XCTAssertEqual(try net.ptaKernelState(), before, "s2 must undo everything when the lease runs out")
     }
 }

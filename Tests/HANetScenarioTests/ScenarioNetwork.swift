@@ -129,6 +129,16 @@ final class ScenarioNetwork {
         return path
     }
 
+    /// What serving a sibling changes in `node`'s kernel: proxy entries,
+    /// routes, forwarding and the proxy ARP sysctls. Tests compare it before
+    /// and after to prove a takeover leaves nothing behind.
+    func ptaKernelState(_ node: String = "s2") throws -> String {
+        let proxy = try exec(node, "ip neigh show proxy").out
+        let routes = try exec(node, "ip -4 route show").out
+        let sysctls = try exec(node, "sysctl -n net.ipv4.ip_forward net.ipv4.conf.priv0.proxy_arp net.ipv4.neigh.priv0.proxy_delay net.ipv4.neigh.hanet0.proxy_delay").out
+        return "proxy:\n\(proxy)routes:\n\(routes)sysctls:\n\(sysctls)"
+    }
+
     func socket(_ node: String) -> String { "/run/hanet/\(prefix)-\(node).sock" }
 
     /// Starts `hanet run` for `node` and waits until its control socket answers.
