@@ -28,6 +28,20 @@ def rss_kb(pid):
     return None
 
 
+def rss_by_mapping(pid, top=12):
+    """Resident kB per mapped file ("[anon]" for the daemon's own memory), largest first:
+    tells the daemon's heap apart from shared library text, which RSS also counts."""
+    sizes, name = {}, "[anon]"
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and len(head) >= 5 and ":" not in head[0]:
+                name = os.path.basename(head[5]) if len(head) > 5 and head[5].startswith("/") else "[anon]"
+            elif head[0] == "Rss:":
+                sizes[name] = sizes.get(name, 0) + int(head[1])
+    return dict(sorted(sizes.items(), key=lambda kv: -kv[1])[:top])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--switches", type=int, default=10000)
@@ -88,6 +102,7 @@ def main():
         out["failed_requests"] = failed
         out["events_stored"] = len(request({"command": "events"})["events"])
         out["rss_kb_end"] = rss_kb(pid)
+        out["rss_kb_by_mapping_end"] = rss_by_mapping(pid)
         out["growth_after_warmup_kb"] = out["rss_kb_end"] - out.get("rss_kb_after_warmup", out["rss_kb_start"])
         print(json.dumps(out, indent=1))
     finally:
