@@ -28,7 +28,8 @@ extension HANetConfig {
         }
 
         public var enabled: Bool
-        /// The sibling at the other end of every hot link; nil only when no sibling is configured.
+        /// The sibling every hot link leads to (`sibling = "..."`); nil: the
+        /// HELLO discovers which configured sibling is at the other end.
         public var sibling: String?
         public var priority: Int
         public var detectors: [String]
@@ -44,6 +45,13 @@ extension HANetConfig {
             self.allow = allow
             self.location = location
         }
+    }
+}
+
+extension HANetConfig {
+    /// The siblings a new hot link may lead to: the pinned one, or every configured sibling.
+    public var hotplugSiblings: [String] {
+        hotplug.sibling.map { [$0] } ?? siblings.map(\.name).sorted()
     }
 }
 

@@ -22,12 +22,8 @@ extension HANetConfigReader {
                 problem(line, "hotplug.sibling", "unknown sibling \"\(s)\"; "
                         + (known.isEmpty ? "no [[sibling]] is configured" : "configured siblings: " + known.sorted().joined(separator: ", ")))
             }
-        } else if known.count == 1 {
-            h.sibling = known[0]
-        } else if h.enabled {
-            problem(t.line, "hotplug.sibling", known.isEmpty
-                    ? "hot-plugged links lead to a sibling, and no [[sibling]] is configured"
-                    : "more than one [[sibling]] is configured; say which one hot-plugged links lead to (sibling = \"\(known.sorted()[0])\")")
+        } else if h.enabled, known.isEmpty {
+            problem(t.line, "hotplug.sibling", "hot-plugged links lead to a sibling, and no [[sibling]] is configured")
         }
         if let e = t["allow"] {
             if case .tableArray(let rules) = e.value.kind {

@@ -16,11 +16,47 @@ public struct HotplugDevice: Equatable, Sendable {
     }
 }
 
+/// One sibling a new hot link may lead to, with the /30 the pair would use on it.
+public struct HotplugCandidate: Equatable, Sendable {
+    public var sibling: String
+    public var mine: IPv4Prefix
+    public var peer: IPv4Address
+
+    public init(sibling: String, mine: IPv4Prefix, peer: IPv4Address) {
+        self.sibling = sibling
+        self.mine = mine
+        self.peer = peer
+    }
+}
+
 /// The pure decisions of hot-plug: does a rule allow this device, and which
 /// addresses does a hot link get. Both ends compute the same addresses from
 /// the same inputs, so no address has to be configured or exchanged before
 /// the first HELLO.
 public enum HotplugPolicy {
+    /// Discovery among several siblings: a new link holds one /30 per sibling
+    /// it may lead to, each derived from this node's and that sibling's name,
+    /// and says HELLO to each candidate peer. Only the pair that is really at
+    /// both ends holds matching addresses, so only that HELLO is answered;
+    /// the other candidates' addresses are then removed.
+    ///
+    /// Why not a broadcast from a provisional address: the answer would still
+    /// need a per-link address plan agreed afterwards, and broadcasts from
+    /// 0.0.0.0 need packet sockets; a /30 per candidate reuses the unicast
+    /// PTA path unchanged and costs one address per configured sibling for
+    /// the few milliseconds until the answer.
+    ///
+    /// Each candidate is derived independently of the others (they avoid only
+    /// `avoid`), so both ends of a pair compute the same /30 whatever other
+    /// siblings either end has.
+    public static func candidates(node: String, siblings: [String], interface: String,
+                                  avoid: [IPv4Prefix] = []) -> [HotplugCandidate] {
+        siblings.sorted().map { sib in
+            let (mine, peer) = addresses(node: node, sibling: sib, interface: interface, avoid: avoid)
+            return HotplugCandidate(sibling: sib, mine: mine, peer: peer)
+        }
+    }
+
     /// The first rule that matches every field it gives, or nil.
     public static func match(_ d: HotplugDevice, rules: [HANetConfig.Hotplug.Rule]) -> HANetConfig.Hotplug.Rule? {
         rules.first { r in

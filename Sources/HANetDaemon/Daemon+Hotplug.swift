@@ -7,8 +7,9 @@ import HANetSystem
 final class HotplugState {
     struct Pending {
         var slave: Slave
-        var sibling: String
-        var peer: IPv4Address
+        /// Every sibling this link may lead to, each with the pair's /30 held
+        /// on the link until one of them answers.
+        var candidates: [HotplugCandidate]
         var hellos = 0
         var ueventNanos: UInt64
         var timer: DispatchSourceTimer
@@ -45,7 +46,7 @@ extension Daemon {
             }
             m.start()
             hotplug.monitor = m
-            log.info("hotplug: watching net devices (udev source \"\(m.source)\"), \(config.hotplug.allow.count) allow rule(s), sibling \(config.hotplug.sibling ?? "none")")
+            log.info("hotplug: watching net devices (udev source \"\(m.source)\"), \(config.hotplug.allow.count) allow rule(s), " + (config.hotplug.sibling.map { "sibling \($0)" } ?? "siblings discovered by HELLO among \(config.hotplugSiblings.joined(separator: ", "))"))
         } catch {
             log.error("hotplug: \(error); devices plugged in will not be attached")
         }
@@ -108,38 +109,48 @@ extension Daemon {
             hotRecord("ignored", interface: name, reason: why, uevent: e.timestampNanos)
             return
         }
-        guard let sib = hp.sibling, pta?.keys[sib] != nil else {
+        let siblings = config.hotplugSiblings.filter { pta?.keys[$0] != nil }
+        guard !siblings.isEmpty else {
             log.warning("hotplug: \(name) matches \(rule.location) but no sibling with a key is configured; leaving it alone")
             hotRecord("ignored", interface: name, reason: "no sibling to lead to", uevent: e.timestampNanos)
             return
         }
         let avoid = config.links.compactMap(\.address) + slaves.compactMap { $0.hot ? $0.config.address : nil }
-            + hotplug.pending.values.compactMap(\.slave.config.address)
-        let (mine, peer) = HotplugPolicy.addresses(node: config.node.name, sibling: sib, interface: name, avoid: avoid)
+            + hotplug.pending.values.flatMap { $0.candidates.map(\.mine) }
+        let candidates = HotplugPolicy.candidates(node: config.node.name, siblings: siblings, interface: name, avoid: avoid)
+        let first = candidates[0]
         var options: [String: HANetConfig.Value] = [:]
         let props = e.properties.keys.sorted().filter { $0.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" } }
         if !props.isEmpty { options["udev_properties"] = .array(props.map { .string("\($0)=\(e.properties[$0]!)") }) }
-        let link = HANetConfig.Link.hotplugged(interface: name, type: rule.type, hotplug: hp, sibling: sib, address: mine,
-                                               options: options, location: hp.location ?? rule.location)
+        let link = HANetConfig.Link.hotplugged(interface: name, type: rule.type, hotplug: hp, sibling: first.sibling,
+                                               address: first.mine, options: options, location: hp.location ?? rule.location)
         let slave: Slave
         do {
             slave = try resolve(link, order: hotplug.nextOrder)
             hotplug.nextOrder += 1
             slave.hot = true
-            slave.peerAddress = peer
+            slave.peerAddress = first.peer
             try hygiene(slave)
+            for c in candidates.dropFirst() { try env.kernel.addAddress(c.mine, to: name) }
         } catch {
             log.error("hotplug: cannot attach \(name): \(error)")
-            hotRecord("refused", interface: name, sibling: sib, reason: "\(error)", uevent: e.timestampNanos)
+            hotRecord("refused", interface: name, sibling: hp.sibling, reason: "\(error)", uevent: e.timestampNanos)
             return
         }
-        log.info("hotplug: attached \(name) (driver \(e.driver.isEmpty ? "none" : e.driver), rule \(rule.location)) as \(mine); saying HELLO to \(sib) at \(peer)")
-        hotRecord("attached", interface: name, sibling: sib, reason: "\(mine), driver \(e.driver.isEmpty ? "none" : e.driver)", uevent: e.timestampNanos)
-        hotRecord("claimed", interface: name, type: slave.typeName, sibling: sib, reason: "by the \(slave.typeName) link plugin")
+        let plan = candidates.map { "\($0.mine) for \($0.sibling)" }.joined(separator: ", ")
+        let pinned = candidates.count == 1 ? first.sibling : nil
+        log.info("hotplug: attached \(name) (driver \(e.driver.isEmpty ? "none" : e.driver), rule \(rule.location)) as \(plan); saying HELLO to " + candidates.map { "\($0.sibling) at \($0.peer)" }.joined(separator: ", "))
+        hotRecord("attached", interface: name, sibling: pinned, reason: "\(plan); driver \(e.driver.isEmpty ? "none" : e.driver)", uevent: e.timestampNanos)
+        hotRecord("claimed", interface: name, type: slave.typeName, sibling: pinned, reason: "by the \(slave.typeName) link plugin")
+        startHello(name, slave: slave, candidates: candidates, ueventNanos: e.timestampNanos)
+    }
+
+    /// HELLOs every 50 ms to each candidate until one answers (hotHelloAnswered).
+    func startHello(_ name: String, slave: Slave, candidates: [HotplugCandidate], ueventNanos: UInt64) {
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now(), repeating: .milliseconds(HotplugState.helloIntervalMillis), leeway: .milliseconds(5))
         t.setEventHandler { [weak self] in self?.sayHello(name) }
-        hotplug.pending[name] = HotplugState.Pending(slave: slave, sibling: sib, peer: peer, ueventNanos: e.timestampNanos, timer: t)
+        hotplug.pending[name] = HotplugState.Pending(slave: slave, candidates: candidates, ueventNanos: ueventNanos, timer: t)
         t.resume()
     }
 
@@ -151,22 +162,26 @@ extension Daemon {
             // only after a second: start resolution afresh for each retry.
             try? env.kernel.flushNeighbours(on: name)
         }
-        pta.sendHello(to: p.sibling, at: p.peer)
+        for c in p.candidates { pta.sendHello(to: c.sibling, at: c.peer) }
         p.hellos += 1
         if p.hellos == HotplugState.helloPatience {
-            let why = "\(p.hellos) HELLOs to \(p.sibling) at \(p.peer) unanswered: is \(p.sibling)'s daemon running with hot-plug on, with the same key, and its end of the link named \(name) too?"
+            let to = p.candidates.map { "\($0.sibling) at \($0.peer)" }.joined(separator: ", ")
+            let who = p.candidates.count == 1 ? "\(p.candidates[0].sibling)'s daemon" : "the sibling's daemon"
+            let why = "\(p.hellos) HELLOs to \(to) unanswered: is \(who) running with hot-plug on, with the same key, and its end of the link named \(name) too?"
             log.warning("hotplug: \(name): \(why); asking once a second from now on")
-            hotRecord("unanswered", interface: name, sibling: p.sibling, reason: why)
+            hotRecord("unanswered", interface: name, sibling: p.candidates.count == 1 ? p.candidates[0].sibling : nil, reason: why)
             p.timer.schedule(deadline: .now() + 1, repeating: 1.0, leeway: .milliseconds(50))
         }
         hotplug.pending[name] = p
     }
 
     /// The sibling at `from` answered a HELLO (an ACK with no addresses): the
-    /// pending link at that address becomes a slave.
+    /// pending link at that address becomes a slave leading to it, and the
+    /// other candidates' addresses leave the link.
     func hotHelloAnswered(_ m: PTAMessage, from: IPv4Address) -> Bool {
         let sibling = m.sender
-        guard let (name, p) = hotplug.pending.first(where: { $0.value.sibling == sibling && $0.value.peer == from }) else { return false }
+        guard let (name, p) = hotplug.pending.first(where: { $0.value.candidates.contains { $0.sibling == sibling && $0.peer == from } }),
+              let won = p.candidates.first(where: { $0.sibling == sibling && $0.peer == from }) else { return false }
         if let why = hotplug.replay.accept(m) {
             log.warning("hotplug: \(name): dropped a HELLO answer from \(from): \(why)")
             return true
@@ -174,6 +189,12 @@ extension Daemon {
         p.timer.cancel()
         hotplug.pending[name] = nil
         let s = p.slave
+        for c in p.candidates where c != won {
+            do { try env.kernel.deleteAddress(c.mine, from: name) } catch { log.warning("hotplug: \(name): removing \(c.mine): \(error)") }
+        }
+        s.config.sibling = won.sibling
+        s.config.address = won.mine
+        s.peerAddress = won.peer
         s.kernel = (try? env.kernel.link(named: name)) ?? s.kernel
         // Described when it was still down: a link without carrier reads no speed,
         // and speed ranks private slaves before priority does.
@@ -198,8 +219,8 @@ extension Daemon {
         if let p = hotplug.pending.removeValue(forKey: name) {
             p.timer.cancel()
             p.slave.link?.close()
-            hotRecord("detached", interface: name, sibling: p.sibling, reason: "removed before the sibling answered")
-            log.info("hotplug: \(name) removed before \(p.sibling) answered HELLO")
+            hotRecord("detached", interface: name, reason: "removed before a sibling answered")
+            log.info("hotplug: \(name) removed before a sibling answered HELLO")
             return
         }
         guard let s = slaves.first(where: { $0.name == name && $0.hot }) else { return }
@@ -221,7 +242,9 @@ extension Daemon {
         if let s = slaves.first(where: { $0.hot && $0.peerAddress == address }), let sib = s.config.sibling {
             return (sib, s.name)
         }
-        if let (name, p) = hotplug.pending.first(where: { $0.value.peer == address }) { return (p.sibling, name) }
+        for (name, p) in hotplug.pending {
+            if let c = p.candidates.first(where: { $0.peer == address }) { return (c.sibling, name) }
+        }
         return nil
     }
 

@@ -36,7 +36,8 @@ final class HotplugPolicyTests: XCTestCase {
         type = "usbnet"
         """, file: "h.toml")
         XCTAssertTrue(c.hotplug.enabled)
-        XCTAssertEqual(c.hotplug.sibling, "s2", "the only sibling is the default")
+        XCTAssertNil(c.hotplug.sibling, "no pinned sibling: the HELLO finds out")
+        XCTAssertEqual(c.hotplugSiblings, ["s2"])
         XCTAssertEqual(c.hotplug.priority, 10)
         XCTAssertEqual(c.hotplug.detectors, ["carrier"])
         XCTAssertEqual(c.hotplug.allow.count, 2)
@@ -61,6 +62,22 @@ final class HotplugPolicyTests: XCTestCase {
                 XCTAssertTrue("\(e)".contains(expected), "expected \(expected) in:\n\(e)")
             }
         }
+    }
+
+    /// Each end derives the pair's /30 from both names alone, so the two ends
+    /// of s1–s3 agree whatever other siblings each of them has, and every
+    /// candidate of one link is a distinct address.
+    func testCandidatesAgreeAtBothEndsWhateverOtherSiblingsEachHas() {
+        let s1 = HotplugPolicy.candidates(node: "s1", siblings: ["s3", "s2"], interface: "hp0")
+        let s3 = HotplugPolicy.candidates(node: "s3", siblings: ["s2", "s1", "s4"], interface: "hp0")
+        XCTAssertEqual(s1.map(\.sibling), ["s2", "s3"])
+        let fromS1 = try! XCTUnwrap(s1.first { $0.sibling == "s3" })
+        let fromS3 = try! XCTUnwrap(s3.first { $0.sibling == "s1" })
+        XCTAssertEqual(fromS1.mine.address, fromS3.peer)
+        XCTAssertEqual(fromS3.mine.address, fromS1.peer)
+        XCTAssertEqual(fromS1.mine.network, fromS3.mine.network)
+        XCTAssertEqual(Set(s3.map(\.mine)).count, 3)
+        XCTAssertNotEqual(s1[0].mine, s1[1].mine)
     }
 
     func testRulesMatchEveryGivenField() {

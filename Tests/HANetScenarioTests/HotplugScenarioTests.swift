@@ -15,7 +15,7 @@ final class HotplugScenarioTests: XCTestCase {
 
     override func tearDown() {
         if let net, (testRun?.totalFailureCount ?? 0) > 0 {
-            print("s1:\n\(net.errors("daemon-s1").suffix(3000))\ns2:\n\(net.errors("daemon-s2").suffix(3000))")
+            print("s1:\n\(net.errors("daemon-s1").suffix(3000))\ns2:\n\(net.errors("daemon-s2").suffix(3000))\ns3:\n\(net.errors("daemon-s3").suffix(3000))")
         }
         net?.down()
     }
@@ -104,6 +104,85 @@ final class HotplugScenarioTests: XCTestCase {
         try waitUntil(2, "hp0 detached on s2") { try link("s2", "hp0") == nil }
         XCTAssertTrue(try net.status("s1").hotplug?.contains { $0.interface == "hp0" && $0.action == "detached" } ?? false)
 
+        iperf.waitUntilExit()
+        XCTAssertEqual(iperf.terminationStatus, 0, net.output("iperf3").suffix(400) + net.errors("iperf3"))
+        XCTAssertFalse(net.output("iperf3").contains("\"error\""), String(net.output("iperf3").suffix(400)))
+        XCTAssertGreaterThan(try XCTUnwrap(CarrierFailoverTests.iperfReceivedBytes(net.output("iperf3"))), 10_000_000)
+    }
+
+    /// Several siblings: s1 knows s2 (over priv0) and s3 (no configured link),
+    /// s3 knows s1 and s2, and no [hotplug] sibling is pinned. A veth between
+    /// s1 and s3 is found to lead to s3 by the HELLO alone; when every other
+    /// link of s1 is gone, s3 carries s1's traffic over it and s2 does not.
+    func testSiblingIsDiscoveredAmongSeveral() throws {
+        try sh("source scripts/lib/net.sh && net_server \(net.prefix) s3")
+        let k13 = "\(net.work)/s1-s3.key", k23 = "\(net.work)/s2-s3.key"
+        try sh("source scripts/lib/net.sh && net_key \(k13) && net_key \(k23)")
+        func sibling(_ name: String, _ address: String, _ key: String, _ service: String) -> String {
+            "\n[[sibling]]\nname = \"\(name)\"\naddress = \"\(address)\"\nkey_file = \"\(key)\"\naddresses = [\"\(service)/32\"]\n"
+        }
+        let s3 = "\(net.work)/s3.toml"
+        try ("""
+        [node]
+        name = "s3"
+        control_socket = "\(net.socket("s3"))"
+
+        [master]
+        name = "hanet0"
+        addresses = ["198.51.100.13/24"]
+
+        [[link]]
+        interface = "eth0"
+        type = "ethernet"
+        role = "public"
+        detectors = ["carrier"]
+
+        [[link]]
+        interface = "eth1"
+        type = "ethernet"
+        role = "public"
+        detectors = ["carrier"]
+        """ + sibling("s1", "169.254.78.1", k13, "198.51.100.11") + sibling("s2", "169.254.79.2", k23, "198.51.100.12")
+            + Self.hotplug("")).write(toFile: s3, atomically: true, encoding: .utf8)
+        try net.startDaemon("s3", config: s3)
+        try net.startDaemon("s2", config: try net.config("s2") { Self.hotplug($0 + sibling("s3", "169.254.79.3", k23, "198.51.100.13")) })
+        try net.startDaemon("s1", config: try net.config("s1") { Self.hotplug($0 + sibling("s3", "169.254.78.3", k13, "198.51.100.13")) })
+        try waitUntil(5, "all three active on eth0") {
+            try ["s1", "s2", "s3"].allSatisfy { try net.status($0).active == "eth0" }
+        }
+
+        try sh("ip link add hp0 netns \(net.ns("s1")) type veth peer name hp0 netns \(net.ns("s3"))")
+        try waitUntil(2, "hp0 GOOD on s1 and s3") {
+            try link("s1", "hp0")?.health == "GOOD" && link("s3", "hp0")?.health == "GOOD"
+        }
+        for (node, other) in [("s1", "s3"), ("s3", "s1")] {
+            let learned = try XCTUnwrap(net.status(node).hotplug?.first { $0.action == "sibling-learned" })
+            XCTAssertEqual(learned.sibling, other, "\(node) learned who is at the other end")
+            // The other candidate's /30 left the link once the HELLO was answered.
+            let pair = HotplugPolicy.addresses(node: node, sibling: other, interface: "hp0")
+            XCTAssertEqual(try net.exec(node, "ip -4 -o addr show dev hp0").out.components(separatedBy: "inet ").count - 1, 1)
+            XCTAssertTrue(try net.exec(node, "ip -4 -o addr show dev hp0").out.contains(pair.mine.description))
+        }
+        XCTAssertNil(try link("s2", "hp0"))
+
+        try net.spawn("s1", "iperf3-server", "iperf3 -s -B 198.51.100.11 -1")
+        try waitUntil(5, "iperf3 listening on s1") {
+            try net.exec("s1", "ss -tlnH '( sport = :5201 )'", check: false).out.contains(":5201")
+        }
+        let iperf = try net.spawn("client", "iperf3", "iperf3 -c 198.51.100.11 -t 6 -J")
+        try waitUntil(5, "the iperf3 stream") {
+            try net.exec("s1", "ss -tnH state established '( sport = :5201 )'", check: false).out.contains(":5201")
+        }
+        try net.exec("s1", "ip link set priv0 down")
+        try net.carrier("s1", "eth0", up: false)
+        try net.carrier("s1", "eth1", up: false)
+        try waitUntil(5, "s1 on hp0, served by s3 over hp0") {
+            let st = try net.status("s1")
+            return try st.active == "hp0" && st.pta.served_by?.state == "served" && st.pta.served_by?.sibling == "s3"
+                && net.status("s3").pta.serving.first?.link == "hp0"
+        }
+        XCTAssertTrue(try net.exec("s3", "ip route show 198.51.100.11").out.contains("dev hp0"))
+        XCTAssertTrue(try net.status("s2").pta.serving.isEmpty, "s2 has no path to s1 and must not serve it")
         iperf.waitUntilExit()
         XCTAssertEqual(iperf.terminationStatus, 0, net.output("iperf3").suffix(400) + net.errors("iperf3"))
         XCTAssertFalse(net.output("iperf3").contains("\"error\""), String(net.output("iperf3").suffix(400)))

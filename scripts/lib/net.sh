@@ -45,14 +45,20 @@ net_up() {
     net_lan_port "$p" "$(ns "$p" s1)" eth0 s1e0
     net_lan_port "$p" "$(ns "$p" s1)" eth1 s1e1
     if [ "$pair" = pair ]; then
-        ip netns add "$(ns "$p" s2)"
-        ip -n "$(ns "$p" s2)" link set lo up
-        net_lan_port "$p" "$(ns "$p" s2)" eth0 s2e0
-        net_lan_port "$p" "$(ns "$p" s2)" eth1 s2e1
+        net_server "$p" s2
         ip link add priv0 netns "$(ns "$p" s1)" type veth peer name priv0 netns "$(ns "$p" s2)"
         ip -n "$(ns "$p" s1)" link set priv0 up
         ip -n "$(ns "$p" s2)" link set priv0 up
     fi
+}
+
+# Adds server $2 (s2, s3, ...) with eth0 and eth1 on the LAN (bridge ports ${2}e0, ${2}e1).
+net_server() {
+    local p=$1 node=$2
+    ip netns add "$(ns "$p" "$node")"
+    ip -n "$(ns "$p" "$node")" link set lo up
+    net_lan_port "$p" "$(ns "$p" "$node")" eth0 "${node}e0"
+    net_lan_port "$p" "$(ns "$p" "$node")" eth1 "${node}e1"
 }
 
 # Writes a shared PTA key (32 random bytes, hex) to $1.
