@@ -13,6 +13,9 @@ extension HANetConfig {
             public var propertyValue: String?
             /// The link type to open it as; nil: the link plugins' `probe` decides.
             public var type: String?
+            /// The slave's detectors; nil: `[hotplug] detectors`. A tty's PPP
+            /// link wants `ppp-echo` where a NIC wants `carrier`.
+            public var detectors: [String]?
             public var location: Location
 
             public init(driver: String? = nil, name: String? = nil, subsystem: String? = nil, propertyKey: String? = nil,
@@ -58,11 +61,11 @@ extension HANetConfig {
 extension HANetConfig.Link {
     /// The link a hot-plugged device is opened as: private, to the `[hotplug]`
     /// sibling, with the `[hotplug]` table's priority and detectors.
-    public static func hotplugged(interface: String, type: String?, hotplug: HANetConfig.Hotplug, sibling: String,
-                                  address: IPv4Prefix, options: [String: HANetConfig.Value],
+    public static func hotplugged(interface: String, type: String?, hotplug: HANetConfig.Hotplug, detectors: [String]? = nil,
+                                  sibling: String, address: IPv4Prefix, options: [String: HANetConfig.Value],
                                   location: HANetConfig.Location) -> HANetConfig.Link {
         HANetConfig.Link(interface: interface, type: type, role: .private, speedBitsPerSecond: nil, priority: hotplug.priority,
-                         detectors: hotplug.detectors, detectorPolicy: "any", sibling: sibling, address: address,
+                         detectors: detectors ?? hotplug.detectors, detectorPolicy: "any", sibling: sibling, address: address,
                          options: options, detectorOverrides: [:], location: location)
     }
 }

@@ -1,7 +1,7 @@
 /// `[hotplug]` and its `[[hotplug.allow]]` rules (issue 8).
 extension HANetConfigReader {
     static let hotplugKeys = ["enabled", "sibling", "priority", "detectors", "allow"]
-    static let hotplugRuleKeys = ["driver", "name", "subsystem", "property", "type"]
+    static let hotplugRuleKeys = ["driver", "name", "subsystem", "property", "type", "detectors"]
 
     mutating func readHotplug(_ t: TOMLTable?, siblings: [HANetConfig.Sibling]) -> HANetConfig.Hotplug {
         guard let t else { return HANetConfig.Hotplug() }
@@ -9,12 +9,7 @@ extension HANetConfigReader {
         var h = HANetConfig.Hotplug(location: .init(file: file, line: t.line))
         h.enabled = optionalBool(t, "enabled", path: "hotplug") ?? false
         h.priority = optionalInt(t, "priority", path: "hotplug", range: -1_000_000...1_000_000) ?? 0
-        if let e = t["detectors"], let list = stringList(e.value, path: "hotplug.detectors", what: "detector names") {
-            for (i, item) in list.enumerated() where !Self.isPluginName(item.0) {
-                problem(item.1, "hotplug.detectors[\(i)]", "expected a detector name of a-z, 0-9 and '-', got \"\(item.0)\"")
-            }
-            h.detectors = list.map(\.0)
-        }
+        if let d = readHotplugDetectors(t, path: "hotplug") { h.detectors = d }
         let known = siblings.map(\.name)
         if let (s, line) = optionalString(t, "sibling", path: "hotplug") {
             if known.contains(s) { h.sibling = s }
@@ -46,6 +41,7 @@ extension HANetConfigReader {
         rule.driver = optionalString(t, "driver", path: path)?.0
         rule.subsystem = optionalString(t, "subsystem", path: path)?.0
         rule.type = optionalString(t, "type", path: path)?.0
+        rule.detectors = readHotplugDetectors(t, path: path)
         if let (n, line) = optionalString(t, "name", path: path) {
             if n.isEmpty || n.utf8.count > 15 { problem(line, path + ".name", "expected an interface name pattern of 1 to 15 bytes (`*` matches any run of characters), got \"\(n)\"") }
             rule.name = n
@@ -64,5 +60,13 @@ extension HANetConfigReader {
             return nil
         }
         return rule
+    }
+
+    private mutating func readHotplugDetectors(_ t: TOMLTable, path: String) -> [String]? {
+        guard let e = t["detectors"], let list = stringList(e.value, path: path + ".detectors", what: "detector names") else { return nil }
+        for (i, item) in list.enumerated() where !Self.isPluginName(item.0) {
+            problem(item.1, "\(path).detectors[\(i)]", "expected a detector name of a-z, 0-9 and '-', got \"\(item.0)\"")
+        }
+        return list.map(\.0)
     }
 }

@@ -113,6 +113,22 @@ public enum ConfigCheck {
                 }
             }
         }
+        // Hot links are opened long after start: a typo here would surface only when a device is plugged in.
+        if c.hotplug.enabled, let loc = c.hotplug.location {
+            let lists = [("hotplug.detectors", loc, c.hotplug.detectors)]
+                + c.hotplug.allow.enumerated().compactMap { i, r in r.detectors.map { ("hotplug.allow[\(i)].detectors", r.location, $0) } }
+            for (key, location, names) in lists {
+                guard let dt = detectorTypes else { break }
+                for (j, d) in names.enumerated() where !dt.contains(d) {
+                    add(location, "\(key)[\(j)]", "no detector plugin provides '\(d)'; loaded: \(dt.sorted().joined(separator: ", "))")
+                }
+            }
+            for (i, r) in c.hotplug.allow.enumerated() {
+                if let lt = linkTypes, let t = r.type, !lt.contains(t) {
+                    add(r.location, "hotplug.allow[\(i)].type", "no link plugin provides type '\(t)'; loaded: \(lt.sorted().joined(separator: ", "))")
+                }
+            }
+        }
         return out.sorted { ($0.file, $0.line) < ($1.file, $1.line) }
     }
 

@@ -40,13 +40,13 @@ extension Daemon {
     func startHotplug() {
         guard config.hotplug.enabled else { return }
         do {
-            let m = try UdevMonitor(subsystems: ["net"]) { [weak self] e in
+            let m = try UdevMonitor(subsystems: ["net", "tty"]) { [weak self] e in
                 guard let self else { return }
                 self.queue.async { self.hotplugEvent(e) }
             }
             m.start()
             hotplug.monitor = m
-            log.info("hotplug: watching net devices (udev source \"\(m.source)\"), \(config.hotplug.allow.count) allow rule(s), " + (config.hotplug.sibling.map { "sibling \($0)" } ?? "siblings discovered by HELLO among \(config.hotplugSiblings.joined(separator: ", "))"))
+            log.info("hotplug: watching net and tty devices (udev source \"\(m.source)\"), \(config.hotplug.allow.count) allow rule(s), " + (config.hotplug.sibling.map { "sibling \($0)" } ?? "siblings discovered by HELLO among \(config.hotplugSiblings.joined(separator: ", "))"))
         } catch {
             log.error("hotplug: \(error); devices plugged in will not be attached")
         }
@@ -64,12 +64,12 @@ extension Daemon {
 
     /// A udev event, on the control queue.
     func hotplugEvent(_ e: UdevEvent) {
-        guard running, e.subsystem == "net" else { return }
+        guard running, e.subsystem == "net" || e.subsystem == "tty" else { return }
         switch e.action {
         case "add":
             hotAttach(e)
         case "remove":
-            hotDetach(name: e.sysname, at: e.timestampNanos)
+            hotDetach(name: e.subsystem == "tty" ? Self.ttyInterface(e.sysname) : e.sysname, at: e.timestampNanos)
         case "move":
             // A rename: the old name is gone, the new one is a new device to us.
             if let old = e.properties["INTERFACE_OLD"] { hotDetach(name: old, at: e.timestampNanos) }
@@ -95,18 +95,32 @@ extension Daemon {
         }
     }
 
+    /// The TUN a hot-plugged tty's frame link gets: "hp" + the tty's name
+    /// (hpttyUSB0), at most 15 bytes. Both ends of a null-modem cable usually
+    /// see the same tty name, which the derived addresses need.
+    static func ttyInterface(_ sysname: String) -> String {
+        String(decoding: Array(("hp" + sysname).utf8.prefix(15)), as: UTF8.self)
+    }
+
     private func hotAttach(_ e: UdevEvent) {
-        let name = e.sysname
+        let tty = e.subsystem == "tty"
+        let name = tty ? Self.ttyInterface(e.sysname) : e.sysname
         let hp = config.hotplug
         let m = config.master
         if name == "lo" || name == m.name || name == m.port { return }
         if slaves.contains(where: { $0.name == name }) || config.links.contains(where: { $0.interface == name })
             || hotplug.pending[name] != nil { return }
-        let device = HotplugDevice(name: name, subsystem: e.subsystem, driver: e.driver, properties: e.properties)
+        if let node = e.devnode, config.links.contains(where: { $0.options["device"] == .string(node) }) { return }
+        let device = HotplugDevice(name: e.sysname, subsystem: e.subsystem, driver: e.driver, properties: e.properties)
         guard let rule = HotplugPolicy.match(device, rules: hp.allow) else {
             let why = "no [[hotplug.allow]] rule matches (driver \(e.driver.isEmpty ? "none" : e.driver), subsystem \(e.subsystem))"
-            log.info("hotplug: ignoring \(name): \(why)")
-            hotRecord("ignored", interface: name, reason: why, uevent: e.timestampNanos)
+            log.info("hotplug: ignoring \(e.sysname): \(why)")
+            hotRecord("ignored", interface: e.sysname, reason: why, uevent: e.timestampNanos)
+            return
+        }
+        if tty, e.devnode == nil {
+            log.warning("hotplug: \(e.sysname) matches \(rule.location) but its uevent names no device node; leaving it alone")
+            hotRecord("ignored", interface: e.sysname, reason: "no device node", uevent: e.timestampNanos)
             return
         }
         let siblings = config.hotplugSiblings.filter { pta?.keys[$0] != nil }
@@ -122,11 +136,13 @@ extension Daemon {
         var options: [String: HANetConfig.Value] = [:]
         let props = e.properties.keys.sorted().filter { $0.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" } }
         if !props.isEmpty { options["udev_properties"] = .array(props.map { .string("\($0)=\(e.properties[$0]!)") }) }
-        let link = HANetConfig.Link.hotplugged(interface: name, type: rule.type, hotplug: hp, sibling: first.sibling,
+        // A tty is opened by a frame-I/O link plugin (ppp-serial) behind a TUN named `name`.
+        if tty, let node = e.devnode { options["device"] = .string(node) }
+        let link = HANetConfig.Link.hotplugged(interface: name, type: rule.type, hotplug: hp, detectors: rule.detectors, sibling: first.sibling,
                                                address: first.mine, options: options, location: hp.location ?? rule.location)
         let slave: Slave
         do {
-            slave = try resolve(link, order: hotplug.nextOrder)
+            slave = try resolve(link, order: hotplug.nextOrder, hot: true)
             hotplug.nextOrder += 1
             slave.hot = true
             slave.peerAddress = first.peer
@@ -141,7 +157,8 @@ extension Daemon {
         let pinned = candidates.count == 1 ? first.sibling : nil
         log.info("hotplug: attached \(name) (driver \(e.driver.isEmpty ? "none" : e.driver), rule \(rule.location)) as \(plan); saying HELLO to " + candidates.map { "\($0.sibling) at \($0.peer)" }.joined(separator: ", "))
         hotRecord("attached", interface: name, sibling: pinned, reason: "\(plan); driver \(e.driver.isEmpty ? "none" : e.driver)", uevent: e.timestampNanos)
-        hotRecord("claimed", interface: name, type: slave.typeName, sibling: pinned, reason: "by the \(slave.typeName) link plugin")
+        hotRecord("claimed", interface: name, type: slave.typeName, sibling: pinned,
+                  reason: "by the \(slave.typeName) link plugin" + (tty ? " on \(e.devnode ?? e.sysname)" : ""))
         startHello(name, slave: slave, candidates: candidates, ueventNanos: e.timestampNanos)
     }
 
@@ -219,6 +236,7 @@ extension Daemon {
         if let p = hotplug.pending.removeValue(forKey: name) {
             p.timer.cancel()
             p.slave.link?.close()
+            p.slave.frameLink?.stop()
             hotRecord("detached", interface: name, reason: "removed before a sibling answered")
             log.info("hotplug: \(name) removed before a sibling answered HELLO")
             return
@@ -230,6 +248,8 @@ extension Daemon {
         s.detectors.removeAll()
         scheduler.prune()
         s.link?.close()
+        // A tty's TUN goes with its frame link (a netdev's removal took it already).
+        s.frameLink?.stop()
         slaves.removeAll { $0 === s }
         pta?.linkRemoved(name)
         log.info("hotplug: detached \(name)")

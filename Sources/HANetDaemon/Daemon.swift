@@ -201,8 +201,9 @@ public final class Daemon {
 
     // MARK: links
 
-    func resolve(_ link: HANetConfig.Link, order: Int) throws -> Slave {
-        if let framed = try resolveFrameLink(link, order: order) { return framed }
+    /// `hot`: a link being attached at run time, whose sibling is not known yet.
+    func resolve(_ link: HANetConfig.Link, order: Int, hot: Bool = false) throws -> Slave {
+        if let framed = try resolveFrameLink(link, order: order, hot: hot) { return framed }
         guard let k = try env.kernel.link(named: link.interface) else {
             throw HANetError(.config, "\(link.location): link \(link.interface): no such network interface")
         }

@@ -11,7 +11,7 @@ extension Daemon {
     ///
     /// Nothing here outlives a failed start: the TUN exists only while its
     /// descriptor is open, and the plugin link closes when released.
-    func resolveFrameLink(_ link: HANetConfig.Link, order: Int) throws -> Slave? {
+    func resolveFrameLink(_ link: HANetConfig.Link, order: Int, hot: Bool = false) throws -> Slave? {
         guard case .string(let path)? = link.options["device"] else { return nil }
         let device = DeviceInfo(name: path, subsystem: "tty", devpath: "", properties: Self.udevProperties(of: link))
         let (typeName, attrs) = try claim(link, device: device, what: "the tty \(path)")
@@ -36,7 +36,7 @@ extension Daemon {
         }
         let opened: LinkInstance
         do {
-            opened = try plugins.openLink(type: typeName, device: device, config: frameLinkOptions(link),
+            opened = try plugins.openLink(type: typeName, device: device, config: frameLinkOptions(link, hot: hot),
                                           onFrame: FrameLink.deliver(to: tun))
         } catch {
             throw HANetError(.plugin, "\(link.location): link \(link.interface): type \(typeName) refused to open \(path): \(error)")
@@ -58,11 +58,13 @@ extension Daemon {
 
     /// What a frame-I/O plugin needs beyond the [[link]] keys: its netdev's
     /// name (detectors find the link by it) and both ends' addresses (IPCP).
-    func frameLinkOptions(_ link: HANetConfig.Link) -> [String: HANetConfig.Value] {
+    /// A hot link's far end is not known when it opens (the HELLO finds
+    /// out), so IPCP accepts whatever address the far end proposes there.
+    func frameLinkOptions(_ link: HANetConfig.Link, hot: Bool = false) -> [String: HANetConfig.Value] {
         var options = link.options
         options["interface"] = .string(link.interface)
         if let a = link.address { options["address"] = .string(a.description) }
-        if let name = link.sibling, let s = config.siblings.first(where: { $0.name == name }) {
+        if !hot, let name = link.sibling, let s = config.siblings.first(where: { $0.name == name }) {
             options["peer_address"] = .string(s.address.description)
         }
         return options

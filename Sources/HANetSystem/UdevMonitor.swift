@@ -11,8 +11,11 @@ public struct UdevEvent: Equatable, Sendable {
     public var sysname: String
     public var subsystem: String
     public var ifindex: Int32?
-    /// The kernel driver (`ethtool -i`) for a netdev that still exists; "" otherwise.
+    /// The kernel driver: `ethtool -i`'s for a netdev, the nearest parent's
+    /// (cdc_acm, ftdi_sio, ...) for a tty; "" when it has none or is gone.
     public var driver: String
+    /// The device node of a character device (/dev/ttyUSB0), nil for a netdev.
+    public var devnode: String? = nil
     public var properties: [String: String]
     /// CLOCK_MONOTONIC (ns) right after the event was read from the socket.
     public var timestampNanos: UInt64
@@ -102,10 +105,26 @@ public final class UdevMonitor {
         let action = str(udev_device_get_action(dev))
         let sysname = str(udev_device_get_sysname(dev))
         let subsystem = str(udev_device_get_subsystem(dev))
-        let driver = subsystem == "net" && action != "remove" ? driverName(sysname) : ""
+        var driver = ""
+        if action != "remove" {
+            driver = subsystem == "net" ? driverName(sysname) : parentDriver(dev)
+        }
+        // The kernel source gives DEVNAME relative to /dev, udevd's events give the path.
+        let devnode = props["DEVNAME"].map { $0.hasPrefix("/") ? $0 : "/dev/" + $0 }
         return UdevEvent(action: action, sysname: sysname, subsystem: subsystem,
                          ifindex: props["IFINDEX"].flatMap { Int32($0) }, driver: driver,
-                         properties: props, timestampNanos: now)
+                         devnode: subsystem == "net" ? nil : devnode, properties: props, timestampNanos: now)
+    }
+
+    /// A tty has no driver of its own in sysfs: the USB serial or ACM driver
+    /// is bound to a parent (the usb-serial port or the USB interface).
+    private static func parentDriver(_ dev: OpaquePointer) -> String {
+        var node: OpaquePointer? = dev
+        while let d = node {
+            if let p = udev_device_get_driver(d) { return String(cString: p) }
+            node = udev_device_get_parent(d)  // owned by the child: no unref
+        }
+        return ""
     }
 
     /// The driver of a network interface in this thread's namespace, "" when it has none or is gone.

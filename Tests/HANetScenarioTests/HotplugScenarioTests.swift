@@ -189,6 +189,74 @@ final class HotplugScenarioTests: XCTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(CarrierFailoverTests.iperfReceivedBytes(net.output("iperf3"))), 10_000_000)
     }
 
+    /// A serial adapter plugged in at run time. No tty here can be plugged
+    /// for real (no USB, no gadget or serial modules), so the test wires it:
+    /// each daemon runs in its own mount namespace where /dev/ttyS0 is one
+    /// end of a socat pty pair (a null-modem cable), and the kernel sends a
+    /// real `add` uevent for ttyS0 when its sysfs `uevent` file is written,
+    /// as `udevadm trigger` does. From the uevent on, everything is the
+    /// product: the allow rule on subsystem and name, ppp-serial opening the
+    /// device node behind a TUN, PPP, the HELLO over it, the PTA over it, and
+    /// the detach on `remove`.
+    func testSerialLinePluggedInBecomesAPPPSlaveAndCarriesThePTA() throws {
+        let a = "\(net.work)/tty-s1", b = "\(net.work)/tty-s2"
+        try net.spawn("s1", "socat", "socat -b 65536 pty,raw,echo=0,link=\(a) pty,raw,echo=0,link=\(b)")
+        try waitUntil(5, "socat's ptys") { FileManager.default.fileExists(atPath: a) && FileManager.default.fileExists(atPath: b) }
+        try net.exec("s1", "ip link del priv0")
+        let serial: (String) -> String = { text in
+            // No configured private link: the sibling is reached over the serial line only.
+            let start = text.range(of: "[[link]]\ninterface = \"priv0\"")!, end = text.range(of: "[[sibling]]")!
+            return text.replacingOccurrences(of: text[start.lowerBound..<end.lowerBound], with: "")
+                + "\n[hotplug]\nenabled = true\n[[hotplug.allow]]\nsubsystem = \"tty\"\nname = \"ttyS0\"\ntype = \"ppp-serial\"\ndetectors = [\"ppp-echo\"]\n"
+        }
+        for (node, end) in [("s2", b), ("s1", a)] {
+            try net.startDaemon(node, config: try net.config(node, edit: serial), before: "mount --bind $(readlink -f \(end)) /dev/ttyS0")
+        }
+        try waitUntil(5, "both active on eth0") {
+            try net.status("s1").active == "eth0" && net.status("s2").active == "eth0"
+        }
+
+        try sh("echo add > /sys/class/tty/ttyS0/uevent")
+        try waitUntil(5, "hpttyS0 GOOD on both sides") {
+            try link("s1", "hpttyS0")?.health == "GOOD" && link("s2", "hpttyS0")?.health == "GOOD"
+        }
+        for node in ["s1", "s2"] {
+            let h = try XCTUnwrap(net.status(node).hotplug).filter { $0.interface == "hpttyS0" }
+            XCTAssertEqual(h.map(\.action), ["attached", "claimed", "sibling-learned"], "\(node): \(h)")
+            XCTAssertEqual(h.first { $0.action == "claimed" }?.type, "ppp-serial")
+            XCTAssertEqual(h.last?.sibling, node == "s1" ? "s2" : "s1")
+            XCTAssertTrue(try net.exec(node, "ip -o link show hpttyS0").out.contains("POINTOPOINT"), "a TUN device")
+        }
+
+        try net.spawn("s1", "iperf3-server", "iperf3 -s -B 198.51.100.11 -1")
+        try waitUntil(5, "iperf3 listening on s1") {
+            try net.exec("s1", "ss -tlnH '( sport = :5201 )'", check: false).out.contains(":5201")
+        }
+        let iperf = try net.spawn("client", "iperf3", "iperf3 -c 198.51.100.11 -t 6 -b 4M -J")
+        try waitUntil(5, "the iperf3 stream") {
+            try net.exec("s1", "ss -tnH state established '( sport = :5201 )'", check: false).out.contains(":5201")
+        }
+        try net.carrier("s1", "eth0", up: false)
+        try net.carrier("s1", "eth1", up: false)
+        try waitUntil(5, "s1 on hpttyS0, served by s2 over it") {
+            let st = try net.status("s1")
+            return try st.active == "hpttyS0" && st.pta.served_by?.state == "served" && net.status("s2").pta.serving.first?.link == "hpttyS0"
+        }
+        iperf.waitUntilExit()
+        XCTAssertEqual(iperf.terminationStatus, 0, net.output("iperf3").suffix(400) + net.errors("iperf3"))
+        XCTAssertGreaterThan(try XCTUnwrap(CarrierFailoverTests.iperfReceivedBytes(net.output("iperf3"))), 1_000_000)
+
+        try sh("echo remove > /sys/class/tty/ttyS0/uevent")
+        try waitUntil(3, "hpttyS0 detached on both sides") {
+            try link("s1", "hpttyS0") == nil && link("s2", "hpttyS0") == nil
+        }
+        for node in ["s1", "s2"] {
+            XCTAssertEqual(try net.status(node).hotplug?.last?.action, "detached")
+            XCTAssertNotEqual(try net.exec(node, "ip link show hpttyS0", check: false).status, 0, "the TUN is gone")
+        }
+        XCTAssertTrue(try net.status("s2").pta.serving.isEmpty, "the service over the pulled line ended")
+    }
+
     func testDeviceNoRuleMatchesIsLeftAlone() throws {
         try startPair()
         try addHotLink("zz0")

@@ -142,9 +142,12 @@ final class ScenarioNetwork {
     func socket(_ node: String) -> String { "/run/hanet/\(prefix)-\(node).sock" }
 
     /// Starts `hanet run` for `node` and waits until its control socket answers.
+    /// `before` runs first in the daemon's own mount namespace (`ip netns exec`
+    /// makes one per process), such as a bind mount that wires a device node.
     @discardableResult
-    func startDaemon(_ node: String, config: String, name: String? = nil) throws -> Process {
-        let p = try spawn(node, name ?? "daemon-\(node)", "\(productsDirectory)/hanet run --config \(config) --socket \(socket(node)) --plugins-dir \(productsDirectory)")
+    func startDaemon(_ node: String, config: String, name: String? = nil, before: String? = nil) throws -> Process {
+        let run = "\(productsDirectory)/hanet run --config \(config) --socket \(socket(node)) --plugins-dir \(productsDirectory)"
+        let p = try spawn(node, name ?? "daemon-\(node)", before.map { "/bin/sh -c '\($0) && exec \(run)'" } ?? run)
         try waitUntil(15, "the daemon on \(node) to answer") {
             if !p.isRunning { throw HANetError(.state, "daemon exited: \(errors(name ?? "daemon-\(node)"))") }
             return (try? status(node)) != nil
