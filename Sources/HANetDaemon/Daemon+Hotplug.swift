@@ -57,7 +57,7 @@ extension Daemon {
         hotplug.monitor = nil
         for p in hotplug.pending.values {
             p.timer.cancel()
-            p.slave.link?.close()
+            closeSlave(p.slave)
         }
         hotplug.pending.removeAll()
     }
@@ -142,12 +142,16 @@ extension Daemon {
                                                address: first.mine, options: options, location: hp.location ?? rule.location)
         let slave: Slave
         do {
-            slave = try resolve(link, order: hotplug.nextOrder, hot: true)
+            slave = try openSlave(link, order: hotplug.nextOrder, hot: true)
             hotplug.nextOrder += 1
             slave.hot = true
             slave.peerAddress = first.peer
-            try hygiene(slave)
-            for c in candidates.dropFirst() { try env.kernel.addAddress(c.mine, to: name) }
+            do {
+                for c in candidates.dropFirst() { try env.kernel.addAddress(c.mine, to: name) }
+            } catch {
+                closeSlave(slave)
+                throw error
+            }
         } catch {
             log.error("hotplug: cannot attach \(name): \(error)")
             hotRecord("refused", interface: name, sibling: hp.sibling, reason: "\(error)", uevent: e.timestampNanos)
@@ -211,6 +215,7 @@ extension Daemon {
         }
         s.config.sibling = won.sibling
         s.config.address = won.mine
+        s.addedAddresses = [won.mine]
         s.peerAddress = won.peer
         s.kernel = (try? env.kernel.link(named: name)) ?? s.kernel
         // Described when it was still down: a link without carrier reads no speed,
@@ -222,36 +227,25 @@ extension Daemon {
            attrs.speedBitsPerSecond != 0 {
             s.speedBitsPerSecond = attrs.speedBitsPerSecond
         }
-        slaves.append(s)
+        enlist(s)
         hotRecord("sibling-learned", interface: name, type: s.typeName, sibling: sibling,
                   reason: "\(sibling) answered HELLO from \(from) after \(p.hellos) HELLO(s)")
         log.info("hotplug: \(name) leads to \(sibling) (HELLO answered from \(from)); it is a backup slave now")
-        for d in s.config.detectors {
-            do { try startDetector(d, on: s) } catch { log.error("hotplug: \(name): detector \(d): \(error)") }
-        }
+        for (d, error) in startLinkDetectors(s) { log.error("hotplug: \(name): detector \(d): \(error)") }
         return true
     }
 
     private func hotDetach(name: String, at nanos: UInt64) {
         if let p = hotplug.pending.removeValue(forKey: name) {
             p.timer.cancel()
-            p.slave.link?.close()
-            p.slave.frameLink?.stop()
+            closeSlave(p.slave)
             hotRecord("detached", interface: name, reason: "removed before a sibling answered")
             log.info("hotplug: \(name) removed before a sibling answered HELLO")
             return
         }
         guard let s = slaves.first(where: { $0.name == name && $0.hot }) else { return }
         s.kernel = nil
-        if active == name { reevaluate(trigger: nanos, cause: "\(name) removed") }
-        for d in s.detectors { d.destroy() }
-        s.detectors.removeAll()
-        scheduler.prune()
-        s.link?.close()
-        // A tty's TUN goes with its frame link (a netdev's removal took it already).
-        s.frameLink?.stop()
-        slaves.removeAll { $0 === s }
-        pta?.linkRemoved(name)
+        retire(s, trigger: nanos, cause: "\(name) removed")
         log.info("hotplug: detached \(name)")
         hotRecord("detached", interface: name, type: s.typeName, sibling: s.config.sibling, reason: "device removed", uevent: nanos)
     }

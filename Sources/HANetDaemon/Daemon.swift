@@ -178,11 +178,7 @@ public final class Daemon {
             scheduler.stop()
             monitor?.stop()
             stopHotplug()
-            for s in slaves {
-                for d in s.detectors { d.destroy() }
-                s.link?.close()
-                s.frameLink?.stop()
-            }
+            for s in slaves { closeSlave(s) }
             control?.stop()
             stopOperations()
             if teardown {
@@ -278,6 +274,10 @@ public final class Daemon {
 
     /// Slaves carry no service address and never answer ARP for one, so only
     /// the active slave's ingress (forwarded to the master) ever answers.
+    /// The address it adds is kept in `s.addedAddresses`: a link that leaves
+    /// takes it along (`removeAddedAddresses`). The ARP sysctls stay: an
+    /// interface next to the master would answer ARP for the service addresses
+    /// with the kernel's defaults, whether it is a slave or not.
     func hygiene(_ s: Slave) throws {
         try env.sysctl.write("net/ipv4/conf/\(s.name)/arp_ignore", "1")
         try env.sysctl.write("net/ipv4/conf/\(s.name)/arp_announce", "2")
@@ -288,6 +288,7 @@ public final class Daemon {
         }
         if let own = s.config.address, !(try env.kernel.addresses(of: s.name)).contains(own) {
             try env.kernel.addAddress(own, to: s.name)
+            s.addedAddresses.append(own)
         }
         if let k = s.kernel, !k.isUp { try env.kernel.setUp(s.name, true) }
     }

@@ -5,7 +5,8 @@ import HANetCore
 final class Slave {
     /// `var`: a reload changes priority, role, speed and detector settings in place.
     var config: HANetConfig.Link
-    let order: Int
+    /// Position in the config file (the interface manager's last tie-break); a reload that reorders [[link]]s changes it.
+    var order: Int
     let typeName: String
     let attributes: LinkAttributes
     var role: LinkRole
@@ -25,6 +26,8 @@ final class Slave {
     var hot = false
     /// The sibling's end of this private link: for a hot link the derived address; else nil (the [[sibling]] address).
     var peerAddress: IPv4Address?
+    /// Addresses `Daemon.hygiene` added (the link's own `address`): removed with the link.
+    var addedAddresses: [IPv4Prefix] = []
 
     var name: String { config.interface }
 
