@@ -32,7 +32,7 @@ public final class PTAResponder {
 
     public let node: String
     public let bootID: UInt64
-    public let peers: [String: Peer]
+    public private(set) var peers: [String: Peer]
     public private(set) var leases: [String: Lease] = [:]
 
     private let maxLeaseMillis: UInt32
@@ -60,6 +60,15 @@ public final class PTAResponder {
                  link: config.links.first { $0.sibling == s.name }?.interface)
         }
         self.init(node: config.node.name, bootID: bootID, peers: peers, pta: config.pta, counter: counter, canServe: canServe)
+    }
+
+    /// A reload added or removed `[[link]]`s: each sibling's private link is
+    /// again the first link that names it (as at start). Leases over a link
+    /// that is gone are ended by `stop(link:reason:)`, not here.
+    public func relink(_ links: [HANetConfig.Link]) {
+        for name in peers.keys {
+            peers[name]?.link = links.first { $0.sibling == name }?.interface
+        }
     }
 
     /// The earliest lease expiry, when `tick` must run.

@@ -21,6 +21,9 @@ final class DaemonMetrics {
     /// Active seconds already added to the counter, per slave (touched only while rendering, under `renderLock`).
     private var emittedActive: [String: Double] = [:]
     private let renderLock = NSLock()
+    /// The per-slave gauges the last scrape set: a slave a reload or hot-plug
+    /// removed loses them (a gauge left behind would describe a slave that is gone).
+    private var slaveGauges: [ObjectIdentifier: Gauge] = [:]
 
     init(clock: @escaping () -> UInt64, startedAt: Date) {
         self.clock = clock
@@ -118,11 +121,17 @@ final class DaemonMetrics {
         gauge("up", "", "1 while the daemon answers.", []).set(to: 1)
         gauge("switches_observed", "", "Switches since start, as `hanet status` counts them.", []).set(to: Double(st.switches))
         gauge("adopted", "", "1 when this daemon adopted a data plane a previous instance left.", []).set(to: st.adopted ? 1 : 0)
+        var live: [ObjectIdentifier: Gauge] = [:]
+        func slaveGauge(_ metric: String, _ unit: String, _ help: String, _ labels: [(String, String)]) -> Gauge {
+            let g = gauge(metric, unit, help, labels)
+            live[ObjectIdentifier(g)] = g
+            return g
+        }
         for l in st.links {
             let labels = [("slave", l.interface), ("role", l.role), ("type", l.type)]
-            gauge("slave_active", "", "1 for the active slave.", labels).set(to: l.flags.contains("ACTIVE") ? 1 : 0)
-            gauge("slave_good", "", "1 while the slave's detectors say GOOD.", labels).set(to: l.health == "GOOD" ? 1 : 0)
-            gauge("slave_carrier", "", "The kernel's carrier flag of the slave.", labels).set(to: l.carrier ? 1 : 0)
+            slaveGauge("slave_active", "", "1 for the active slave.", labels).set(to: l.flags.contains("ACTIVE") ? 1 : 0)
+            slaveGauge("slave_good", "", "1 while the slave's detectors say GOOD.", labels).set(to: l.health == "GOOD" ? 1 : 0)
+            slaveGauge("slave_carrier", "", "The kernel's carrier flag of the slave.", labels).set(to: l.carrier ? 1 : 0)
             for d in l.detectors {
                 let dl = [("slave", l.interface), ("detector", d.name)]
                 if let sent = d.probes_sent, let replies = d.replies {
@@ -138,14 +147,16 @@ final class DaemonMetrics {
                         .increment(by: Int64(replies >= last.replies ? replies - last.replies : replies))
                 }
                 if let age = d.last_reply_age_s {
-                    gauge("detector_last_reply_age", "seconds", "Since the detector's last probe reply (its detection latency bound).", dl).set(to: age)
+                    slaveGauge("detector_last_reply_age", "seconds", "Since the detector's last probe reply (its detection latency bound).", dl).set(to: age)
                 }
                 if let age = d.age_s {
-                    gauge("detector_verdict_age", "seconds", "Since the detector's last verdict.", dl).set(to: age)
+                    slaveGauge("detector_verdict_age", "seconds", "Since the detector's last verdict.", dl).set(to: age)
                 }
-                gauge("detector_good", "", "1 when the detector's last verdict is GOOD.", dl).set(to: d.health == "GOOD" ? 1 : 0)
+                slaveGauge("detector_good", "", "1 when the detector's last verdict is GOOD.", dl).set(to: d.health == "GOOD" ? 1 : 0)
             }
         }
+        for (id, g) in slaveGauges where live[id] == nil { registry.unregisterGauge(g) }
+        slaveGauges = live
         if let s = st.last_switch?.trigger_to_rules_us {
             gauge("last_switch_rules", "seconds", "The last switch: from the trigger to the rules in place.", []).set(to: s / 1e6)
         }

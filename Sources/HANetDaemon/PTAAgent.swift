@@ -232,6 +232,11 @@ final class PTAAgent {
         }
     }
 
+    /// A reload added or removed [[link]]s: a sibling is served over the first link that names it now.
+    func linksChanged() {
+        responder.relink(config.links)
+    }
+
     /// A hot link was unplugged: services over it end (the kernel already removed its routes).
     func linkRemoved(_ link: String) {
         perform(responder.stop(link: link, reason: "\(link) was removed"))

@@ -13,12 +13,21 @@ struct ReloadCommand: ParsableCommand {
         The daemon parses and checks the file again (as `hanet check` does). A file with \
         problems is refused and the daemon keeps running on the configuration it has; so is \
         a change that only a restart can apply (node, master name/port/addresses/table, \
-        [[sibling]], [pta], adding, removing or reordering links, a link's type, address, \
-        sibling or device). Otherwise it applies, without a blip: failback, garp settings, \
-        updelay/downdelay, each link's priority, role, speed, detectors, detector_policy and \
-        detector settings (those detectors restart; the slave keeps its health meanwhile), \
-        [hooks] and [metrics]. Prints what was applied, or every reason for the refusal. \
-        SIGHUP does the same and logs the outcome.
+        [[sibling]], [pta]). Otherwise it applies, without a blip: failback, garp settings, \
+        updelay/downdelay, each link's priority, role, speed, detectors, detector_policy, \
+        slow_link_policy and detector settings (those detectors restart; the slave keeps its \
+        health meanwhile), the order of the links, [hooks] and [metrics].
+
+        Links are added and removed live. A new [[link]] is opened as at start and joins as \
+        a backup; a removed one that is active first hands its traffic to the best other \
+        slave (one switch). A link whose type, address, sibling, device, baud or other \
+        plugin key changed is closed and opened again, unless it is the active one (fail \
+        over first). Every new link is opened before anything changes: one that cannot be \
+        (a missing interface, a plugin that refuses) refuses the whole reload, and so does \
+        removing the active slave when no other slave that stays is GOOD.
+
+        Prints what was applied, or every reason for the refusal. SIGHUP does the same and \
+        logs the outcome.
 
         Exit status: 0 when applied, 1 when refused or no daemon answered.
         """)
