@@ -126,6 +126,16 @@ extension Daemon {
             }
         }
 
+        if Self.unplaced(old.hotplug) != Self.unplaced(new.hotplug) {
+            // Rules, siblings, priority and detectors are read at each uevent: they
+            // apply to devices plugged in from now on; attached hot links stay as they are.
+            if old.hotplug.enabled != new.hotplug.enabled {
+                if new.hotplug.enabled { startHotplug() } else { stopHotplug() }
+            }
+            applied.append("[hotplug]: " + (new.hotplug.enabled
+                ? "\(new.hotplug.allow.count) allow rule(s), for devices plugged in from now on"
+                : "off; hot links already attached stay until removed"))
+        }
         if old.metrics != new.metrics {
             do {
                 try startMetricsServer()
@@ -150,6 +160,13 @@ extension Daemon {
     /// Where an item stands in the file is no change to it (a [[link]] added above moves every line below).
     static func unplaced(_ siblings: [HANetConfig.Sibling]) -> [HANetConfig.Sibling] {
         siblings.map { var s = $0; s.location = HANetConfig.Location(file: "", line: 0); return s }
+    }
+
+    static func unplaced(_ h: HANetConfig.Hotplug) -> HANetConfig.Hotplug {
+        var h = h
+        h.location = nil
+        h.allow = h.allow.map { var r = $0; r.location = HANetConfig.Location(file: "", line: 0); return r }
+        return h
     }
 
     static func unplaced(_ hooks: HANetConfig.Hooks) -> HANetConfig.Hooks {

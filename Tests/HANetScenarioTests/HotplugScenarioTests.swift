@@ -257,6 +257,21 @@ final class HotplugScenarioTests: XCTestCase {
         XCTAssertTrue(try net.status("s2").pta.serving.isEmpty, "the service over the pulled line ended")
     }
 
+    /// `[hotplug]` turned on by a reload watches devices from then on.
+    func testReloadTurnsHotplugOn() throws {
+        try net.startDaemon("s2", config: try net.config("s2", edit: Self.hotplug))
+        let path = try net.config("s1")
+        try net.startDaemon("s1", config: path)
+        try Self.hotplug(try String(contentsOfFile: path, encoding: .utf8)).write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try XCTUnwrap(try ControlProtocol.send(.init(command: "reload"), to: net.socket("s1")).reload)
+        XCTAssertTrue(r.ok, "\(r)")
+        XCTAssertTrue(r.applied.contains { $0.hasPrefix("[hotplug]: 1 allow rule(s)") }, "\(r.applied)")
+        try addHotLink()
+        try waitUntil(2, "hp0 GOOD on both sides") {
+            try link("s1", "hp0")?.health == "GOOD" && link("s2", "hp0")?.health == "GOOD"
+        }
+    }
+
     func testDeviceNoRuleMatchesIsLeftAlone() throws {
         try startPair()
         try addHotLink("zz0")
