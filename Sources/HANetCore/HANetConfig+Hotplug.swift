@@ -16,6 +16,11 @@ extension HANetConfig {
             /// The slave's detectors; nil: `[hotplug] detectors`. A tty's PPP
             /// link wants `ppp-echo` where a NIC wants `carrier`.
             public var detectors: [String]?
+            /// The sibling this rule's links lead to; nil: `[hotplug] sibling`, else discovery.
+            public var sibling: String?
+            /// This end's address on the link (a /30 or /31: the far end is the
+            /// other host), instead of one derived from the node names.
+            public var address: IPv4Prefix?
             public var location: Location
 
             public init(driver: String? = nil, name: String? = nil, subsystem: String? = nil, propertyKey: String? = nil,

@@ -1,7 +1,7 @@
 /// `[hotplug]` and its `[[hotplug.allow]]` rules (issue 8).
 extension HANetConfigReader {
     static let hotplugKeys = ["enabled", "sibling", "priority", "detectors", "allow"]
-    static let hotplugRuleKeys = ["driver", "name", "subsystem", "property", "type", "detectors"]
+    static let hotplugRuleKeys = ["driver", "name", "subsystem", "property", "type", "detectors", "sibling", "address"]
 
     mutating func readHotplug(_ t: TOMLTable?, siblings: [HANetConfig.Sibling]) -> HANetConfig.Hotplug {
         guard let t else { return HANetConfig.Hotplug() }
@@ -22,7 +22,7 @@ extension HANetConfigReader {
         }
         if let e = t["allow"] {
             if case .tableArray(let rules) = e.value.kind {
-                h.allow = rules.enumerated().compactMap { readHotplugRule($0.element, index: $0.offset) }
+                h.allow = rules.enumerated().compactMap { readHotplugRule($0.element, index: $0.offset, siblings: known, pinned: h.sibling) }
             } else {
                 problem(e.value.line, "hotplug.allow", "expected [[hotplug.allow]] (an array of tables, one per rule), got \(e.value.typeName)")
             }
@@ -33,7 +33,7 @@ extension HANetConfigReader {
         return h
     }
 
-    private mutating func readHotplugRule(_ t: TOMLTable, index: Int) -> HANetConfig.Hotplug.Rule? {
+    private mutating func readHotplugRule(_ t: TOMLTable, index: Int, siblings known: [String], pinned: String?) -> HANetConfig.Hotplug.Rule? {
         let path = "hotplug.allow[\(index)]"
         checkKeys(t, allowed: Self.hotplugRuleKeys, table: "[[hotplug.allow]]", path: path)
         // A nested [[hotplug.allow]] table reports its parent's line: use its first key's.
@@ -42,6 +42,18 @@ extension HANetConfigReader {
         rule.subsystem = optionalString(t, "subsystem", path: path)?.0
         rule.type = optionalString(t, "type", path: path)?.0
         rule.detectors = readHotplugDetectors(t, path: path)
+        if let (sib, line) = optionalString(t, "sibling", path: path) {
+            if known.contains(sib) { rule.sibling = sib }
+            else { problem(line, path + ".sibling", "unknown sibling \"\(sib)\"; " + (known.isEmpty ? "no [[sibling]] is configured" : "configured siblings: " + known.sorted().joined(separator: ", "))) }
+        }
+        if let e = t["address"], let a = prefix(e.value, path: path + ".address") {
+            if HotplugPolicy.peer(of: a) == nil {
+                problem(e.value.line, path + ".address", "expected this end of a point-to-point subnet, a /30 (host .1 or .2) or a /31, such as \"169.254.90.1/30\", got \"\(a)\"")
+            } else if rule.sibling == nil, pinned == nil, known.count != 1, t["sibling"] == nil {
+                problem(e.value.line, path + ".address", "a configured address leads to one sibling: say which (sibling = \"\(known.sorted().first ?? "s2")\") in this rule or in [hotplug]")
+            }
+            rule.address = a
+        }
         if let (n, line) = optionalString(t, "name", path: path) {
             if n.isEmpty || n.utf8.count > 15 { problem(line, path + ".name", "expected an interface name pattern of 1 to 15 bytes (`*` matches any run of characters), got \"\(n)\"") }
             rule.name = n

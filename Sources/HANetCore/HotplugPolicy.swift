@@ -68,6 +68,30 @@ public enum HotplugPolicy {
         }
     }
 
+    /// What a new link that `rule` allowed may lead to: the rule's configured
+    /// address (one candidate, to the rule's or the table's sibling), else one
+    /// derived /30 per sibling in `siblings` (the rule's or the table's pinned
+    /// one, or every configured sibling with a key).
+    public static func candidates(node: String, rule: HANetConfig.Hotplug.Rule, hotplug: HANetConfig.Hotplug,
+                                  siblings: [String], interface: String, avoid: [IPv4Prefix] = []) -> [HotplugCandidate] {
+        let pinned = rule.sibling ?? hotplug.sibling
+        if let mine = rule.address, let sib = pinned ?? (siblings.count == 1 ? siblings[0] : nil), let peer = peer(of: mine) {
+            return siblings.contains(sib) ? [HotplugCandidate(sibling: sib, mine: mine, peer: peer)] : []
+        }
+        let names = pinned.map { p in siblings.filter { $0 == p } } ?? siblings
+        return candidates(node: node, siblings: names, interface: interface, avoid: avoid)
+    }
+
+    /// The far end of a point-to-point subnet: the other host of a /30, the other address of a /31.
+    public static func peer(of p: IPv4Prefix) -> IPv4Address? {
+        let host = p.address.value & ~p.mask
+        switch p.length {
+        case 31: return IPv4Address(p.network.value + (1 - host))
+        case 30 where host == 1 || host == 2: return IPv4Address(p.network.value + (3 - host))
+        default: return nil
+        }
+    }
+
     /// `*` matches any run of characters (also none); everything else matches itself.
     public static func glob(_ pattern: String, _ text: String) -> Bool {
         let p = Array(pattern), t = Array(text)

@@ -123,7 +123,8 @@ extension Daemon {
             hotRecord("ignored", interface: e.sysname, reason: "no device node", uevent: e.timestampNanos)
             return
         }
-        let siblings = config.hotplugSiblings.filter { pta?.keys[$0] != nil }
+        // Every keyed sibling: the rule's or the table's pin narrows it in HotplugPolicy.
+        let siblings = config.siblings.map(\.name).filter { pta?.keys[$0] != nil }
         guard !siblings.isEmpty else {
             log.warning("hotplug: \(name) matches \(rule.location) but no sibling with a key is configured; leaving it alone")
             hotRecord("ignored", interface: name, reason: "no sibling to lead to", uevent: e.timestampNanos)
@@ -131,8 +132,14 @@ extension Daemon {
         }
         let avoid = config.links.compactMap(\.address) + slaves.compactMap { $0.hot ? $0.config.address : nil }
             + hotplug.pending.values.flatMap { $0.candidates.map(\.mine) }
-        let candidates = HotplugPolicy.candidates(node: config.node.name, siblings: siblings, interface: name, avoid: avoid)
-        let first = candidates[0]
+        let candidates = HotplugPolicy.candidates(node: config.node.name, rule: rule, hotplug: hp, siblings: siblings,
+                                                  interface: name, avoid: avoid)
+        guard let first = candidates.first else {
+            let why = "the sibling \(rule.sibling ?? hp.sibling ?? "") that \(rule.location) leads to has no key"
+            log.warning("hotplug: \(name): \(why); leaving it alone")
+            hotRecord("ignored", interface: name, reason: why, uevent: e.timestampNanos)
+            return
+        }
         var options: [String: HANetConfig.Value] = [:]
         let props = e.properties.keys.sorted().filter { $0.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" } }
         if !props.isEmpty { options["udev_properties"] = .array(props.map { .string("\($0)=\(e.properties[$0]!)") }) }

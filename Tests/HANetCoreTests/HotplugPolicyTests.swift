@@ -56,6 +56,8 @@ final class HotplugPolicyTests: XCTestCase {
             ("[hotplug]\nenabled = true\n[[hotplug.allow]]\nproperty = \"NOEQUALS\"\n", "h.toml:21: hotplug.allow[0].property: expected \"KEY=VALUE\""),
             ("[hotplug]\nenabled = true\n[[hotplug.allow]]\ndriverr = \"veth\"\n", "h.toml:21: hotplug.allow[0].driverr: unknown key 'driverr'"),
             ("[hotplug]\nenabled = yes\n", "h.toml:19: hotplug.enabled"),
+            ("[hotplug]\nenabled = true\n[[hotplug.allow]]\nname = \"u*\"\naddress = \"169.254.90.1/24\"\n", "h.toml:22: hotplug.allow[0].address: expected this end of a point-to-point subnet"),
+            ("[hotplug]\nenabled = true\n[[hotplug.allow]]\nname = \"u*\"\nsibling = \"s7\"\n", "h.toml:22: hotplug.allow[0].sibling: unknown sibling \"s7\""),
         ]
         for (extra, expected) in cases {
             XCTAssertThrowsError(try HANetConfig.parse(Self.base + extra, file: "h.toml"), extra) { e in
@@ -78,6 +80,31 @@ final class HotplugPolicyTests: XCTestCase {
         XCTAssertEqual(fromS1.mine.network, fromS3.mine.network)
         XCTAssertEqual(Set(s3.map(\.mine)).count, 3)
         XCTAssertNotEqual(s1[0].mine, s1[1].mine)
+    }
+
+    /// A rule may pin its sibling and configure this end's address; the far
+    /// end is the other host of the /30 or /31.
+    func testRuleWithConfiguredAddressAndSibling() throws {
+        let c = try HANetConfig.parse(Self.base + """
+        [hotplug]
+        enabled = true
+        [[hotplug.allow]]
+        name = "usb0"
+        sibling = "s2"
+        address = "169.254.90.2/30"
+        """, file: "h.toml")
+        let rule = c.hotplug.allow[0]
+        XCTAssertEqual(rule.sibling, "s2")
+        let cands = HotplugPolicy.candidates(node: "s1", rule: rule, hotplug: c.hotplug, siblings: ["s2", "s3"], interface: "usb0")
+        XCTAssertEqual(cands, [HotplugCandidate(sibling: "s2", mine: IPv4Prefix("169.254.90.2/30")!, peer: IPv4Address("169.254.90.1")!)])
+        XCTAssertEqual(HotplugPolicy.peer(of: IPv4Prefix("198.18.0.7/31")!), IPv4Address("198.18.0.6"))
+        XCTAssertNil(HotplugPolicy.peer(of: IPv4Prefix("169.254.90.3/30")!), "the broadcast address of a /30 is no host")
+        // A pinned rule without an address derives one /30, for its sibling only.
+        var pinned = rule
+        pinned.address = nil
+        XCTAssertEqual(HotplugPolicy.candidates(node: "s1", rule: pinned, hotplug: c.hotplug, siblings: ["s2", "s3"], interface: "usb0").map(\.sibling), ["s2"])
+        XCTAssertEqual(HotplugPolicy.candidates(node: "s1", rule: HANetConfig.Hotplug.Rule(name: "x", location: rule.location), hotplug: c.hotplug,
+                                                siblings: ["s2", "s3"], interface: "usb0").map(\.sibling), ["s2", "s3"])
     }
 
     func testRulesMatchEveryGivenField() {

@@ -257,6 +257,21 @@ final class HotplugScenarioTests: XCTestCase {
         XCTAssertTrue(try net.status("s2").pta.serving.isEmpty, "the service over the pulled line ended")
     }
 
+    /// An allow rule can configure the link's addresses instead of deriving them.
+    func testRuleWithConfiguredAddress() throws {
+        func rule(_ sibling: String, _ mine: String) -> (String) -> String {
+            { $0 + "\n[hotplug]\nenabled = true\n[[hotplug.allow]]\nname = \"cf*\"\nsibling = \"\(sibling)\"\naddress = \"\(mine)\"\n" }
+        }
+        try net.startDaemon("s2", config: try net.config("s2", edit: rule("s1", "169.254.90.2/30")))
+        try net.startDaemon("s1", config: try net.config("s1", edit: rule("s2", "169.254.90.1/30")))
+        try addHotLink("cf0")
+        try waitUntil(2, "cf0 GOOD on both sides") {
+            try link("s1", "cf0")?.health == "GOOD" && link("s2", "cf0")?.health == "GOOD"
+        }
+        XCTAssertTrue(try net.exec("s1", "ip -4 -o addr show dev cf0").out.contains("169.254.90.1/30"))
+        XCTAssertEqual(try net.status("s2").hotplug?.last?.sibling, "s1")
+    }
+
     /// `[hotplug]` turned on by a reload watches devices from then on.
     func testReloadTurnsHotplugOn() throws {
         try net.startDaemon("s2", config: try net.config("s2", edit: Self.hotplug))

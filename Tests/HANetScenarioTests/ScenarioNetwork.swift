@@ -148,10 +148,8 @@ final class ScenarioNetwork {
     func startDaemon(_ node: String, config: String, name: String? = nil, before: String? = nil) throws -> Process {
         let run = "\(productsDirectory)/hanet run --config \(config) --socket \(socket(node)) --plugins-dir \(productsDirectory)"
         let p = try spawn(node, name ?? "daemon-\(node)", before.map { "/bin/sh -c '\($0) && exec \(run)'" } ?? run)
-        try waitUntil(15, "the daemon on \(node) to answer") {
-            if !p.isRunning { throw HANetError(.state, "daemon exited: \(errors(name ?? "daemon-\(node)"))") }
-            return (try? status(node)) != nil
-        }
+        try waitUntil(15, "the daemon on \(node) to answer") { (try? status(node)) != nil || !p.isRunning }
+        if !p.isRunning { throw HANetError(.state, "the daemon on \(node) exited: \(errors(name ?? "daemon-\(node)"))") }
         return p
     }
 
