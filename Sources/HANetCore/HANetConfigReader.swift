@@ -21,9 +21,7 @@ struct HANetConfigReader {
     static let linkPluginKeys = ["device", "baud", "slow_link_policy", "udev_properties",
                                  "restart_ms", "echo_interval_ms", "echo_failures"]
     static let siblingKeys = ["name", "address", "key_file", "addresses"]
-    static let topLevelTables = ["node", "master", "pta", "link", "sibling", "detector"]
-    /// Accepted and ignored: kept for features that will read them later.
-    static let reservedTables = ["hooks", "hotplug", "metrics"]
+    static let topLevelTables = ["node", "master", "pta", "link", "sibling", "detector", "hooks", "metrics", "hotplug"]
     /// The PTA wire format carries at most this many addresses.
     static let maxAddresses = 16
     static let defaultControlSocket = "/run/hanet/hanet.sock"
@@ -61,14 +59,13 @@ struct HANetConfigReader {
             case ("link", _), ("sibling", _):
                 problem(entry.keyLine, k, "expected [[\(k)]] (an array of tables, one per \(k)), got \(entry.value.typeName)")
                 if k == "link" { linkShapeReported = true }
-            case ("node", _), ("master", _), ("pta", _), ("detector", _):
+            case ("node", _), ("master", _), ("pta", _), ("detector", _), ("hooks", _), ("metrics", _), ("hotplug", _):
                 problem(entry.keyLine, k, "expected a single [\(k)] table, got \(entry.value.typeName)")
             default:
-                if Self.reservedTables.contains(k) { continue }
                 switch entry.value.kind {
                 case .table, .tableArray:
-                    problem(entry.keyLine, k, "unknown table [\(k)]\(suggestion(k, Self.topLevelTables + Self.reservedTables)); expected one of: "
-                            + (Self.topLevelTables + Self.reservedTables).joined(separator: ", "))
+                    problem(entry.keyLine, k, "unknown table [\(k)]\(suggestion(k, Self.topLevelTables)); expected one of: "
+                            + Self.topLevelTables.joined(separator: ", "))
                 default:
                     problem(entry.keyLine, k, "unknown top-level key '\(k)'; every key belongs in a table such as [node] or [master]")
                 }
