@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "hanet_shim.h"
+#include <pthread.h>
 #include <sched.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -8,6 +10,18 @@
 int hanet_shim_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }
 
 int32_t hanet_shim_gettid(void) { return (int32_t)syscall(SYS_gettid); }
+
+int hanet_shim_set_thread_name(const char *name) {
+    char buf[16];
+    strncpy(buf, name, sizeof buf - 1);
+    buf[sizeof buf - 1] = 0;
+    return pthread_setname_np(pthread_self(), buf);
+}
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+int hanet_shim_pidfd_open(int32_t pid) { return (int)syscall(SYS_pidfd_open, (pid_t)pid, 0); }
 
 uint64_t hanet_shim_monotonic_nanos(void) {
     struct timespec ts;

@@ -1,11 +1,117 @@
+import CHANetShim
 import Glibc
 
-/// Signals to child processes the daemon started (hooks), beyond what
-/// Foundation's `Process` offers.
+/// Child processes the daemon starts (hooks): posix_spawn and a wait with a
+/// timeout, what Foundation's `Process` did for us before the daemon dropped
+/// libFoundation.so.
 public enum ChildProcess {
-    /// SIGKILL: for a hook that ignored SIGTERM past its grace period.
+    /// How a run ended.
+    public enum Outcome: Equatable, Sendable {
+        /// Exited with this status.
+        case exited(Int32)
+        /// Ended by this signal (reported like Process.terminationStatus: the signal number).
+        case signalled(Int32)
+        /// Outlived its timeout and was killed (SIGTERM, then SIGKILL after the grace period).
+        case timedOut
+        /// Could not be started: the C library's reason.
+        case failed(String)
+    }
+
+    /// Runs `path` with `arguments` and exactly `environment`; standard input and
+    /// output on /dev/null, standard error shared with the daemon, signal
+    /// dispositions and mask reset to the defaults (the daemon ignores SIGTERM and
+    /// SIGHUP itself: a child must not inherit that). Blocks until the child ends,
+    /// or `timeoutMillis` passes: then SIGTERM, and SIGKILL if it is still there
+    /// `graceMillis` later. The child is always reaped.
+    public static func run(_ path: String, arguments: [String], environment: [String: String],
+                           timeoutMillis: Int, graceMillis: Int = 500) -> Outcome {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var all = sigset_t(), none = sigset_t()
+        sigfillset(&all)
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attr, argv, envp)
+        guard rc == 0 else { return .failed(String(cString: strerror(rc))) }
+
+        if waitForExit(pid, millis: timeoutMillis) == nil {
+            _ = kill(pid, SIGTERM)
+            if waitForExit(pid, millis: graceMillis) == nil { _ = kill(pid, SIGKILL) }
+            _ = reap(pid)
+            return .timedOut
+        }
+        return outcome(reap(pid))
+    }
+
+    /// SIGKILL: for a child that ignored SIGTERM past its grace period.
     public static func forceKill(_ pid: Int32) {
         guard pid > 0 else { return }
         _ = kill(pid, SIGKILL)
+    }
+
+    /// Waits up to `millis` (-1: forever) for `pid` to exit, without reaping it;
+    /// nil on timeout. Polls a pidfd; kernels without pidfd_open (before 5.3)
+    /// fall back to checking every 10 ms.
+    private static func waitForExit(_ pid: pid_t, millis: Int) -> Void? {
+        let fd = hanet_shim_pidfd_open(pid)
+        if fd >= 0 {
+            defer { close(fd) }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let deadline = hanet_shim_monotonic_nanos() + UInt64(max(0, millis)) * 1_000_000
+            while true {
+                var wait = Int32(-1)
+                if millis >= 0 {
+                    let now = hanet_shim_monotonic_nanos()
+                    wait = now >= deadline ? 0 : Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000))
+                }
+                let r = poll(&p, 1, wait)
+                if r > 0 { return () }
+                if r == 0 { return nil }
+                if errno != EINTR { break }
+            }
+        }
+        var info = siginfo_t()
+        var waited = 0
+        while true {
+            info.si_signo = 0
+            let r = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)
+            if r == 0 && info.si_signo != 0 { return () }
+            if r != 0 && errno != EINTR { return () }   // gone (ECHILD): nothing to wait for
+            if millis >= 0 && waited >= millis { return nil }
+            usleep(10_000)
+            waited += 10
+        }
+    }
+
+    /// waitpid, retried on EINTR; the raw status, or nil when there is no such child.
+    private static func reap(_ pid: pid_t) -> Int32? {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return nil }
+        }
+        return status
+    }
+
+    private static func outcome(_ status: Int32?) -> Outcome {
+        guard let status else { return .failed("the child was reaped elsewhere") }
+        let signal = status & 0x7f
+        return signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
     }
 }

@@ -11,6 +11,14 @@ int hanet_shim_setns_net(int fd);
 /* The kernel thread id of the caller (gettid), for diagnostics. */
 int32_t hanet_shim_gettid(void);
 
+/* Names the calling thread (the kernel keeps 15 bytes): pthread_setname_np is
+   only declared under _GNU_SOURCE. Returns 0 or an error number. */
+int hanet_shim_set_thread_name(const char *name);
+
+/* pidfd_open(pid, 0): a descriptor that polls readable once the child has exited.
+   Returns it or -1 with errno set. */
+int hanet_shim_pidfd_open(int32_t pid);
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t hanet_shim_monotonic_nanos(void);
 
