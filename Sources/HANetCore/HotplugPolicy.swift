@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// What a device plugged in at run time looks like to the allow rules.
 public struct HotplugDevice: Equatable, Sendable {

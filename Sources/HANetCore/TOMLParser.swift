@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The TOML reader behind `TOMLDocument.parse`. It works on UTF-8 bytes with
 /// a line counter, builds a mutable tree of `TOMLTableBuilder`s so that later
@@ -289,7 +289,7 @@ struct TOMLParser {
             s = s.dropFirst(2)
             let isDigit: (Character) -> Bool = { ch in ch.isASCII && ch.hexDigitValue.map { $0 < radix } == true }
             guard digitsValid(s, isDigit) else { return nil }
-            return Int64(s.replacingOccurrences(of: "_", with: ""), radix: radix)
+            return Int64(s.filter { $0 != "_" }, radix: radix)
         }
         var negative = false
         if s.first == "+" || s.first == "-" {
@@ -298,7 +298,7 @@ struct TOMLParser {
         }
         let isDigit: (Character) -> Bool = { $0.isASCII && $0.isNumber }
         guard digitsValid(s, isDigit) else { return nil }
-        let digits = s.replacingOccurrences(of: "_", with: "")
+        let digits = s.filter { $0 != "_" }
         if digits.count > 1 && digits.first == "0" { return nil }
         return Int64((negative ? "-" : "") + digits)
     }
@@ -327,14 +327,14 @@ struct TOMLParser {
             fraction = mantissa[mantissa.index(after: dot)...]
         }
         guard fraction != nil || exponent != nil, digitsValid(intPart, isDigit) else { return nil }
-        let intDigits = intPart.replacingOccurrences(of: "_", with: "")
+        let intDigits = intPart.filter { $0 != "_" }
         if intDigits.count > 1 && intDigits.first == "0" { return nil }
         if let f = fraction, !digitsValid(f, isDigit) { return nil }
         if var e = exponent {
             if e.first == "+" || e.first == "-" { e = e.dropFirst() }
             guard digitsValid(e, isDigit) else { return nil }
         }
-        guard let d = Double(s.replacingOccurrences(of: "_", with: "")) else { return nil }
+        guard let d = Double(s.filter { $0 != "_" }) else { return nil }
         return sign * d
     }
 

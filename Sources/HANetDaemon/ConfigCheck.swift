@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HANetCore
 import HANetSystem
 
@@ -96,10 +96,10 @@ public enum ConfigCheck {
         }
         for (key, script) in [("hooks.on_switch", c.hooks.onSwitch), ("hooks.on_pta", c.hooks.onPTA), ("hooks.on_event", c.hooks.onEvent)] {
             guard let script else { continue }
-            var isDir: ObjCBool = false
+            var isDir = false
             if !FileManager.default.fileExists(atPath: script, isDirectory: &isDir) {
                 add(c.hooks.location, key, "hook \(script) does not exist")
-            } else if isDir.boolValue || !FileManager.default.isExecutableFile(atPath: script) {
+            } else if isDir || !FileManager.default.isExecutableFile(atPath: script) {
                 add(c.hooks.location, key, "hook \(script) is not an executable file")
             }
         }

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import HANetCore
 import HANetSystem
 
@@ -244,7 +245,7 @@ public final class Daemon {
     static func driverName(_ ifname: String) -> String {
         let p = "/sys/class/net/\(ifname)/device/driver"
         guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: p) else { return "" }
-        return (target as NSString).lastPathComponent
+        return FilePath.lastComponent(target)
     }
 
     /// The master is one end of a veth pair; its peer is the port the data plane forwards from.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import HANetSystem
 
 /// One thing that happened in the daemon, as `hanet events --json` prints it
 /// and as hooks see it (`HANET_*` variables). Field names are part of the
@@ -75,7 +76,7 @@ public struct DaemonEvent: Codable, Equatable {
 public final class DaemonEvents {
     /// What a subscriber reads from: events in order, or nil once closed.
     public final class Subscription {
-        private let condition = NSCondition()
+        private let condition = Condition()
         private var pending: [DaemonEvent] = []
         private var closed = false
         let capacity: Int
@@ -98,9 +99,9 @@ public final class DaemonEvents {
         public func next(timeout: Double) -> [DaemonEvent]? {
             condition.lock()
             defer { condition.unlock() }
-            let deadline = Date(timeIntervalSinceNow: timeout)
+            let deadline = Condition.deadline(after: timeout)
             while pending.isEmpty && !closed {
-                if !condition.wait(until: deadline) { break }
+                if !condition.wait(untilNanos: deadline) { break }
             }
             if pending.isEmpty { return closed ? nil : [] }
             let out = pending
@@ -118,7 +119,7 @@ public final class DaemonEvents {
 
     public let capacity: Int
     let node: String
-    private let lock = NSLock()
+    private let lock = Lock()
     private var ring: [DaemonEvent] = []
     private var head = 0
     private var nextSeq: UInt64 = 1

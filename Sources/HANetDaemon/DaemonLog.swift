@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HANetCore
 import HANetSystem
 
@@ -6,7 +6,7 @@ import HANetSystem
 /// journald or a terminal shows what happened and when.
 final class DaemonLog {
     let node: String
-    private let lock = NSLock()
+    private let lock = Lock()
 
     init(node: String) { self.node = node }
 

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import HANetCore
+import HANetSystem
 import Prometheus
 
 /// The daemon's Prometheus metrics (swift-prometheus). Counters move with
@@ -9,7 +10,7 @@ import Prometheus
 /// scrape always shows what `hanet status` would.
 final class DaemonMetrics {
     let registry = PrometheusCollectorRegistry()
-    private let lock = NSLock()
+    private let lock = Lock()
     /// Time spent active, per slave, up to the last switch or scrape.
     private var activeSeconds: [String: Double] = [:]
     private var activeName: String?
@@ -20,7 +21,7 @@ final class DaemonMetrics {
     private let switchHistogram: ValueHistogram
     /// Active seconds already added to the counter, per slave (touched only while rendering, under `renderLock`).
     private var emittedActive: [String: Double] = [:]
-    private let renderLock = NSLock()
+    private let renderLock = Lock()
     /// The per-slave gauges the last scrape set: a slave a reload or hot-plug
     /// removed loses them (a gauge left behind would describe a slave that is gone).
     private var slaveGauges: [ObjectIdentifier: Gauge] = [:]

@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import HANetSystem
 
 /// Calls `poll()` of every interval-driven detector instance from one thread.
 ///
@@ -14,10 +16,10 @@ final class DetectorScheduler {
         var due: UInt64
     }
 
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var entries: [Entry] = []
     private var stopped = false
-    private var thread: Thread?
+    private var thread: SystemThread?
     private let start = DispatchTime.now().uptimeNanoseconds
 
     private func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds - start }
@@ -29,10 +31,7 @@ final class DetectorScheduler {
         let t = now()
         entries.append(Entry(instance: instance, intervalNanos: interval, due: (t / interval + 1) * interval))
         if thread == nil {
-            let th = Thread { [weak self] in self?.run() }
-            th.name = "hanet-detectors"
-            thread = th
-            th.start()
+            thread = SystemThread.start(name: "hanet-detectors") { [weak self] in self?.run() }
         }
         condition.signal()
         condition.unlock()
@@ -62,7 +61,7 @@ final class DetectorScheduler {
             }
             let t = now()
             if next > t {
-                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(next - t) / 1e9))
+                condition.wait(untilNanos: Condition.nowNanos() + (next - t))
                 continue
             }
             var due: [DetectorInstance] = []

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import HANetSystem
 
 /// The packet pump between a TUN device and a link plugin that moves frames
@@ -17,7 +18,7 @@ final class FrameLink {
     let link: LinkInstance
     private let stopFlag = StopFlag()
     private let exited = DispatchSemaphore(value: 0)
-    private var thread: Thread?
+    private var thread: SystemThread?
     /// Packets read from the TUN that the plugin refused (link not negotiated, not IPv4, line stuck).
     private let counters = Counters()
 
@@ -37,7 +38,7 @@ final class FrameLink {
 
     func start() {
         let tun = self.tun, link = self.link, flag = stopFlag, done = exited, counters = self.counters
-        let t = Thread {
+        thread = SystemThread.start(name: "hanet-frames-\(tun.name)") {
             var buffer = [UInt8](repeating: 0, count: 65536)
             while !flag.isSet {
                 guard tun.waitReadable(timeoutMillis: 100) else { continue }
@@ -50,9 +51,6 @@ final class FrameLink {
             }
             done.signal()
         }
-        t.name = "hanet-frames-\(tun.name)"
-        thread = t
-        t.start()
     }
 
     /// Stops the pump and removes the TUN; idempotent.
@@ -70,14 +68,14 @@ final class FrameLink {
     var refused: UInt64 { counters.snapshot.refused }
 
     final class StopFlag {
-        private let lock = NSLock()
+        private let lock = Lock()
         private var value = false
         var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
         func set() { lock.lock(); value = true; lock.unlock() }
     }
 
     final class Counters {
-        private let lock = NSLock()
+        private let lock = Lock()
         private var s: UInt64 = 0, r: UInt64 = 0
         func add(sent: UInt64 = 0, refused: UInt64 = 0) { lock.lock(); s += sent; r += refused; lock.unlock() }
         var snapshot: (sent: UInt64, refused: UInt64) { lock.lock(); defer { lock.unlock() }; return (s, r) }

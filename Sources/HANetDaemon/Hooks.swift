@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import HANetCore
 import HANetSystem
 
@@ -17,7 +18,7 @@ final class Hooks {
     }
 
     private let queue = DispatchQueue(label: "hanet.hooks", attributes: .concurrent)
-    private let lock = NSLock()
+    private let lock = Lock()
     private var config: HANetConfig.Hooks
     private let log: DaemonLog?
     /// Runs in flight; beyond `maxInFlight` new runs are dropped (and logged)
@@ -74,30 +75,15 @@ final class Hooks {
 
     /// Runs one script to completion or timeout (blocking; called off the control queue).
     static func run(_ script: String, event e: DaemonEvent, timeoutMillis: Int) -> Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: script)
-        p.arguments = [e.kind]
         var env = ProcessInfo.processInfo.environment
         for (k, v) in e.environment { env[k] = v }
-        p.environment = env
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.standardError
-        let done = DispatchSemaphore(value: 0)
-        p.terminationHandler = { _ in done.signal() }
-        do {
-            try p.run()
-        } catch {
-            return Run(script: script, event: e.kind, status: nil, timedOut: false, error: "cannot run: \(error)")
-        }
-        if done.wait(timeout: .now() + .milliseconds(timeoutMillis)) == .timedOut {
-            p.terminate()
-            if done.wait(timeout: .now() + .milliseconds(500)) == .timedOut {
-                ChildProcess.forceKill(p.processIdentifier)
-                done.wait()
-            }
+        switch ChildProcess.run(script, arguments: [e.kind], environment: env, timeoutMillis: timeoutMillis) {
+        case .exited(let status), .signalled(let status):
+            return Run(script: script, event: e.kind, status: status, timedOut: false, error: nil)
+        case .timedOut:
             return Run(script: script, event: e.kind, status: nil, timedOut: true, error: nil)
+        case .failed(let why):
+            return Run(script: script, event: e.kind, status: nil, timedOut: false, error: "cannot run: \(why)")
         }
-        return Run(script: script, event: e.kind, status: p.terminationStatus, timedOut: false, error: nil)
     }
 }

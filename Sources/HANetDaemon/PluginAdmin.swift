@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HANetCore
 import HANetSystem
 
@@ -28,7 +28,7 @@ public struct PluginAdmin {
     /// One plugin by id (or by file name, for plugins refused before their id was known).
     public func info(_ name: String) throws -> PluginRecord {
         let all = try records()
-        if let r = all.first(where: { $0.id == name }) ?? all.first(where: { ($0.file as NSString).lastPathComponent == name || $0.file == name }) {
+        if let r = all.first(where: { $0.id == name }) ?? all.first(where: { FilePath.lastComponent($0.file) == name || $0.file == name }) {
             return r
         }
         throw HANetError(.notFound, "no plugin \"\(name)\" in \(search.directory) (known: \(Self.knownIDs(all)))")
@@ -88,13 +88,13 @@ public struct PluginAdmin {
             // An unavailable type is registered but refuses to work: say so where it is listed.
             let types = r.types.map { $0.unavailableReason == nil ? $0.name : "\($0.name)(unavailable)" }.joined(separator: ",")
             rows.append([r.id ?? "-", r.state.rawValue, r.kinds.isEmpty ? "-" : r.kinds.joined(separator: ","),
-                         types.isEmpty ? "-" : types, r.version ?? "-", abi, (r.file as NSString).lastPathComponent])
+                         types.isEmpty ? "-" : types, r.version ?? "-", abi, FilePath.lastComponent(r.file)])
             if let reason = r.reason { notes[rows.count - 1] = reason }
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
         var out = "plugins directory: \(search.directory) (\(search.source.rawValue))\n"
         for (i, row) in rows.enumerated() {
-            out += row.enumerated().map { c, cell in c == row.count - 1 ? cell : cell.padding(toLength: widths[c], withPad: " ", startingAt: 0) }
+            out += row.enumerated().map { c, cell in c == row.count - 1 ? cell : cell.padded(to: widths[c]) }
                 .joined(separator: "  ") + "\n"
             if let n = notes[i] { out += "    reason: \(n)\n" }
         }
@@ -105,7 +105,7 @@ public struct PluginAdmin {
     /// `hanet plugins info NAME`.
     public static func details(_ r: PluginRecord) -> String {
         var out = ""
-        func line(_ k: String, _ v: String?) { if let v { out += "\(k.padding(toLength: 12, withPad: " ", startingAt: 0)) \(v)\n" } }
+        func line(_ k: String, _ v: String?) { if let v { out += "\(k.padded(to: 12)) \(v)\n" } }
         line("id:", r.id ?? "-")
         line("state:", r.state.rawValue)
         line("reason:", r.reason)

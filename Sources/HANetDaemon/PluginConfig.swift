@@ -1,5 +1,5 @@
 import CHANetPlugin
-import Foundation
+import FoundationEssentials
 import HANetCore
 
 /// One configuration object handed to a plugin (`const hanet_config *`):

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import HANetSystem
 
 /// A probing detector's totals (ABI 1.1 `report_counters`), for `hanet status`.
 public struct DetectorCounters: Equatable, Sendable {
@@ -22,7 +23,7 @@ public struct DetectorCounters: Equatable, Sendable {
 
 /// The latest counters of one instance: written from any plugin thread, read by status.
 final class DetectorCountersBox: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var value: DetectorCounters?
 
     func store(_ c: DetectorCounters) {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HANetCore
 
 /// Per-detector damping, applied by the host to every plugin's reports so

@@ -1,6 +1,8 @@
 import CHANetPlugin
-import Foundation
+import Dispatch
+import FoundationEssentials
 import HANetCore
+import HANetSystem
 
 /// One detector watching one slave. The ABI lets a plugin assume that calls
 /// into one instance never overlap (unless it declared THREAD_SAFE) and that
@@ -17,7 +19,7 @@ public final class DetectorInstance {
     private let threadSafe: Bool
     /// Config, C strings and the report queue the plugin may still point into.
     private var keepAlive: [AnyObject]
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var busy = false
     private var inFlight = 0
     private var destroyed = false
@@ -124,7 +126,7 @@ public final class DetectorInstance {
 final class ReportSink {
     private let queue: DispatchQueue
     private let deliver: (Health, String) -> Void
-    private let lock = NSLock()
+    private let lock = Lock()
     private var closed = false
     private var started = false
     /// Touched only on `queue`.

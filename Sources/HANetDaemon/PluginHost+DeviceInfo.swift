@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A device the host asks link types about (hanet_device_info), filled by the
 /// daemon from netlink and udev.

@@ -1,5 +1,7 @@
 import CHANetPlugin
-import Foundation
+import Dispatch
+import FoundationEssentials
+import HANetSystem
 
 /// A link opened through its link type (`open` .. `close`). Kernel-netdev
 /// links need nothing more; FRAME_IO links also move frames through it.
@@ -13,7 +15,7 @@ public final class LinkInstance {
     private let sendFunction: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int) -> Int32)?
     private let frames: DispatchQueue
     private let onFrame: (([UInt8]) -> Void)?
-    private let lock = NSLock()
+    private let lock = Lock()
     private var state: UnsafeMutableRawPointer?
     private var open = false
     private var unregister: (() -> Void)?

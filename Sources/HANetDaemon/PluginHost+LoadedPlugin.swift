@@ -1,5 +1,5 @@
 import CHANetPlugin
-import Foundation
+import FoundationEssentials
 import HANetSystem
 
 /// A plugin that passed every check and whose init succeeded. Lives forever,

@@ -1,5 +1,5 @@
 import CHANetPlugin
-import Foundation
+import FoundationEssentials
 import HANetCore
 import HANetSystem
 
@@ -33,9 +33,9 @@ public final class PluginHost {
 
     let logger: Logger
     /// Guards every mutable field below. Never held while plugin code runs.
-    let lock = NSLock()
+    let lock = Lock()
     /// Serializes control calls into plugins (init, probe, describe, open, create).
-    let controlLock = NSLock()
+    let controlLock = Lock()
 
     var plugins: [LoadedPlugin] = []
     var refused: [(order: Int, record: PluginRecord)] = []
@@ -83,7 +83,7 @@ public final class PluginHost {
         controlLock.lock()
         defer { controlLock.unlock() }
         // A build tree reaches its products through a symlink (.build/debug); the checks apply to the real folder.
-        let dir = (search.directory as NSString).resolvingSymlinksInPath
+        let dir = DynamicLibrary.resolvingSymlinks(search.directory)
         if let problem = DynamicLibrary.trustProblem(dir, expect: .directory) {
             addRefused(PluginRecord(file: dir, state: .error, reason: "plugins directory \(dir): \(problem)"))
             return records
@@ -92,12 +92,12 @@ public final class PluginHost {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: dir).filter(search.isCandidate).sorted()
         } catch {
-            addRefused(PluginRecord(file: dir, state: .error, reason: "plugins directory \(dir): cannot list: \(error.localizedDescription)"))
+            addRefused(PluginRecord(file: dir, state: .error, reason: "plugins directory \(dir): cannot list: \(SystemError.describe(error))"))
             return records
         }
         let already = Set(records.map(\.file))
         for name in names {
-            let path = (dir as NSString).appendingPathComponent(name)
+            let path = FilePath.appending(dir, name)
             if already.contains(path) { continue }
             loadFile(path, disabled: disabled)
         }
@@ -118,7 +118,7 @@ public final class PluginHost {
         refused.append((loadOrder, r))
         loadOrder += 1
         lock.unlock()
-        logger(r.id ?? (r.file as NSString).lastPathComponent, Int32(HANET_LOG_WARNING.rawValue),
+        logger(r.id ?? FilePath.lastComponent(r.file), Int32(HANET_LOG_WARNING.rawValue),
                "refused \(r.file): \(r.reason ?? r.state.rawValue)")
     }
 

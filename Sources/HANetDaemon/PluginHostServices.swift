@@ -1,5 +1,6 @@
 import CHANetPlugin
-import Foundation
+import Dispatch
+import FoundationEssentials
 import HANetCore
 
 /// What `api->host` points at: which plugin is calling, and, while its

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where a plugin file stands after loading. `incompatible` and `error` are
 /// the two refusals: the first is a version/layout mismatch (rebuild the

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The folder plugins are loaded from, and why that one: `hanet plugins list`
 /// prints the source so that "my plugin is not listed" has an answer.

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import HANetCore
+import HANetSystem
 
 /// The persisted choice of `hanet plugins enable/disable`: which plugin ids
 /// are disabled. Only the disabled set is stored so that a plugin installed
@@ -9,7 +10,7 @@ public struct PluginStateFile {
     public static let fileName = "plugins.json"
 
     public let directory: String
-    public var path: String { (directory as NSString).appendingPathComponent(Self.fileName) }
+    public var path: String { FilePath.appending(directory, Self.fileName) }
 
     public init(directory: String) {
         self.directory = directory
@@ -34,7 +35,7 @@ public struct PluginStateFile {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw HANetError(.io, "\(path): cannot read the plugin state file: \(error.localizedDescription)")
+            throw HANetError(.io, "\(path): cannot read the plugin state file: \(SystemError.describe(error))")
         }
         do {
             return Set(try JSONDecoder().decode(Contents.self, from: data).disabled)
@@ -54,7 +55,7 @@ public struct PluginStateFile {
                                                     attributes: [.posixPermissions: 0o755])
             try (data + Data("\n".utf8)).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw HANetError(.io, "\(path): cannot write the plugin state file: \(error.localizedDescription)")
+            throw HANetError(.io, "\(path): cannot write the plugin state file: \(SystemError.describe(error))")
         }
     }
 

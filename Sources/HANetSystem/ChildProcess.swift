@@ -60,12 +60,6 @@ public enum ChildProcess {
         return outcome(reap(pid))
     }
 
-    /// SIGKILL: for a child that ignored SIGTERM past its grace period.
-    public static func forceKill(_ pid: Int32) {
-        guard pid > 0 else { return }
-        _ = kill(pid, SIGKILL)
-    }
-
     /// Waits up to `millis` (-1: forever) for `pid` to exit, without reaping it;
     /// nil on timeout. Polls a pidfd; kernels without pidfd_open (before 5.3)
     /// fall back to checking every 10 ms.

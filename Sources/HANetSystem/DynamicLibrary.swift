@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HANetCore
 #if canImport(Glibc)
 import Glibc
@@ -62,6 +62,15 @@ public final class DynamicLibrary: @unchecked Sendable {
         let fmt = st.st_mode & S_IFMT
         let kind: FileStatus.Kind = fmt == S_IFREG ? .regular : fmt == S_IFDIR ? .directory : fmt == S_IFLNK ? .symlink : .other
         return FileStatus(kind: kind, ownerUID: st.st_uid, mode: UInt32(st.st_mode & 0o7777))
+    }
+
+    /// `path` with every symbolic link resolved (realpath(3)), or `path` itself
+    /// when it cannot be resolved (it does not exist): what NSString's
+    /// `resolvingSymlinksInPath` gave for the plugins directory.
+    public static func resolvingSymlinks(_ path: String) -> String {
+        guard let p = realpath(path, nil) else { return path }
+        defer { free(p) }
+        return String(cString: p)
     }
 
     /// True when the process runs with root's effective uid: only then are

@@ -1,5 +1,6 @@
 import CPcap
-import Foundation
+import Dispatch
+import FoundationEssentials
 import HANetCore
 
 /// `ARPAnnouncer` over libpcap injection: after a switch, neighbours and the
@@ -20,7 +21,7 @@ public final class GratuitousARP: ARPAnnouncer {
     private final class Handle {
         let pcap: OpaquePointer
         let interface: String
-        let lock = NSLock()
+        let lock = Lock()
         init(pcap: OpaquePointer, interface: String) {
             self.pcap = pcap
             self.interface = interface
@@ -35,7 +36,7 @@ public final class GratuitousARP: ARPAnnouncer {
         }
     }
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private var handles: [Key: Handle] = [:]
     private let queue = DispatchQueue(label: "hanet.gratuitous-arp")
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HANetCore
 
 /// The start-up check: HANet's data plane needs veth (the master) and nftables

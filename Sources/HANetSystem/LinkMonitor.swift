@@ -1,6 +1,6 @@
 import CHANetShim
 import CLibNL
-import Foundation
+import FoundationEssentials
 import Glibc
 import HANetCore
 
@@ -20,7 +20,7 @@ public final class LinkMonitor {
     private let fd: Int32
     private var watcher: ReadableWatcher!
     private let handler: (KernelLinkEvent) -> Void
-    private let lock = NSLock()
+    private let lock = Lock()
     private var overrunCount = 0
 
     /// Called on the monitor thread after notifications were lost.
@@ -66,7 +66,7 @@ public final class LinkMonitor {
 
     /// Starts the reader thread; a second call while running does nothing.
     public func start() {
-        watcher.start(qualityOfService: .userInteractive) { [unowned self] in self.readAvailable() }
+        watcher.start { [unowned self] in self.readAvailable() }
     }
 
     /// Stops the reader thread and waits for it; no handler call happens after it returns

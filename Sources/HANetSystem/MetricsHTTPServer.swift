@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 import HANetCore
 
@@ -14,7 +14,7 @@ public final class MetricsHTTPServer {
     public let path: String
     private var fd: Int32 = -1
     private var stopped = false
-    private var thread: Thread?
+    private var thread: SystemThread?
     private let body: () -> String
 
     /// `body` is called on the server's thread for every GET of `path`.
@@ -52,10 +52,7 @@ public final class MetricsHTTPServer {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
         port = UInt16(bigEndian: bound.sin_port)
-        let t = Thread { [weak self] in self?.acceptLoop() }
-        t.name = "hanet-metrics"
-        thread = t
-        t.start()
+        thread = SystemThread.start(name: "hanet-metrics") { [weak self] in self?.acceptLoop() }
     }
 
     public func stop() {

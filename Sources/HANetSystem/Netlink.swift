@@ -1,5 +1,5 @@
 import CLibNL
-import Foundation
+import FoundationEssentials
 import Glibc
 import HANetCore
 
@@ -13,7 +13,7 @@ import HANetCore
 /// because libnl sockets carry sequence numbers and are not thread-safe.
 public final class Netlink: NetworkKernel {
     private let sock: OpaquePointer
-    private let lock = NSLock()
+    private let lock = Lock()
 
     public init() throws {
         guard let s = nl_socket_alloc() else {

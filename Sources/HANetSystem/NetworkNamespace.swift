@@ -1,5 +1,5 @@
 import CHANetShim
-import Foundation
+import FoundationEssentials
 import Glibc
 import HANetCore
 

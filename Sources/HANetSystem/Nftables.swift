@@ -1,5 +1,5 @@
 import CNftables
-import Foundation
+import FoundationEssentials
 import HANetCore
 
 /// `DataPlane` over libnftables in process: a switch is one
@@ -11,7 +11,7 @@ import HANetCore
 /// `Nftables` was created in (hopping threads when called from elsewhere).
 public final class Nftables: DataPlane {
     private let ctx: OpaquePointer
-    private let lock = NSLock()
+    private let lock = Lock()
     private let anchor: NamespaceAnchor
 
     public init() throws {
@@ -48,7 +48,7 @@ public final class Nftables: DataPlane {
             return (rc, out, err)
         }
         if rc != 0 {
-            let text = err.trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = err.trimmingWhitespace()
             throw HANetError(.kernel, "nftables: \(what()): \(text.isEmpty ? "failed (rc \(rc))" : text)")
         }
         return out
@@ -78,17 +78,13 @@ public final class Nftables: DataPlane {
         } catch let e as HANetError where e.message.contains("No such file or directory") {
             return nil
         }
-        guard let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              let items = root["nftables"] as? [[String: Any]] else {
+        guard let listing = try? JSONDecoder().decode(Listing.self, from: Data(json.utf8)) else {
             throw HANetError(.protocolError, "nftables: list table netdev \(table): unexpected JSON output: \(json.prefix(200))")
         }
         var fwdTarget: [String: String] = [:]       // chain name -> device it forwards to
-        for item in items {
-            guard let rule = item["rule"] as? [String: Any], let chain = rule["chain"] as? String,
-                  let exprs = rule["expr"] as? [[String: Any]] else { continue }
-            for e in exprs {
-                if let fwd = e["fwd"] as? [String: Any], let dev = fwd["dev"] as? String { fwdTarget[chain] = dev }
-            }
+        for item in listing.nftables {
+            guard let rule = item.rule else { continue }
+            for e in rule.expr { if let dev = e.fwdDevice { fwdTarget[rule.chain] = dev } }
         }
         let active = fwdTarget["port"]
         if let port = fwdTarget["slave"] { return (port, active) }
@@ -96,10 +92,40 @@ public final class Nftables: DataPlane {
         // which 1.0.6 prints in the text listing but not in JSON.
         let text = try run("list table netdev \(table)", what: "list table netdev \(table)")
         let marker = "comment \"\(NftablesRuleset.portCommentPrefix)"
-        guard let r = text.range(of: marker), let end = text[r.upperBound...].firstIndex(of: "\"") else {
+        guard let r = text.firstRange(ofText: marker), let end = text[r.upperBound...].firstIndex(of: "\"") else {
             throw HANetError(.state, "nftables table netdev \(table) exists but was not made by HANet (no port comment, no fwd rule)")
         }
         return (String(text[r.upperBound..<end]), active)
+    }
+
+    /// What `installed(table:)` reads of `nft -j list table`: each rule's chain and
+    /// the device of its `fwd` expression. Everything else is skipped, and an item
+    /// or expression of another shape is ignored rather than failing the listing.
+    private struct Listing: Decodable {
+        var nftables: [Item]
+
+        struct Item: Decodable {
+            var rule: Rule?
+            enum CodingKeys: String, CodingKey { case rule }
+            init(from decoder: Decoder) throws {
+                rule = try? decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Rule.self, forKey: .rule)
+            }
+        }
+
+        struct Rule: Decodable {
+            var chain: String
+            var expr: [Expr]
+        }
+
+        struct Expr: Decodable {
+            var fwdDevice: String?
+            enum CodingKeys: String, CodingKey { case fwd }
+            enum FwdKeys: String, CodingKey { case dev }
+            init(from decoder: Decoder) throws {
+                let fwd = try? decoder.container(keyedBy: CodingKeys.self).nestedContainer(keyedBy: FwdKeys.self, forKey: .fwd)
+                fwdDevice = try? fwd?.decodeIfPresent(String.self, forKey: .dev)
+            }
+        }
     }
 
     /// Verifies at start-up that the kernel has nftables netdev tables and the
@@ -126,7 +152,7 @@ public final class Nftables: DataPlane {
         public var maxMillis: Double
         public var minMillis: Double
         public var description: String {
-            String(format: "%d swaps: mean %.3f ms, min %.3f ms, max %.3f ms", count, meanMillis, minMillis, maxMillis)
+            "\(count) swaps: mean \(UTCTimestamp.fixed(meanMillis, 3)) ms, min \(UTCTimestamp.fixed(minMillis, 3)) ms, max \(UTCTimestamp.fixed(maxMillis, 3)) ms"
         }
     }
 

@@ -1,5 +1,7 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Glibc
+import HANetCore
 
 /// Signal handling and process facts for the daemon, kept here so HANetDaemon needs no Glibc.
 public enum ProcessSignals {
@@ -25,10 +27,26 @@ public enum ProcessSignals {
     /// The directory holding the running executable (for finding build-tree plugins).
     public static var executableDirectory: String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return (exe as NSString).deletingLastPathComponent
+        return FilePath.deletingLastComponent(exe)
     }
 
+    /// exit(3): flushes standard output and ends the process.
+    public static func exit(_ status: Int32) -> Never { Glibc.exit(status) }
+
+    /// fflush(stdout): what `print` wrote reaches a pipe now, not when the buffer fills.
+    public static func flushStandardOutput() { fflush(stdout) }
+
     public static func writeStderr(_ s: String) {
-        FileHandle.standardError.write((s.hasSuffix("\n") ? s : s + "\n").data(using: .utf8)!)
+        let line = s.hasSuffix("\n") ? s : s + "\n"
+        line.utf8CString.withUnsafeBufferPointer { buf in
+            var p = 0
+            let n = buf.count - 1
+            while p < n {
+                let w = Glibc.write(2, buf.baseAddress! + p, n - p)
+                if w < 0 && errno == EINTR { continue }
+                if w <= 0 { return }
+                p += w
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Glibc
 import HANetCore
 
@@ -12,8 +13,8 @@ final class ReadableWatcher {
     private let name: String
     private let wakeRead: Int32
     private let wakeWrite: Int32
-    private let lock = NSLock()
-    private var thread: Thread?
+    private let lock = Lock()
+    private var thread: SystemThread?
     private var finished: DispatchSemaphore?
 
     /// `what` names the owner in errors ("link monitor").
@@ -39,22 +40,18 @@ final class ReadableWatcher {
     }
 
     /// Starts the thread; a second call while running does nothing.
-    func start(qualityOfService: QualityOfService = .default, onReadable: @escaping () -> Void) {
+    func start(onReadable: @escaping () -> Void) {
         lock.lock(); defer { lock.unlock() }
         guard thread == nil else { return }
         var drain = [UInt8](repeating: 0, count: 64)
         while Glibc.read(wakeRead, &drain, drain.count) > 0 {}
         let done = DispatchSemaphore(value: 0)
         let (fd, wake) = (self.fd, wakeRead)
-        let t = Thread {
+        thread = SystemThread.start(name: name) {
             Self.loop(fd: fd, wake: wake, onReadable: onReadable)
             done.signal()
         }
-        t.name = name
-        t.qualityOfService = qualityOfService
-        thread = t
         finished = done
-        t.start()
     }
 
     func stop() {
@@ -65,7 +62,7 @@ final class ReadableWatcher {
         lock.unlock()
         var one: UInt8 = 1
         _ = Glibc.write(wakeWrite, &one, 1)
-        if Thread.current != t { done.wait() }
+        if !t.isCurrent { done.wait() }
     }
 
     private static func loop(fd: Int32, wake: Int32, onReadable: () -> Void) {

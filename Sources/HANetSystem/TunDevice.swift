@@ -1,5 +1,5 @@
 import CHANetShim
-import Foundation
+import FoundationEssentials
 import Glibc
 import HANetCore
 
@@ -10,7 +10,7 @@ import HANetCore
 /// that exits, or a start-up that fails half-way, leaves nothing behind.
 public final class TunDevice {
     public let name: String
-    private let lock = NSLock()
+    private let lock = Lock()
     private var fd: Int32
 
     /// Creates the device. Fails when `name` is taken by another kind of

@@ -1,6 +1,6 @@
 import CHANetShim
 import CUdev
-import Foundation
+import FoundationEssentials
 import Glibc
 import HANetCore
 
@@ -39,7 +39,7 @@ public final class UdevMonitor {
     private let fd: Int32
     private var watcher: ReadableWatcher!
     private let handler: (UdevEvent) -> Void
-    private let lock = NSLock()
+    private let lock = Lock()
 
     public init(subsystems: [String] = ["net", "tty"], source: String? = nil, handler: @escaping (UdevEvent) -> Void) throws {
         let src = source ?? (FileManager.default.fileExists(atPath: "/run/udev/control") ? "udev" : "kernel")

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HANetCore
 import Glibc
 
@@ -15,7 +15,7 @@ public final class UnixSocketServer {
 
     public let path: String
     private var fd: Int32 = -1
-    private var thread: Thread?
+    private var thread: SystemThread?
     private let handler: (String) -> String
     private var stopped = false
 
@@ -39,7 +39,7 @@ public final class UnixSocketServer {
 
     /// Binds the socket with mode 0600 (root only: the socket can steer failover).
     public func start() throws {
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = FilePath.deletingLastComponent(path)
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         if let existing = try? UnixSocketClient.request(path: path, line: #"{"command":"ping"}"#, timeoutMillis: 200), !existing.isEmpty {
             throw HANetError(.state, "control socket \(path): another daemon is answering on it")
@@ -59,10 +59,7 @@ public final class UnixSocketServer {
         }
         chmod(path, 0o600)
         guard listen(fd, 16) == 0 else { throw HANetError(.io, "control socket \(path): listen: \(String(cString: strerror(errno)))") }
-        let t = Thread { [weak self] in self?.acceptLoop() }
-        t.name = "hanet-control"
-        thread = t
-        t.start()
+        thread = SystemThread.start(name: "hanet-control") { [weak self] in self?.acceptLoop() }
     }
 
     public func stop() {
@@ -92,7 +89,7 @@ public final class UnixSocketServer {
                 if errno == EINTR { continue }
                 return
             }
-            let t = Thread { [handler, streamHandler] in
+            SystemThread.start(name: "hanet-client") { [handler, streamHandler] in
                 defer { close(c) }
                 var buffer = [UInt8]()
                 var chunk = [UInt8](repeating: 0, count: 4096)
@@ -118,7 +115,6 @@ public final class UnixSocketServer {
                     if buffer.count > 1 << 20 { return }
                 }
             }
-            t.start()
         }
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import HANetCore
 import HANetDaemon
 import HANetSystem

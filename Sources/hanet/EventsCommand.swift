@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import HANetCore
 import HANetDaemon
 import HANetSystem
@@ -34,7 +34,7 @@ struct EventsCommand: ParsableCommand {
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         func show(_ e: DaemonEvent) {
             if json, let d = try? enc.encode(e) { print(String(decoding: d, as: UTF8.self)) } else { print(e.line) }
-            fflush(stdout)
+            ProcessSignals.flushStandardOutput()
         }
         var req = ControlProtocol.Request(command: "events")
         req.limit = limit

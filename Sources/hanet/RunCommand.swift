@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import Dispatch
+import FoundationEssentials
 import HANetCore
 import HANetDaemon
 import HANetSystem
@@ -28,7 +29,7 @@ func fail(_ error: Error) -> Never {
     } else {
         ProcessSignals.writeStderr("hanet: \(error)")
     }
-    Foundation.exit(1)
+    ProcessSignals.exit(1)
 }
 
 struct RunCommand: ParsableCommand {
@@ -75,7 +76,7 @@ struct RunCommand: ParsableCommand {
         let teardown = self.teardown
         let signals = ProcessSignals.handle([.terminate, .interrupt], on: .main) { _ in
             daemon.stop(teardown: teardown)
-            Foundation.exit(0)
+            ProcessSignals.exit(0)
         }
         // SIGHUP: re-read the config (the same as `hanet reload`); the outcome is logged.
         let hangup = ProcessSignals.handle([.hangup], on: DispatchQueue(label: "hanet.reload")) { _ in _ = daemon.reload() }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import HANetCore
 import HANetDaemon
 
@@ -59,7 +59,7 @@ enum StatusRenderer {
             var rows = [["LINK", "DETECTOR", "HEALTH", "PROBES", "REPLIES", "LAST REPLY", "REASON"]]
             for (link, d) in probing {
                 rows.append([link, d.name, d.health, String(d.probes_sent ?? 0), String(d.replies ?? 0),
-                             d.last_reply_age_s.map { String(format: "%.2fs ago", $0) } ?? "never", d.reason])
+                             d.last_reply_age_s.map { UTCTimestamp.fixed($0, 2) + "s ago" } ?? "never", d.reason])
             }
             out.append(contentsOf: table(rows))
         }
@@ -75,7 +75,7 @@ enum StatusRenderer {
         }
         if let s = st.last_switch {
             out.append("")
-            let lat = s.trigger_to_rules_us.map { String(format: " (rules %.3f ms after the trigger)", $0 / 1000) } ?? ""
+            let lat = s.trigger_to_rules_us.map { " (rules \(UTCTimestamp.fixed($0 / 1000, 3)) ms after the trigger)" } ?? ""
             out.append("last switch \(s.time): \(s.from ?? "none") -> \(s.to ?? "none")\(lat)")
             out.append("  \(s.reason)")
         }
@@ -85,7 +85,7 @@ enum StatusRenderer {
     static func table(_ rows: [[String]]) -> [String] {
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
         return rows.map { r in
-            r.enumerated().map { i, cell in i == r.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+            r.enumerated().map { i, cell in i == r.count - 1 ? cell : cell.padded(to: widths[i]) }
                 .joined(separator: "  ")
         }
     }
