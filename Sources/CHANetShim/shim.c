@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "hanet_shim.h"
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
@@ -17,6 +18,8 @@ int hanet_shim_set_thread_name(const char *name) {
     buf[sizeof buf - 1] = 0;
     return pthread_setname_np(pthread_self(), buf);
 }
+
+int hanet_shim_malloc_arena_max(int count) { return mallopt(M_ARENA_MAX, count); }
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434

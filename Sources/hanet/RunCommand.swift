@@ -65,6 +65,8 @@ struct RunCommand: ParsableCommand {
     var teardown = false
 
     func run() throws {
+        // One malloc arena: about 2 MB less resident heap, see MallocArenas.
+        MallocArenas.limit(to: 1)
         let cfg: HANetConfig
         do { cfg = try loadConfig(config) } catch { fail(error) }
         let daemon: Daemon

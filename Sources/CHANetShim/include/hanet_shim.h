@@ -19,6 +19,10 @@ int hanet_shim_set_thread_name(const char *name);
    Returns it or -1 with errno set. */
 int hanet_shim_pidfd_open(int32_t pid);
 
+/* mallopt(M_ARENA_MAX, count): <malloc.h> is not in Swift's Glibc module.
+   Returns mallopt's result (1 on success). */
+int hanet_shim_malloc_arena_max(int count);
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t hanet_shim_monotonic_nanos(void);
 
