@@ -57,6 +57,21 @@ final class DaemonLifecycleTests: XCTestCase {
         XCTAssertTrue(unknown.out.contains("no slave named eth7"), unknown.out)
         XCTAssertEqual(try net.status("s1").active, "eth1")
     }
+
+    /// The memory goal (≤ 30 MB resident) rests on the daemon not mapping full
+    /// Foundation and ICU (about 6.5 MB resident): every module linked into
+    /// `hanet` imports FoundationEssentials only. A stray `import Foundation`
+    /// brings them back without any other symptom, so it is checked here.
+    func testDaemonMapsNoFullFoundation() throws {
+        let p = try net.startDaemon("s1", config: try net.config("s1"))
+        // Through cat: Foundation reads a /proc file (size 0) only in part.
+        let maps = try sh("cat /proc/\(p.processIdentifier)/maps").out
+        XCTAssertTrue(maps.contains("/hanet\n"), "the pid is the daemon's own (ip netns exec execs it)")
+        XCTAssertTrue(maps.contains("libFoundationEssentials.so"))
+        for lib in ["libFoundation.so", "libFoundationInternationalization.so", "lib_FoundationICU.so"] {
+            XCTAssertFalse(maps.contains("/\(lib)"), "the daemon maps \(lib): a module linked into hanet imports Foundation")
+        }
+    }
 }
 
 /// A responder whose own public links are down refuses, and says why.
