@@ -122,27 +122,9 @@ final class HotplugScenarioTests: XCTestCase {
             "\n[[sibling]]\nname = \"\(name)\"\naddress = \"\(address)\"\nkey_file = \"\(key)\"\naddresses = [\"\(service)/32\"]\n"
         }
         let s3 = "\(net.work)/s3.toml"
-        try ("""
-        [node]
-        name = "s3"
-        control_socket = "\(net.socket("s3"))"
-
-        [master]
-        name = "hanet0"
-        addresses = ["198.51.100.13/24"]
-
-        [[link]]
-        interface = "eth0"
-        type = "ethernet"
-        role = "public"
-        detectors = ["carrier"]
-
-        [[link]]
-        interface = "eth1"
-        type = "ethernet"
-        role = "public"
-        detectors = ["carrier"]
-        """ + sibling("s1", "169.254.78.1", k13, "198.51.100.11") + sibling("s2", "169.254.79.2", k23, "198.51.100.12")
+        try sh("source scripts/lib/net.sh && net_config \(net.prefix) s3 \(s3)")
+        try (String(contentsOfFile: s3, encoding: .utf8)
+            + sibling("s1", "169.254.78.1", k13, "198.51.100.11") + sibling("s2", "169.254.79.2", k23, "198.51.100.12")
             + Self.hotplug("")).write(toFile: s3, atomically: true, encoding: .utf8)
         try net.startDaemon("s3", config: s3)
         try net.startDaemon("s2", config: try net.config("s2") { Self.hotplug($0 + sibling("s3", "169.254.79.3", k23, "198.51.100.13")) })

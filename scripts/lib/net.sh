@@ -68,16 +68,17 @@ net_key() {
     chmod 600 "$1"
 }
 
-# Writes a daemon config for server $2 ("s1" or "s2") to $3. With a key
+# Writes a daemon config for server $2 ("s1", "s2", or a further "sN") to $3. With a key
 # file as $4, adds the private link priv0 to the other server and the
 # [[sibling]] it leads to.
 net_config() {
     local p=$1 node=$2 file=$3 key=${4:-} addr other mine theirs other_addr
-    if [ "$node" = s1 ]; then
-        addr=$NET_S1_ADDR other=s2 mine=169.254.77.1 theirs=169.254.77.2 other_addr=$NET_S2_ADDR
-    else
-        addr=$NET_S2_ADDR other=s1 mine=169.254.77.2 theirs=169.254.77.1 other_addr=$NET_S1_ADDR
-    fi
+    case $node in
+        s1) addr=$NET_S1_ADDR other=s2 mine=169.254.77.1 theirs=169.254.77.2 other_addr=$NET_S2_ADDR ;;
+        s2) addr=$NET_S2_ADDR other=s1 mine=169.254.77.2 theirs=169.254.77.1 other_addr=$NET_S1_ADDR ;;
+        # A further server (net_server): public links only; priv0 joins s1 and s2 alone.
+        *) addr=198.51.100.$((10 + ${node#s})) key= ;;
+    esac
     cat > "$file" <<CFG
 [node]
 name = "$node"
