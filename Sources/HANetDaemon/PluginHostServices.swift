@@ -88,42 +88,40 @@ enum PluginHostServices {
     }
 
     static let registerLinkType: @convention(c) (UnsafePointer<hanet_host_api>?, UnsafePointer<hanet_link_type>?) -> Int32 = { api, type in
-        guard let ctx = context(api) else { return HANET_ERROR.rawValue }
-        guard ctx.initializing else {
-            ctx.host?.logger(ctx.pluginID, Int32(HANET_LOG_ERROR.rawValue), "register_link_type called outside init: refused")
-            return HANET_ERROR.rawValue
-        }
-        guard let type else {
-            ctx.problems.append("register_link_type(NULL)")
-            return HANET_INVALID.rawValue
-        }
-        guard let copy = copyStruct(type, zero: hanet_link_type(), known: PluginHost.linkTypeSizes, what: "hanet_link_type", ctx: ctx),
-              checkName(copy.name, kind: "link type", ctx: ctx) else { return HANET_INVALID.rawValue }
-        if copy.probe == nil || copy.describe == nil {
-            ctx.problems.append("link type \"\(String(cString: copy.name))\" lacks probe or describe")
-            return HANET_INVALID.rawValue
-        }
-        ctx.linkTypes.append(copy)
-        return HANET_OK.rawValue
+        register(api, type, call: "register_link_type", zero: hanet_link_type(), known: PluginHost.linkTypeSizes,
+                 lacking: { $0.probe == nil || $0.describe == nil ? "probe or describe" : nil }) { $0.linkTypes.append($1) }
     }
 
     static let registerDetector: @convention(c) (UnsafePointer<hanet_host_api>?, UnsafePointer<hanet_detector_type>?) -> Int32 = { api, type in
+        register(api, type, call: "register_detector", zero: hanet_detector_type(), known: PluginHost.detectorTypeSizes,
+                 lacking: { $0.create == nil || $0.destroy == nil ? "create or destroy" : nil }) { $0.detectorTypes.append($1) }
+    }
+
+    /// Both registrations: only while the plugin's init runs, a struct of a
+    /// size the host knows (copied, since the plugin's may not outlive init),
+    /// a valid name not taken yet, and the callbacks the type cannot work
+    /// without (`lacking` names them). Every refusal is kept as a problem, so
+    /// the plugin is refused with all its reasons.
+    private static func register<T: PluginTypeStruct>(_ api: UnsafePointer<hanet_host_api>?, _ type: UnsafePointer<T>?, call: String,
+                                                      zero: T, known: [Int], lacking: (T) -> String?,
+                                                      store: (PluginContext, T) -> Void) -> Int32 {
         guard let ctx = context(api) else { return HANET_ERROR.rawValue }
         guard ctx.initializing else {
-            ctx.host?.logger(ctx.pluginID, Int32(HANET_LOG_ERROR.rawValue), "register_detector called outside init: refused")
+            ctx.host?.logger(ctx.pluginID, Int32(HANET_LOG_ERROR.rawValue), "\(call) called outside init: refused")
             return HANET_ERROR.rawValue
         }
         guard let type else {
-            ctx.problems.append("register_detector(NULL)")
+            ctx.problems.append("\(call)(NULL)")
             return HANET_INVALID.rawValue
         }
-        guard let copy = copyStruct(type, zero: hanet_detector_type(), known: PluginHost.detectorTypeSizes, what: "hanet_detector_type", ctx: ctx),
-              checkName(copy.name, kind: "detector", ctx: ctx) else { return HANET_INVALID.rawValue }
-        if copy.create == nil || copy.destroy == nil {
-            ctx.problems.append("detector \"\(String(cString: copy.name))\" lacks create or destroy")
+        let kind = T.kind == .link ? "link type" : "detector"
+        guard let copy = copyStruct(type, zero: zero, known: known, what: String(describing: T.self), ctx: ctx),
+              checkName(copy.name, kind: kind, ctx: ctx) else { return HANET_INVALID.rawValue }
+        if let missing = lacking(copy) {
+            ctx.problems.append("\(kind) \"\(String(cString: copy.name))\" lacks \(missing)")
             return HANET_INVALID.rawValue
         }
-        ctx.detectorTypes.append(copy)
+        store(ctx, copy)
         return HANET_OK.rawValue
     }
 

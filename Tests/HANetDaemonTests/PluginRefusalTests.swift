@@ -56,6 +56,20 @@ final class PluginRefusalTests: XCTestCase {
             static hanet_detector_type t2; t2 = type; t2.struct_size = sizeof(hanet_detector_type) + 16; t2.name = "big-type-detector";
             return api->register_detector(api, &t2);
             """), fileName: "bigtype.so", in: dir)
+        try PluginTestKit.compilePlugin(source: Self.plugin(id: "no-destroy", initBody: """
+            static hanet_detector_type t2; t2 = type; t2.destroy = NULL; t2.name = "no-destroy-detector";
+            return api->register_detector(api, &t2);
+            """), fileName: "nodestroy.so", in: dir)
+        try PluginTestKit.compilePlugin(source: Self.plugin(id: "no-probe", initBody: """
+            (void)type; static hanet_link_type l = { .struct_size = sizeof(hanet_link_type), .name = "no-probe-link" };
+            return api->register_link_type(api, &l);
+            """), fileName: "noprobe.so", in: dir)
+        try PluginTestKit.compilePlugin(source: Self.plugin(id: "null-type", initBody: "(void)type; return api->register_link_type(api, NULL);"),
+                                        fileName: "nulltype.so", in: dir)
+        try PluginTestKit.compilePlugin(source: Self.plugin(id: "bad-name", initBody: """
+            static hanet_detector_type t2; t2 = type; t2.name = "no spaces allowed";
+            return api->register_detector(api, &t2);
+            """), fileName: "badname.so", in: dir)
         try PluginTestKit.compilePlugin(source: Self.plugin(id: "writable"), fileName: "writable.so", in: dir)
         try FileManager.default.setAttributes([.posixPermissions: 0o666], ofItemAtPath: dir + "/writable.so")
         try "this is not an ELF file\n".write(toFile: dir + "/x.so", atomically: true, encoding: .utf8)
@@ -77,6 +91,10 @@ final class PluginRefusalTests: XCTestCase {
             ("initfail.so", .error, "init failed (status -1): no widget found"),
             ("bigsize.so", .incompatible, "hanet_plugin_descriptor.struct_size is 48 bytes, larger than the 40 this host knows for ABI 1.1"),
             ("bigtype.so", .error, "init registered an invalid type: hanet_detector_type.struct_size is"),
+            ("nodestroy.so", .error, "detector \"no-destroy-detector\" lacks create or destroy"),
+            ("noprobe.so", .error, "link type \"no-probe-link\" lacks probe or describe"),
+            ("nulltype.so", .error, "register_link_type(NULL)"),
+            ("badname.so", .error, "detector name \"no spaces allowed\" is invalid"),
             ("writable.so", .error, "unsafe plugin file: world-writable (mode 666)"),
             ("x.so", .error, "not a loadable shared object: "),
             ("folder.so", .error, "unsafe plugin file: not a regular file (it is a directory)"),
