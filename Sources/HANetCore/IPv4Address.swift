@@ -1,7 +1,7 @@
 /// An IPv4 address in host byte order. Parsing is strict (four decimal octets,
 /// no leading zeros beyond "0") so that a typo in a config file is an error,
 /// not a different address.
-public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+public struct IPv4Address: TextCodable, Hashable, Comparable, Sendable {
     public var value: UInt32
 
     public init(_ value: UInt32) { self.value = value }
@@ -30,23 +30,10 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
     public var description: String { bytes.map(String.init).joined(separator: ".") }
 
     public static func < (a: IPv4Address, b: IPv4Address) -> Bool { a.value < b.value }
-
-    public init(from decoder: Decoder) throws {
-        let s = try decoder.singleValueContainer().decode(String.self)
-        guard let a = IPv4Address(s) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an IPv4 address: \(s)"))
-        }
-        self = a
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
 }
 
 /// An address with its prefix length, as written in configs: "198.51.100.11/24".
-public struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct IPv4Prefix: TextCodable, Hashable, Sendable {
     public var address: IPv4Address
     public var length: Int
 
@@ -75,17 +62,14 @@ public struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible, Codable {
     public var network: IPv4Address { IPv4Address(address.value & mask) }
     public func contains(_ a: IPv4Address) -> Bool { a.value & mask == address.value & mask }
     public var description: String { "\(address)/\(length)" }
+}
 
-    public init(from decoder: Decoder) throws {
-        let s = try decoder.singleValueContainer().decode(String.self)
-        guard let p = IPv4Prefix(s) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an IPv4 prefix: \(s)"))
-        }
-        self = p
-    }
+extension IPv4Address {
+    public init?(text: String) { self.init(text) }
+    public static var textKind: String { "an IPv4 address" }
+}
 
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
+extension IPv4Prefix {
+    public init?(text: String) { self.init(text) }
+    public static var textKind: String { "an IPv4 prefix" }
 }

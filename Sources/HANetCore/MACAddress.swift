@@ -1,5 +1,5 @@
 /// A 48-bit link-layer address.
-public struct MACAddress: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct MACAddress: TextCodable, Hashable, Sendable {
     public var bytes: [UInt8]
 
     public init(_ bytes: [UInt8]) {
@@ -27,17 +27,9 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible, Codable {
             return s.count == 1 ? "0" + s : s
         }.joined(separator: ":")
     }
+}
 
-    public init(from decoder: Decoder) throws {
-        let s = try decoder.singleValueContainer().decode(String.self)
-        guard let m = MACAddress(s) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a MAC address: \(s)"))
-        }
-        self = m
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
+extension MACAddress {
+    public init?(text: String) { self.init(text) }
+    public static var textKind: String { "a MAC address" }
 }

@@ -62,7 +62,7 @@ extension PTAAgent {
         let proxies = Set((try? env.kernel.proxyNeighbours(on: m)) ?? [])
         var leftovers: [(PersistedState.Service, [IPv4Address])] = []
         for svc in st.serving {
-            let addrs = svc.addresses.compactMap(IPv4Address.init)
+            let addrs = svc.addresses.compactMap { IPv4Address($0) }
             let inKernel = !addrs.isEmpty && addrs.count == svc.addresses.count && addrs.allSatisfy { a in
                 routes.contains(KernelRoute(destination: IPv4Prefix(address: a, length: 32), device: svc.link)) && proxies.contains(a)
             }

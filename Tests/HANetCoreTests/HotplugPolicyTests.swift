@@ -151,3 +151,18 @@ final class HotplugPolicyTests: XCTestCase {
         XCTAssertEqual(c.mine.address.bytes[0...1], [169, 254])
     }
 }
+
+/// Addresses travel as strings in status JSON and state files.
+final class TextCodableTests: XCTestCase {
+    func testAddressesRoundTripAsStringsAndBadOnesNameWhatWasExpected() throws {
+        struct Box: Codable, Equatable { var a: IPv4Address; var p: IPv4Prefix; var m: MACAddress }
+        let box = Box(a: IPv4Address("198.51.100.11")!, p: IPv4Prefix("169.254.90.1/30")!, m: MACAddress("02:00:00:00:00:01")!)
+        let json = String(decoding: try JSONEncoder().encode(box), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"198.51.100.11\"") && json.contains("\"169.254.90.1\\/30\"") && json.contains("\"02:00:00:00:00:01\""), json)
+        XCTAssertEqual(try JSONDecoder().decode(Box.self, from: Data(json.utf8)), box)
+        let bad = json.replacingOccurrences(of: "02:00:00:00:00:01", with: "02:00:zz")
+        XCTAssertThrowsError(try JSONDecoder().decode(Box.self, from: Data(bad.utf8))) { e in
+            XCTAssertTrue("\(e)".contains("not a MAC address: 02:00:zz"), "\(e)")
+        }
+    }
+}

@@ -29,7 +29,7 @@ final class PTASecurityTests: XCTestCase {
 
     func message(_ type: PTAMessage.Kind, sender: String = "s1", addresses: [String] = ["198.51.100.11"]) -> PTAMessage {
         counter += 1
-        return PTAMessage(type: type, sender: sender, addresses: addresses.compactMap(IPv4Address.init),
+        return PTAMessage(type: type, sender: sender, addresses: addresses.compactMap { IPv4Address($0) },
                           counter: counter, bootID: boot, leaseMillis: 3000)
     }
 
