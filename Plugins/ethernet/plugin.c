@@ -38,18 +38,6 @@ static int ethernet_describe(void *state, const hanet_device_info *device, const
     return HANET_OK;
 }
 
-static const hanet_link_type ethernet_type = {
-    .struct_size = sizeof(hanet_link_type),
-    .name = "ethernet",
-    .description = "Any Ethernet netdev (ARPHRD_ETHER): L2, public by default; MTU and speed from sysfs",
-    .flags = 0,
-    .unavailable_reason = NULL,
-    .probe = ethernet_probe,
-    .describe = ethernet_describe,
-    .open = hanet_ps_netdev_open, /* a kernel netdev needs nothing from us to carry frames */
-    .close = hanet_ps_netdev_close,
-    .send_frame = NULL,
-};
-
-HANET_PS_LINK_TYPE_PLUGIN("ethernet", "1.0.0", ethernet_type,
-                          "Ethernet link type (generic fallback for every ARPHRD_ETHER netdev)")
+HANET_PS_NETDEV_LINK_TYPE_PLUGIN("ethernet", "1.0.0", "Ethernet link type (generic fallback for every ARPHRD_ETHER netdev)",
+                                 "Any Ethernet netdev (ARPHRD_ETHER): L2, public by default; MTU and speed from sysfs",
+                                 ethernet_probe, ethernet_describe)

@@ -50,19 +50,7 @@ static int fw_describe(void *state, const hanet_device_info *device, const hanet
     return HANET_OK;
 }
 
-static const hanet_link_type fw_type = {
-    .struct_size = sizeof(hanet_link_type),
-    .name = "ieee1394",
-    .description = "IP over IEEE 1394 (firewire-net, ARPHRD_IEEE1394): L3 from the master's view, private, "
-                   "400 Mbit/s (S400) by default",
-    .flags = 0,
-    .unavailable_reason = NULL,
-    .probe = fw_probe,
-    .describe = fw_describe,
-    .open = hanet_ps_netdev_open, /* the kernel netdev carries the frames */
-    .close = hanet_ps_netdev_close,
-    .send_frame = NULL,
-};
-
-HANET_PS_LINK_TYPE_PLUGIN("ieee1394", "1.0.0", fw_type,
-                          "ieee1394 link type (IP over FireWire to a sibling)")
+HANET_PS_NETDEV_LINK_TYPE_PLUGIN("ieee1394", "1.0.0", "ieee1394 link type (IP over FireWire to a sibling)",
+                                 "IP over IEEE 1394 (firewire-net, ARPHRD_IEEE1394): L3 from the master's view, private, "
+                                 "400 Mbit/s (S400) by default",
+                                 fw_probe, fw_describe)

@@ -55,19 +55,7 @@ static int usbnet_describe(void *state, const hanet_device_info *device, const h
     return HANET_OK;
 }
 
-static const hanet_link_type usbnet_type = {
-    .struct_size = sizeof(hanet_link_type),
-    .name = "usbnet",
-    .description = "USB host-to-host / USB Ethernet netdev (cdc_ether, cdc_ncm, rndis_host, plusb, net1080, ...): "
-                   "L2, private by default, 12 Mbit/s unless the USB device reports its speed",
-    .flags = 0,
-    .unavailable_reason = NULL,
-    .probe = usbnet_probe,
-    .describe = usbnet_describe,
-    .open = hanet_ps_netdev_open, /* the kernel netdev carries the frames */
-    .close = hanet_ps_netdev_close,
-    .send_frame = NULL,
-};
-
-HANET_PS_LINK_TYPE_PLUGIN("usbnet", "1.0.0", usbnet_type,
-                          "usbnet link type (USB host-to-host and USB Ethernet links to a sibling)")
+HANET_PS_NETDEV_LINK_TYPE_PLUGIN("usbnet", "1.0.0", "usbnet link type (USB host-to-host and USB Ethernet links to a sibling)",
+                                 "USB host-to-host / USB Ethernet netdev (cdc_ether, cdc_ncm, rndis_host, plusb, net1080, ...): "
+                                 "L2, private by default, 12 Mbit/s unless the USB device reports its speed",
+                                 usbnet_probe, usbnet_describe)

@@ -44,6 +44,21 @@ int hanet_ps_register_detector(const hanet_host_api *api, const hanet_detector_t
     }                                                                                           \
     HANET_PS_PLUGIN(id_, version_, description_, hanet_ps_plugin_init)
 
+/* A plugin whose one link type is a kernel netdev (it carries the frames, so
+ * open and close only keep the handle): the type is named like the plugin and
+ * only PROBE_ and DESCRIBE_ are its own. */
+#define HANET_PS_NETDEV_LINK_TYPE_PLUGIN(id_, version_, description_, type_description_, probe_, describe_) \
+    static const hanet_link_type hanet_ps_netdev_type = {                                      \
+        .struct_size = sizeof(hanet_link_type),                                                 \
+        .name = id_,                                                                            \
+        .description = type_description_,                                                       \
+        .probe = probe_,                                                                        \
+        .describe = describe_,                                                                  \
+        .open = hanet_ps_netdev_open,                                                           \
+        .close = hanet_ps_netdev_close,                                                         \
+    };                                                                                          \
+    HANET_PS_LINK_TYPE_PLUGIN(id_, version_, hanet_ps_netdev_type, description_)
+
 /* A plugin that registers one detector (TYPE_, a hanet_detector_type) and keeps no state. */
 #define HANET_PS_DETECTOR_PLUGIN(id_, version_, type_, description_)                            \
     static int hanet_ps_plugin_init(const hanet_host_api *api, void **state, char *error, size_t error_size) { \
