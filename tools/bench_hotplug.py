@@ -40,6 +40,10 @@ def control(path, req):
     s.close()
     return json.loads(buf)
 
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
 def wait_for(seconds, what, cond):
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -78,6 +82,8 @@ def main():
             wait_for(15, f"{node}'s daemon", lambda: os.path.exists(socks[node]) and control(socks[node], {"command": "status"}).get("ok"))
         wait_for(5, "s1 active", lambda: control(socks["s1"], {"command": "status"})["status"].get("active") == "eth0")
         link_name = "hpttyS0" if a.kind == "tty" else "hp0"
+        s1_pid = procs[1].pid  # `ip netns exec` execs the daemon: same pid
+        rss_start = rss_kb(s1_pid)
         rows = []
         for i in range(a.rounds):
             socat = None
@@ -114,7 +120,8 @@ def main():
                      and e.get("health") == "GOOD" and e["monotonic_ns"] >= uevent]
             good_ns = min(goods)
             rows.append(((learned["monotonic_ns"] - uevent) / 1e6, (good_ns - uevent) / 1e6))
-            print(f"round {i + 1:2d}: uevent -> sibling learned {rows[-1][0]:7.2f} ms, uevent -> GOOD backup {rows[-1][1]:7.2f} ms")
+            print(f"round {i + 1:2d}: uevent -> sibling learned {rows[-1][0]:7.2f} ms, uevent -> GOOD backup {rows[-1][1]:7.2f} ms"
+                  + (f"; s1 daemon RSS {rss_kb(s1_pid)} kB" if (i + 1) % 100 == 0 else ""))
             if a.kind == "tty":
                 sh("echo remove > /sys/class/tty/ttyS0/uevent")
             else:
@@ -125,6 +132,7 @@ def main():
                 socat.terminate()
                 socat.wait(5)
                 procs.remove(socat)
+        print(f"s1 daemon RSS: {rss_start} kB before the first round, {rss_kb(s1_pid)} kB after {len(rows)} attach/detach rounds")
         med = statistics.median(r[1] for r in rows)
         print(f"hot-attach ({a.kind}), uevent -> GOOD backup: median {med:.2f} ms, min {min(r[1] for r in rows):.2f}, max {max(r[1] for r in rows):.2f} "
               f"over {len(rows)} rounds (goal <= 200 ms): {'OK' if med <= 200 else 'MISSED'}")
