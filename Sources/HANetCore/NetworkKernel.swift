@@ -109,6 +109,13 @@ public protocol ARPAnnouncer: AnyObject {
     func announce(address: IPv4Address, mac: MACAddress, on interface: String, count: Int, intervalMillis: Int) throws
     /// Makes the first `announce` on `interface` fast (opens what it needs now).
     func prepare(on interface: String) throws
+    /// Lets go of what `prepare` opened: the slave left (unplugged, or removed
+    /// by a reload), and a device plugged in later under the same name is new.
+    func release(on interface: String)
+}
+
+extension ARPAnnouncer {
+    public func release(on interface: String) {}
 }
 
 /// Monotonic time, injected so that damping, leases and schedules can be tested with a fake clock.

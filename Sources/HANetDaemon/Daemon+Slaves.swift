@@ -51,6 +51,7 @@ extension Daemon {
         scheduler.prune()
         s.frameLink?.stop()
         s.link?.close()
+        env.announcer.release(on: s.name)
     }
 
     /// Takes `s` out of the slaves. When it is the active one it hands over

@@ -76,6 +76,19 @@ public final class GratuitousARP: ARPAnnouncer {
         _ = try handle(for: interface, what: "open \(interface) for gratuitous ARP", fresh: false)
     }
 
+    public func release(on interface: String) {
+        let key = Key(namespace: NetworkNamespace.currentIdentifier(), interface: interface)
+        lock.lock(); defer { lock.unlock() }
+        handles[key] = nil
+    }
+
+    /// The interfaces with an open handle in the calling thread's namespace.
+    var cachedInterfaces: [String] {
+        let ns = NetworkNamespace.currentIdentifier()
+        lock.lock(); defer { lock.unlock() }
+        return handles.keys.filter { $0.namespace == ns }.map(\.interface).sorted()
+    }
+
     /// Drops cached handles (for example after interfaces were renamed).
     public func closeAll() {
         lock.lock(); defer { lock.unlock() }

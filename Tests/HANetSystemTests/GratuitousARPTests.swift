@@ -53,5 +53,15 @@ final class GratuitousARPTests: XCTestCase {
             XCTAssertEqual((e as? HANetError)?.code, .notFound, "\(e)")
         }
         XCTAssertTrue(failures.isEmpty, "\(failures)")
+
+        // A slave that leaves gives its handle back: a device plugged in later
+        // under the same name gets a fresh one at `prepare`.
+        try NetworkNamespace.run(a) {
+            XCTAssertEqual(garp.cachedInterfaces, ["ga0"])
+            garp.release(on: "ga0")
+            XCTAssertEqual(garp.cachedInterfaces, [])
+            try garp.prepare(on: "ga0")
+            XCTAssertEqual(garp.cachedInterfaces, ["ga0"])
+        }
     }
 }
