@@ -16,7 +16,8 @@ struct ReloadCommand: ParsableCommand {
         [[sibling]], [pta]). Otherwise it applies, without a blip: failback, garp settings, \
         updelay/downdelay, each link's priority, role, speed, detectors, detector_policy, \
         slow_link_policy and detector settings (those detectors restart; the slave keeps its \
-        health meanwhile), the order of the links, [hooks] and [metrics].
+        health meanwhile), the order of the links, [hooks], [metrics] and [hotplug] (its \
+        rules apply to devices plugged in from then on).
 
         Links are added and removed live. A new [[link]] is opened as at start and joins as \
         a backup; a removed one that is active first hands its traffic to the best other \
