@@ -23,10 +23,7 @@ final class CarrierFailoverTests: XCTestCase {
 
     func startServers() throws {
         try net.spawn("s1", "iperf3-server", "iperf3 -s -B 198.51.100.11 -1")
-        try net.spawn("s1", "httpd", "python3 tools/httpd.py --bind 198.51.100.11")
-        try waitUntil(10, "the HTTP server") {
-            try net.exec("client", "curl -sf -o /dev/null http://198.51.100.11:8080/bytes/10", check: false).status == 0
-        }
+        try net.startNginx("s1", address: "198.51.100.11")
     }
 
     func testTrafficSurvivesCarrierLossAndFailsBack() throws {
@@ -36,7 +33,7 @@ final class CarrierFailoverTests: XCTestCase {
         try startServers()
 
         let iperf = try net.spawn("client", "iperf3", "iperf3 -c 198.51.100.11 -t 6 -J")
-        let wrk = try net.spawn("client", "wrk", "wrk -t2 -c20 -d6s http://198.51.100.11:8080/bytes/512")
+        let wrk = try net.spawn("client", "wrk", "wrk -t2 -c20 -d6s http://198.51.100.11:8080/f/512")
         // The fault comes while both streams are running.
         try waitUntil(5, "iperf3 and wrk to connect") {
             let ss = try net.exec("s1", "ss -tn state established", check: false).out

@@ -65,20 +65,17 @@ final class DetectorScenarioTests: XCTestCase {
         XCTAssertTrue(self.detector(st, "eth0", detector)?.reason.contains(badReason) ?? false, "\(String(describing: self.detector(st, "eth0", detector)))")
         XCTAssertEqual(self.detector(st, "eth0", "carrier")?.health, "GOOD", "the carrier stays up: this is a silent fault")
         try net.exec("client", "ping -c 3 -i 0.2 -W 1 198.51.100.11")
-        try net.exec("client", "curl -sf -o /dev/null --max-time 3 http://198.51.100.11:8080/bytes/100")
+        try net.exec("client", "curl -sf -o /dev/null --max-time 3 http://198.51.100.11:8080/f/100")
 
         try portState("s1e0", 3)
         try waitUntil(5, "failback to eth0") { try net.status("s1").active == "eth0" }
         try net.exec("client", "ping -c 3 -i 0.2 -W 1 198.51.100.11")
-        try net.exec("client", "curl -sf -o /dev/null --max-time 3 http://198.51.100.11:8080/bytes/100")
+        try net.exec("client", "curl -sf -o /dev/null --max-time 3 http://198.51.100.11:8080/f/100")
         XCTAssertEqual(try net.status("s1").switches, 2, "one failover and one failback, no flapping")
     }
 
     func startHTTP() throws {
-        try net.spawn("s1", "httpd", "python3 tools/httpd.py --bind 198.51.100.11")
-        try waitUntil(10, "the HTTP server") {
-            try net.exec("client", "curl -sf -o /dev/null http://198.51.100.11:8080/bytes/10", check: false).status == 0
-        }
+        try net.startNginx("s1", address: "198.51.100.11")
     }
 
     func testARPMonitorSurvivesADeadTargetAndFailsOverOnASilentFault() throws {

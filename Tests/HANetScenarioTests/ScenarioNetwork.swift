@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import HANetCore
 import HANetDaemon
+import HANetSystem
 
 /// The repository root, for scripts/ and tools/.
 let repositoryRoot: String = {
@@ -11,15 +12,7 @@ let repositoryRoot: String = {
 }()
 
 /// The directory with the built `hanet` and plugins: the test bundle sits in it.
-let productsDirectory: String = {
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var url = URL(fileURLWithPath: exe)
-    while url.path != "/" {
-        url.deleteLastPathComponent()
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("hanet").path) { return url.path }
-    }
-    return URL(fileURLWithPath: exe).deletingLastPathComponent().path
-}()
+let productsDirectory = ProcessSignals.executableDirectory
 
 /// Runs a command and returns its exit status and output.
 @discardableResult

@@ -34,16 +34,15 @@ net_lan_port() {
 net_up() {
     local p=$1 pair=${2:-}
     net_down "$p"
-    for r in client lan s1; do ip netns add "$(ns "$p" $r)"; done
-    for r in client lan s1; do ip -n "$(ns "$p" $r)" link set lo up; done
+    for r in client lan; do ip netns add "$(ns "$p" $r)"; done
+    for r in client lan; do ip -n "$(ns "$p" $r)" link set lo up; done
     ip -n "$(ns "$p" lan)" link add br0 type bridge
     # No STP, no forward delay: a port is forwarding as soon as its carrier is.
     ip -n "$(ns "$p" lan)" link set br0 type bridge forward_delay 0 stp_state 0
     ip -n "$(ns "$p" lan)" link set br0 up
     net_lan_port "$p" "$(ns "$p" client)" c0 cl
     ip -n "$(ns "$p" client)" addr add $NET_CLIENT_ADDR/24 dev c0
-    net_lan_port "$p" "$(ns "$p" s1)" eth0 s1e0
-    net_lan_port "$p" "$(ns "$p" s1)" eth1 s1e1
+    net_server "$p" s1
     if [ "$pair" = pair ]; then
         net_server "$p" s2
         ip link add priv0 netns "$(ns "$p" s1)" type veth peer name priv0 netns "$(ns "$p" s2)"
