@@ -141,7 +141,9 @@ public final class Daemon {
         try startDetectors()
         try agent.start()
         pta = agent
-        let monitor = try LinkMonitor { [weak self] event in self?.linkEvent(event) }
+        let monitor = try LinkMonitor(onOverrun: { [weak self] in self?.linkNotificationsLost() }) { [weak self] event in
+            self?.linkEvent(event)
+        }
         self.monitor = monitor
         monitor.start()
 
@@ -329,6 +331,23 @@ public final class Daemon {
             // their reports come back through the queue behind this block.
             for d in s.detectors { d.linkEvent(e) }
             if e.removed { reevaluate(trigger: e.timestampNanos, cause: "\(s.name) removed") }
+        }
+    }
+
+    /// The link monitor's socket overflowed: a carrier change may be among the
+    /// lost notifications. Each slave's state is read again and goes through
+    /// `linkEvent` as if it had been notified, so nothing waits for a detector poll.
+    func linkNotificationsLost() {
+        queue.async { [self] in
+            log.warning("link monitor: notifications were lost (socket buffer overrun); reading every slave's link state again")
+            let now = env.clock.nowNanos()
+            for s in slaves {
+                if let k = try? env.kernel.link(named: s.name) {
+                    linkEvent(KernelLinkEvent(link: k, removed: false, timestampNanos: now))
+                } else if let gone = s.kernel {
+                    linkEvent(KernelLinkEvent(link: gone, removed: true, timestampNanos: now))
+                }
+            }
         }
     }
 

@@ -14,25 +14,17 @@ import HANetCore
 ///
 /// The socket is bound in the network namespace of the thread that calls
 /// `init`. If the socket's buffer overflows (ENOBUFS) notifications were lost:
-/// `overruns` counts that and `overrunHandler` is called so the owner can
-/// re-read every link's state.
+/// `overrunHandler` is called so the owner can re-read every link's state.
 public final class LinkMonitor {
     private let fd: Int32
     private var watcher: ReadableWatcher!
     private let handler: (KernelLinkEvent) -> Void
-    private let lock = Lock()
-    private var overrunCount = 0
-
     /// Called on the monitor thread after notifications were lost.
-    public var overrunHandler: (() -> Void)?
+    private let overrunHandler: () -> Void
 
-    public var overruns: Int {
-        lock.lock(); defer { lock.unlock() }
-        return overrunCount
-    }
-
-    public init(handler: @escaping (KernelLinkEvent) -> Void) throws {
+    public init(onOverrun: @escaping () -> Void = {}, handler: @escaping (KernelLinkEvent) -> Void) throws {
         self.handler = handler
+        overrunHandler = onOverrun
         let s = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_ROUTE)
         guard s >= 0 else {
             throw HANetError(.kernel, "link monitor: socket(AF_NETLINK, NETLINK_ROUTE): \(String(cString: strerror(errno)))")
@@ -79,10 +71,7 @@ public final class LinkMonitor {
         let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
         let now = hanet_shim_monotonic_nanos()
         if n < 0 {
-            if errno == ENOBUFS {
-                lock.lock(); overrunCount += 1; lock.unlock()
-                overrunHandler?()
-            }
+            if errno == ENOBUFS { overrunHandler() }
             return
         }
         let events = buffer.withUnsafeBytes { LinkMonitor.parse(UnsafeRawBufferPointer(rebasing: $0[0..<n]), timestamp: now) }

@@ -18,6 +18,29 @@ final class LinkMonitorTests: XCTestCase {
         var all: [KernelLinkEvent] { lock.lock(); defer { lock.unlock() }; return list }
     }
 
+    /// More notifications than the socket holds while nobody reads: the
+    /// monitor says so once it reads again, so the owner can resynchronise.
+    func testOverrunIsReported() throws {
+        let ns = try spaces.make("lo")
+        final class Count: @unchecked Sendable {
+            private let lock = NSLock()
+            private var n = 0
+            func add() { lock.lock(); n += 1; lock.unlock() }
+            var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+        }
+        let overruns = Count()
+        let monitor = try NetworkNamespace.run(ns) { try LinkMonitor(onOverrun: { overruns.add() }) { _ in } }
+        defer { monitor.stop() }
+        try spaces.ip(ns, "link", "add", "lo0", "type", "veth", "peer", "name", "lo1")
+        let batch = NSTemporaryDirectory() + "hanet-overrun-\(getpid()).batch"
+        try (0..<3000).map { "link set lo0 \($0 % 2 == 0 ? "up" : "down")" }.joined(separator: "\n")
+            .write(toFile: batch, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: batch) }
+        try spaces.ip(ns, "-batch", batch)
+        monitor.start()
+        XCTAssertTrue(waitFor(5) { overruns.value > 0 }, "3000 unread link notifications did not overflow the socket")
+    }
+
     func testCarrierLossOfVethPeerIsReported() throws {
         let ns = try spaces.make("lm")
         let events = Events()
