@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
+#include <spawn.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -10,7 +11,9 @@
 
 int hanet_shim_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }
 
-int32_t hanet_shim_gettid(void) { return (int32_t)syscall(SYS_gettid); }
+int hanet_shim_spawn_closefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
 
 int hanet_shim_set_thread_name(const char *name) {
     char buf[16];

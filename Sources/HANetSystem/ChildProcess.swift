@@ -18,7 +18,8 @@ public enum ChildProcess {
     }
 
     /// Runs `path` with `arguments` and exactly `environment`; standard input and
-    /// output on /dev/null, standard error shared with the daemon, signal
+    /// output on /dev/null, standard error shared with the daemon, no other
+    /// descriptor of the daemon's, signal
     /// dispositions and mask reset to the defaults (the daemon ignores SIGTERM and
     /// SIGHUP itself: a child must not inherit that). Blocks until the child ends,
     /// or `timeoutMillis` passes: then SIGTERM, and SIGKILL if it is still there
@@ -30,6 +31,9 @@ public enum ChildProcess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        // Nothing else of the daemon's: its sockets (control, PTA, metrics,
+        // libpcap's) are not all close-on-exec, and a hook must not hold them.
+        hanet_shim_spawn_closefrom(&actions, 3)
 
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)

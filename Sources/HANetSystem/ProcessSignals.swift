@@ -7,14 +7,13 @@ import HANetCore
 public enum ProcessSignals {
     public enum Signal: Int32 {
         case terminate = 15, interrupt = 2, hangup = 1
-        var raw: Int32 { rawValue }
     }
 
     /// Routes `signals` to `handler` on `queue` (the default disposition is switched off first).
     public static func handle(_ signals: [Signal], on queue: DispatchQueue, handler: @escaping (Signal) -> Void) -> [DispatchSourceSignal] {
         signals.map { s in
-            signal(s.raw, SIG_IGN)
-            let src = DispatchSource.makeSignalSource(signal: s.raw, queue: queue)
+            signal(s.rawValue, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: s.rawValue, queue: queue)
             src.setEventHandler { handler(s) }
             src.resume()
             return src
@@ -22,7 +21,13 @@ public enum ProcessSignals {
     }
 
     public static var pid: Int32 { getpid() }
-    public static var isRoot: Bool { geteuid() == 0 }
+
+    /// A peer that hangs up before its answer is written (a `hanet status`
+    /// that timed out, a metrics scraper that gave up) must cost an EPIPE on
+    /// that one socket, not the daemon: SIGPIPE's default is to end the process.
+    public static func ignoreBrokenPipes() {
+        signal(SIGPIPE, SIG_IGN)
+    }
 
     /// The directory holding the running executable (for finding build-tree plugins).
     public static var executableDirectory: String {

@@ -67,6 +67,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         // One malloc arena: about 2 MB less resident heap, see MallocArenas.
         MallocArenas.limit(to: 1)
+        ProcessSignals.ignoreBrokenPipes()
         let cfg: HANetConfig
         do { cfg = try loadConfig(config) } catch { fail(error) }
         let daemon: Daemon

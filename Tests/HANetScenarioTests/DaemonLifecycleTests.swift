@@ -58,6 +58,15 @@ final class DaemonLifecycleTests: XCTestCase {
         XCTAssertEqual(try net.status("s1").active, "eth1")
     }
 
+    /// Clients that hang up before their answer is written (a timed-out
+    /// `hanet status`, a scraper that gave up) cost the daemon nothing.
+    func testClientsThatHangUpEarlyDoNotKillTheDaemon() throws {
+        let p = try net.startDaemon("s1", config: try net.config("s1"))
+        try sh("for i in $(seq 30); do printf '{\"command\":\"status\"}\\n' | socat -t0 - UNIX-CONNECT:\(net.socket("s1")) >/dev/null 2>&1; done")
+        XCTAssertTrue(p.isRunning, net.errors("daemon-s1"))
+        XCTAssertEqual(try net.status("s1").active, "eth0")
+    }
+
     /// The memory goal (≤ 30 MB resident) rests on the daemon not mapping full
     /// Foundation and ICU (about 6.5 MB resident): every module linked into
     /// `hanet` imports FoundationEssentials only. A stray `import Foundation`

@@ -12,6 +12,18 @@ final class ChildProcessTests: XCTestCase {
                        .signalled(SIGKILL))
     }
 
+    /// A hook gets standard input, output and error only: none of the daemon's sockets.
+    func testNoOtherDescriptorReachesTheChild() throws {
+        let out = NSTemporaryDirectory() + "hanet-fds-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let fd = open("/dev/null", O_RDONLY)  // no O_CLOEXEC, like libpcap's sockets
+        XCTAssertGreaterThan(fd, 2)
+        defer { close(fd) }
+        XCTAssertEqual(ChildProcess.run("/bin/sh", arguments: ["-c", "if [ -e /proc/self/fd/\(fd) ]; then echo leaked; else echo closed; fi > \(out)"],
+                                        environment: [:], timeoutMillis: 5000), .exited(0))
+        XCTAssertEqual(try String(contentsOfFile: out, encoding: .utf8), "closed\n")
+    }
+
     func testMissingProgramFailsToStart() {
         guard case .failed(let why) = ChildProcess.run("/nonexistent/hook", arguments: [], environment: [:], timeoutMillis: 100) else {
             return XCTFail("expected a failure to start")

@@ -3,13 +3,15 @@
 #define HANET_SHIM_H
 #include <stdint.h>
 #include <stddef.h>
+#include <spawn.h>
 
 /* setns(fd, CLONE_NEWNET): setns and CLONE_NEWNET are only declared under _GNU_SOURCE,
    which Swift's Glibc module does not define. Returns 0 or -1 with errno set. */
 int hanet_shim_setns_net(int fd);
 
-/* The kernel thread id of the caller (gettid), for diagnostics. */
-int32_t hanet_shim_gettid(void);
+/* Adds "close every descriptor from `from` up" to a posix_spawn file-action
+ * list (glibc's posix_spawn_file_actions_addclosefrom_np, a GNU extension). */
+int hanet_shim_spawn_closefrom(posix_spawn_file_actions_t *actions, int from);
 
 /* Names the calling thread (the kernel keeps 15 bytes): pthread_setname_np is
    only declared under _GNU_SOURCE. Returns 0 or an error number. */
