@@ -146,8 +146,8 @@ struct HANetConfigReader {
         let addresses = prefixList(t, "addresses", path: "master", table: "[master]", required: true)
         var table = "hanet"
         if let (s, line) = optionalString(t, "table", path: "master") {
-            if !Self.isNftName(s) {
-                problem(line, "master.table", "expected an nftables table name (a letter or '_', then letters, digits, '_', '-' or '.', at most 64), got \"\(s)\"")
+            if !NftablesRuleset.isIdentifier(s) {
+                problem(line, "master.table", "expected an nftables table name (a letter or '_', then letters, digits or '_', at most 64), got \"\(s)\"")
             }
             table = s
         }
@@ -499,21 +499,9 @@ struct HANetConfigReader {
         !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
     }
 
-    static func isNftName(_ s: String) -> Bool {
-        guard let f = s.utf8.first, (1...64).contains(s.utf8.count) else { return false }
-        let letter: (UInt8) -> Bool = { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
-        return (letter(f) || f == 0x5F) && s.utf8.allSatisfy {
-            letter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D || $0 == 0x2E
-        }
-    }
-
-    /// The kernel's rule (dev_valid_name): 1 to 15 bytes, not "." or "..", no '/', ':' or whitespace.
     static func ifnameProblem(_ s: String) -> String? {
-        let n = s.utf8.count
-        if n == 0 || n > 15 || s == "." || s == ".." || s.unicodeScalars.contains(where: { $0 == "/" || $0 == ":" || $0.properties.isWhitespace || $0.value < 0x20 }) {
-            return "expected an interface name of 1 to 15 bytes without '/', ':' or whitespace, got \"\(s)\""
-        }
-        return nil
+        NftablesRuleset.isInterfaceName(s) ? nil
+            : "expected an interface name of 1 to 15 bytes without '/', ':' or whitespace, got \"\(s)\""
     }
 
     /// Integer bit/s, or "12M"-style text with decimal suffixes (K = 1000).

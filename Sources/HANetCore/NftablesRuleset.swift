@@ -89,11 +89,18 @@ public struct NftablesRuleset {
         return s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
 
+    /// The one rule for interface names, used by the config reader and by
+    /// every rule set: the kernel's (dev_valid_name: 1 to 15 bytes, not "." or
+    /// "..", no '/', ':' or whitespace) and what an nft string can hold
+    /// (printable ASCII, no quote or backslash).
+    public static func isInterfaceName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 15 && name != "." && name != ".."
+            && name.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 0x20 && $0.value != 0x7f && !"\"\\/:".unicodeScalars.contains($0) }
+    }
+
     public static func checkInterface(_ name: String, role: String) throws {
-        // IFNAMSIZ is 16 with the NUL; a quote or backslash would break out of the nft string.
-        guard !name.isEmpty, name.utf8.count <= 15,
-              name.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0 != "\"" && $0 != "\\" && $0 != "/" && $0.value != 0x7f }) else {
-            throw HANetError(.config, "\(role) interface name '\(name)': expected 1 to 15 printable ASCII characters without spaces, quotes, '\\' or '/'")
+        guard isInterfaceName(name) else {
+            throw HANetError(.config, "\(role) interface name '\(name)': expected 1 to 15 printable ASCII characters without spaces, quotes, '\\', '/' or ':'")
         }
     }
 }

@@ -170,6 +170,16 @@ final class HANetConfigParseTests: XCTestCase {
         }
     }
 
+    /// What the config accepts, the data plane can program: table names and
+    /// interface names follow NftablesRuleset's rules.
+    func testNamesTheDataPlaneWouldRefuseAreConfigErrors() {
+        let p = problems(base.replacingOccurrences(of: "[master]\n", with: "[master]\ntable = \"ha-net\"\n")
+                         + "[[link]]\ninterface = \"et\\\"h9\"\n")
+        XCTAssertTrue(p.contains { $0.contains("master.table: expected an nftables table name") && $0.contains("\"ha-net\"") }, "\(p)")
+        XCTAssertTrue(p.contains { $0.contains("link[0].interface: expected an interface name") }, "\(p)")
+        XCTAssertThrowsError(try NftablesRuleset.checkInterface("et\"h9", role: "link"))
+    }
+
     func testMissingInterface() {
         XCTAssertEqual(problems(base + "[[link]]\nrole = \"public\"\n"),
                        ["c.toml:5: link[0].interface: missing required key 'interface' in [[link]] (link[0])"])
