@@ -26,8 +26,8 @@ public struct ARPPacket: Equatable, Sendable {
     public var isGratuitous: Bool { senderAddress == targetAddress }
 }
 
-/// Builds and parses Ethernet ARP frames. Pure, so the announcer and the ARP
-/// monitor detector share one tested encoding.
+/// Builds and parses Ethernet ARP frames. Pure, so the gratuitous announcer's
+/// encoding is tested without a network (the C detectors build their own probes).
 public enum ARPFrame {
     /// Ethernet header (14) + ARP for IPv4 (28). Drivers pad to 60 on the wire.
     public static let length = 42
@@ -36,8 +36,7 @@ public enum ARPFrame {
     /// sender = target = `address`, target MAC zero. A request rather than a
     /// reply because every Linux neighbour updates an existing entry from it.
     public static func gratuitous(address: IPv4Address, mac: MACAddress) -> [UInt8] {
-        encode(ARPPacket(ethernetDestination: .broadcast, ethernetSource: mac, operation: ARPPacket.request,
-                         senderMAC: mac, senderAddress: address, targetMAC: .zero, targetAddress: address))
+        request(senderMAC: mac, senderAddress: address, target: address)
     }
 
     /// A broadcast who-has request for `target`.

@@ -23,7 +23,6 @@ struct HANetConfigReader {
     static let siblingKeys = ["name", "address", "key_file", "addresses"]
     static let topLevelTables = ["node", "master", "pta", "link", "sibling", "detector", "hooks", "metrics", "hotplug"]
     /// The PTA wire format carries at most this many addresses.
-    static let maxAddresses = 16
     static let defaultControlSocket = "/run/hanet/hanet.sock"
 
     mutating func problem(_ line: Int, _ key: String, _ message: String) {
@@ -91,7 +90,7 @@ struct HANetConfigReader {
         let metrics = readMetrics(metricsTable)
         let hotplug = readHotplug(hotplugTable, siblings: siblings)
 
-        crossCheck(links: links, linkTables: linkTables ?? [], siblings: siblings, siblingTables: siblingTables, master: master)
+        crossCheck(linkTables: linkTables ?? [], siblings: siblings, siblingTables: siblingTables, master: master)
 
         guard let n = node, let m = master else { return nil }
         return HANetConfig(file: file, node: n, master: m, links: links, siblings: siblings, pta: pta, detectors: detectors,
@@ -326,7 +325,7 @@ struct HANetConfigReader {
 
     // MARK: cross checks
 
-    mutating func crossCheck(links: [HANetConfig.Link], linkTables: [TOMLTable], siblings: [HANetConfig.Sibling],
+    mutating func crossCheck(linkTables: [TOMLTable], siblings: [HANetConfig.Sibling],
                              siblingTables: [TOMLTable], master: HANetConfig.Master?) {
         // Interfaces: unique, and not the master or its port.
         var firstInterface: [String: Int] = [:]
@@ -369,7 +368,6 @@ struct HANetConfigReader {
                         "sibling \"\(s)\" has address \(sib.address), which is outside this link's subnet \(p.network)/\(p.length)")
             }
         }
-        _ = links
     }
 
     // MARK: typed accessors
@@ -454,8 +452,8 @@ struct HANetConfigReader {
             return []
         }
         if items.isEmpty { problem(e.value.line, path + "." + key, "expected at least one IPv4 prefix, got an empty array") }
-        if items.count > Self.maxAddresses {
-            problem(e.value.line, path + "." + key, "expected at most \(Self.maxAddresses) addresses (the PTA message limit), got \(items.count)")
+        if items.count > PTAWire.maxAddresses {
+            problem(e.value.line, path + "." + key, "expected at most \(PTAWire.maxAddresses) addresses (the PTA message limit), got \(items.count)")
         }
         var out: [IPv4Prefix] = []
         var seen = Set<IPv4Address>()

@@ -1,5 +1,4 @@
 import Crypto
-import FoundationEssentials
 
 /// What a device plugged in at run time looks like to the allow rules.
 public struct HotplugDevice: Equatable, Sendable {
@@ -119,7 +118,7 @@ public enum HotplugPolicy {
         while true {
             var input = "hanet-hotplug|\(a)|\(b)|\(interface)"
             if attempt > 0 { input += "|\(attempt)" }
-            let h = Array(SHA256.hash(data: Data(input.utf8)))
+            let h = Array(SHA256.hash(data: Array(input.utf8)))
             let base = IPv4Address(bytes: [169, 254, 1 + h[0] % 254, (h[1] % 64) * 4])
             let net = IPv4Prefix(address: base, length: 30)
             let overlaps = avoid.contains { p in
@@ -128,10 +127,8 @@ public enum HotplugPolicy {
                 return base.value & m == p.address.value & m
             }
             if !overlaps || attempt >= 1000 {
-                let first = node <= sibling
-                let mine = IPv4Address(net.network.value + (first ? 1 : 2))
-                let peer = IPv4Address(net.network.value + (first ? 2 : 1))
-                return (IPv4Prefix(address: mine, length: 30), peer)
+                let mine = IPv4Prefix(address: IPv4Address(net.network.value + (node <= sibling ? 1 : 2)), length: 30)
+                return (mine, peer(of: mine)!)
             }
             attempt += 1
         }

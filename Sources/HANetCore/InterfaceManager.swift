@@ -28,10 +28,7 @@ public struct SlaveCandidate: Equatable, Sendable {
 public enum InterfaceManager {
     /// Whether `a` is strictly preferred over `b`, ignoring health.
     public static func isPreferred(_ a: SlaveCandidate, over b: SlaveCandidate) -> Bool {
-        if a.role != b.role { return a.role == .public }
-        if a.speedBitsPerSecond != b.speedBitsPerSecond { return a.speedBitsPerSecond > b.speedBitsPerSecond }
-        if a.priority != b.priority { return a.priority > b.priority }
-        return a.order < b.order
+        isBetterClass(a, than: b) || (!isBetterClass(b, than: a) && a.order < b.order)
     }
 
     /// The same ranking without the config-order tie-breaker: two slaves

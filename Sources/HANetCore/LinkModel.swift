@@ -7,11 +7,9 @@ public enum LinkLayer: String, Codable, Sendable {
 
 /// Public links reach clients; private links reach a sibling server.
 /// The interface manager prefers public over private before anything else.
-public enum LinkRole: String, Codable, Sendable, Comparable {
+public enum LinkRole: String, Codable, Sendable {
     case `public`
     case `private`
-
-    public static func < (a: LinkRole, b: LinkRole) -> Bool { a == .public && b == .private }
 }
 
 /// A detector's verdict, and a slave's aggregated one.

@@ -100,9 +100,9 @@ public struct LinkReloadPlan: Equatable, Sendable {
         if let active, let gone = removed.first(where: { $0.interface == active }) {
             // Who takes the traffic: a slave that stays as it is (new and reopened
             // ones start without a verdict) and is GOOD now.
-            let leaving = Set(removed.map(\.interface)).union(reopened.map(\.interface))
+            // kept, reopened and removed are disjoint, and hot links are never [[link]]s.
             let staying = Set(kept.map(\.interface)).union(hot)
-            let heirs = staying.subtracting(leaving).intersection(good)
+            let heirs = staying.intersection(good)
             if staying.isEmpty {
                 out.append("link \(gone.interface): it is the active slave and the last one this daemon runs (every other [[link]] is new or reopened in this file); add the new links in one reload, wait until one is GOOD (`hanet status`), then remove \(active) in the next")
             } else if heirs.isEmpty {

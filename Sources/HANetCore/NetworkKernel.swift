@@ -24,7 +24,6 @@ public struct KernelLink: Equatable, Sendable {
     }
 
     public static let flagUp: UInt32 = 0x1
-    public static let flagRunning: UInt32 = 0x40
     public static let flagNoARP: UInt32 = 0x80
     public static let flagLowerUp: UInt32 = 0x10000
 

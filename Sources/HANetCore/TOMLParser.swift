@@ -86,7 +86,7 @@ struct TOMLParser {
             switch t.slots[part.name] {
             case nil:
                 let sub = TOMLTableBuilder(line: keyLine, origin: .dottedKey)
-                t.add(part.name, .table(sub, keyLine), keyLine: keyLine)
+                t.add(part.name, .table(sub, keyLine))
                 t = sub
             case .table(let sub, let firstLine):
                 guard sub.origin == .dottedKey else {
@@ -102,7 +102,7 @@ struct TOMLParser {
             let where_ = name.isEmpty ? "the top level" : "[\(name)]"
             throw error("duplicate key '\(last)' in \(where_); first defined on line \(existing.line)", at: keyLine)
         }
-        t.add(last, .value(value, keyLine), keyLine: keyLine)
+        t.add(last, .value(value, keyLine))
     }
 
     private mutating func openTable(_ root: TOMLTableBuilder, _ path: [KeyPart], line headerLine: Int) throws -> TOMLTableBuilder {
@@ -112,7 +112,7 @@ struct TOMLParser {
         switch parent.slots[last] {
         case nil:
             let t = TOMLTableBuilder(line: headerLine, origin: .header)
-            parent.add(last, .table(t, headerLine), keyLine: headerLine)
+            parent.add(last, .table(t, headerLine))
             return t
         case .table(let t, let firstLine):
             guard t.origin == .implicit else {
@@ -135,7 +135,7 @@ struct TOMLParser {
         let t = TOMLTableBuilder(line: headerLine, origin: .header)
         switch parent.slots[last] {
         case nil:
-            parent.add(last, .tableArray([t], headerLine), keyLine: headerLine)
+            parent.add(last, .tableArray([t], headerLine))
         case .tableArray(var list, let firstLine):
             list.append(t)
             parent.slots[last] = .tableArray(list, firstLine)
@@ -155,7 +155,7 @@ struct TOMLParser {
             switch t.slots[part.name] {
             case nil:
                 let sub = TOMLTableBuilder(line: headerLine, origin: .implicit)
-                t.add(part.name, .table(sub, headerLine), keyLine: headerLine)
+                t.add(part.name, .table(sub, headerLine))
                 t = sub
             case .table(let sub, _):
                 guard !sub.isInline else {

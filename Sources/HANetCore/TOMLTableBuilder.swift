@@ -27,7 +27,7 @@ final class TOMLTableBuilder {
         self.origin = origin
     }
 
-    func add(_ key: String, _ slot: Slot, keyLine: Int) {
+    func add(_ key: String, _ slot: Slot) {
         order.append(key)
         slots[key] = slot
     }
