@@ -55,11 +55,9 @@ public final class PTAResponder {
     /// Peers from the configuration: each sibling with the first link that names it.
     public convenience init(config: HANetConfig, bootID: UInt64, counter: PTACounter = PTACounter(),
                             canServe: @escaping () -> Bool) {
-        let peers = config.siblings.map { s in
-            Peer(name: s.name, address: s.address, allowed: s.addresses,
-                 link: config.links.first { $0.sibling == s.name }?.interface)
-        }
+        let peers = config.siblings.map { Peer(name: $0.name, address: $0.address, allowed: $0.addresses, link: nil) }
         self.init(node: config.node.name, bootID: bootID, peers: peers, pta: config.pta, counter: counter, canServe: canServe)
+        relink(config.links)
     }
 
     /// A reload added or removed `[[link]]`s: each sibling's private link is
@@ -97,13 +95,8 @@ public final class PTAResponder {
         case .hello:
             return [reply(.ack, to: peer, addresses: [], lease: 0, now: now)]
         case .release:
-            var actions: [PTAAction] = []
-            if let lease = leases.removeValue(forKey: peer.name) {
-                actions.append(.stopServing(sibling: peer.name, addresses: lease.addresses, link: lease.link,
-                                            reason: "released by \(peer.name)"))
-            }
-            actions.append(reply(.ack, to: peer, addresses: m.addresses, lease: 0, now: now))
-            return actions
+            return [end(peer.name, reason: "released by \(peer.name)"),
+                    reply(.ack, to: peer, addresses: m.addresses, lease: 0, now: now)].compactMap { $0 }
         case .takeover, .renew:
             return request(m, from: peer, now: now)
         case .ack, .refuse:
@@ -113,13 +106,18 @@ public final class PTAResponder {
 
     /// Ends leases that were not renewed in time.
     public func tick(now: UInt64) -> [PTAAction] {
-        var actions: [PTAAction] = []
-        for name in leases.keys.sorted() {
-            guard let lease = leases[name], now >= lease.expiry else { continue }
-            leases[name] = nil
-            actions.append(.stopServing(sibling: name, addresses: lease.addresses, link: lease.link, reason: "lease expired"))
-        }
-        return actions
+        endAll(where: { now >= $0.expiry }, reason: "lease expired")
+    }
+
+    /// Ends `name`'s lease, if it has one: the action that undoes the service.
+    private func end(_ name: String, reason: String) -> PTAAction? {
+        guard let lease = leases.removeValue(forKey: name) else { return nil }
+        return .stopServing(sibling: name, addresses: lease.addresses, link: lease.link, reason: reason)
+    }
+
+    /// Ends every lease that `matches`, in sibling-name order.
+    private func endAll(where matches: (Lease) -> Bool, reason: String) -> [PTAAction] {
+        leases.keys.sorted().filter { matches(leases[$0]!) }.compactMap { end($0, reason: reason) }
     }
 
     /// A restarted daemon found this service in the kernel (routes and proxy
@@ -137,34 +135,19 @@ public final class PTAResponder {
     /// Stops the leases served over `link` (it was unplugged: the kernel already
     /// dropped its routes; the proxy entries and the record must go too).
     public func stop(link: String, reason: String) -> [PTAAction] {
-        let names = leases.keys.sorted().filter { leases[$0]?.link == link }
-        return names.compactMap { name -> PTAAction? in
-            guard let lease = leases.removeValue(forKey: name) else { return nil }
-            return .stopServing(sibling: name, addresses: lease.addresses, link: lease.link, reason: reason)
-        }
+        endAll(where: { $0.link == link }, reason: reason)
     }
 
     /// Stops every lease (daemon shutdown, or our last public link failed).
     public func stopAll(reason: String) -> [PTAAction] {
-        let actions = leases.keys.sorted().compactMap { name -> PTAAction? in
-            guard let lease = leases[name] else { return nil }
-            return .stopServing(sibling: name, addresses: lease.addresses, link: lease.link, reason: reason)
-        }
-        leases.removeAll()
-        return actions
+        endAll(where: { _ in true }, reason: reason)
     }
 
     private func request(_ m: PTAMessage, from peer: Peer, now: UInt64) -> [PTAAction] {
         let existing = leases[peer.name]
         func refuse(_ reason: String) -> [PTAAction] {
-            var actions: [PTAAction] = []
-            if let lease = existing {
-                leases[peer.name] = nil
-                actions.append(.stopServing(sibling: peer.name, addresses: lease.addresses, link: lease.link, reason: reason))
-            }
-            actions.append(.log("PTA: refusing \(m.type) from \(peer.name): \(reason)"))
-            actions.append(reply(.refuse, to: peer, addresses: m.addresses, lease: 0, now: now, reason: reason))
-            return actions
+            [end(peer.name, reason: reason), .log("PTA: refusing \(m.type) from \(peer.name): \(reason)"),
+             reply(.refuse, to: peer, addresses: m.addresses, lease: 0, now: now, reason: reason)].compactMap { $0 }
         }
         guard let link = peer.link else {
             return refuse("no [[link]] on \(node) names sibling \(peer.name)")
