@@ -12,8 +12,8 @@ func pluginTargetName(_ id: String) -> String {
 
 /// Libraries a plugin links (the probing detectors send and capture with libpcap).
 let pluginLinkerSettings: [String: [LinkerSetting]] = [
-    "arp-monitor": [.linkedLibrary("pcap"), .linkedLibrary("pthread")],
-    "ping-file": [.linkedLibrary("pcap"), .linkedLibrary("pthread")],
+    "arp-monitor": [.linkedLibrary("pcap")],
+    "ping-file": [.linkedLibrary("pcap")],
 ]
 
 /// What the built-in plugins share (Plugins/support): a static C target linked into each

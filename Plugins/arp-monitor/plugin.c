@@ -36,7 +36,6 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +60,6 @@ typedef struct arp_instance {
     int missed_max;
     int need_all;
 
-    pthread_mutex_t mu;          /* guards everything below */
     arp_target targets[MAX_TARGETS];
     int ntargets;
     uint8_t mac[6];
@@ -79,7 +77,7 @@ typedef struct arp_instance {
 
 /* ---- verdicts -------------------------------------------------------- */
 
-/* Combines the targets into a verdict; called with `mu` held. */
+/* Combines the targets into a verdict. */
 static int evaluate(arp_instance *a, char *reason, size_t size) {
     int good = 0, bad = 0;
     char list[MAX_TARGETS * (INET_ADDRSTRLEN + 2)] = "";
@@ -116,7 +114,7 @@ static int evaluate(arp_instance *a, char *reason, size_t size) {
 
 static void report_counters(arp_instance *a);
 
-/* Reports when the health changed; called with `mu` held (report only enqueues). */
+/* Reports when the health changed (report only enqueues). */
 static void maybe_report(arp_instance *a) {
     char reason[512];
     int health = evaluate(a, reason, sizeof reason);
@@ -143,11 +141,7 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *f)
     memcpy(&spa, p + 14, 4);
     memcpy(&tpa, p + 24, 4);
     if (tpa != 0) return;                                             /* an answer to a probe */
-    pthread_mutex_lock(&a->mu);
-    if (memcmp(f, a->mac, 6) != 0 || memcmp(p + 18, a->mac, 6) != 0) { /* to us */
-        pthread_mutex_unlock(&a->mu);
-        return;
-    }
+    if (memcmp(f, a->mac, 6) != 0 || memcmp(p + 18, a->mac, 6) != 0) return; /* to us */
     for (int i = 0; i < a->ntargets; i++) {
         arp_target *t = &a->targets[i];
         if (t->ip != spa) continue;
@@ -159,7 +153,6 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *f)
         maybe_report(a);
         break;
     }
-    pthread_mutex_unlock(&a->mu);
 }
 
 /* Replies are read in arp_poll, not by a thread of their own: the capture
@@ -170,10 +163,8 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *f)
 static void drain_capture(arp_instance *a) {
     if (a->pcap == NULL) return;
     if (pcap_dispatch(a->pcap, -1, on_frame, (u_char *)a) < 0) {
-        pthread_mutex_lock(&a->mu);
         a->capture_dead = 1;
         snprintf(a->capture_error, sizeof a->capture_error, "capture on %s failed: %s", a->slave, pcap_geterr(a->pcap));
-        pthread_mutex_unlock(&a->mu);
     }
 }
 
@@ -221,14 +212,8 @@ static int start_capture(arp_instance *a, char *error, size_t error_size) {
 
 /* ---- sending --------------------------------------------------------- */
 
-static int read_mac(arp_instance *a) {
-    uint8_t mac[6];
-    if (hanet_ps_read_mac(a->ioctl_fd, a->slave, mac) != 0) return -1;
-    pthread_mutex_lock(&a->mu);
-    memcpy(a->mac, mac, 6);
-    pthread_mutex_unlock(&a->mu);
-    return 0;
-}
+/* Leaves a->mac alone when the read fails. */
+static int read_mac(arp_instance *a) { return hanet_ps_read_mac(a->ioctl_fd, a->slave, a->mac); }
 
 static void send_probe(arp_instance *a, uint32_t target, int ifindex) {
     uint8_t f[60];
@@ -243,22 +228,15 @@ static void send_probe(arp_instance *a, uint32_t target, int ifindex) {
 
 static void arp_poll(void *instance) {
     arp_instance *a = instance;
-    pthread_mutex_lock(&a->mu);
-    int dead = a->capture_dead;
-    pthread_mutex_unlock(&a->mu);
-    if (dead) {
+    if (a->capture_dead) {
         /* The slave went away and came back: listen again before judging it. */
         char error[PCAP_ERRBUF_SIZE + 64];
         stop_capture(a);
         if (start_capture(a, error, sizeof error) == HANET_OK) {
-            pthread_mutex_lock(&a->mu);
             a->capture_error[0] = '\0';
-            pthread_mutex_unlock(&a->mu);
         } else {
             a->capture_dead = 1;
-            pthread_mutex_lock(&a->mu);
             snprintf(a->capture_error, sizeof a->capture_error, "%s", error);
-            pthread_mutex_unlock(&a->mu);
         }
     }
     /* The slave's index and MAC rarely change: re-read them about once a
@@ -271,7 +249,6 @@ static void arp_poll(void *instance) {
     }
     int ifindex = a->ifindex;
     drain_capture(a);
-    pthread_mutex_lock(&a->mu);
     for (int i = 0; i < a->ntargets; i++) {
         arp_target *t = &a->targets[i];
         if (t->replied) t->replied = 0;
@@ -279,17 +256,9 @@ static void arp_poll(void *instance) {
     }
     a->polls++;
     maybe_report(a);
-    uint32_t ips[MAX_TARGETS];
-    int n = a->ntargets;
-    for (int i = 0; i < n; i++) ips[i] = a->targets[i].ip;
-    pthread_mutex_unlock(&a->mu);
     if (ifindex > 0)
-        for (int i = 0; i < n; i++) send_probe(a, ips[i], ifindex);
-    if (refresh) { /* `hanet status` shows counters at most a second old */
-        pthread_mutex_lock(&a->mu);
-        report_counters(a);
-        pthread_mutex_unlock(&a->mu);
-    }
+        for (int i = 0; i < a->ntargets; i++) send_probe(a, a->targets[i].ip, ifindex);
+    if (refresh) report_counters(a); /* `hanet status` shows counters at most a second old */
 }
 
 static void arp_destroy(void *instance) {
@@ -298,7 +267,6 @@ static void arp_destroy(void *instance) {
     stop_capture(a);
     if (a->tx >= 0) close(a->tx);
     if (a->ioctl_fd >= 0) close(a->ioctl_fd);
-    pthread_mutex_destroy(&a->mu);
     free(a);
 }
 
@@ -323,7 +291,6 @@ static int arp_create(void *state, const hanet_detector_context *ctx, void **ins
     a->missed_max = 2;
     a->last_health = HANET_HEALTH_UNKNOWN;
     a->tx = a->ioctl_fd = -1;
-    pthread_mutex_init(&a->mu, NULL);
 
     if (hanet_ps_config_int(api, ctx->config, "missed_max", 1, 1000, &a->missed_max, "arp-monitor", a->slave, error,
                             error_size) != 0)

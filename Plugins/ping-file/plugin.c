@@ -44,7 +44,6 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +71,6 @@ typedef struct ping_instance {
     int missed_max, min_ok;
     uint16_t ident;
 
-    pthread_mutex_t mu;      /* guards everything below */
     ping_host hosts[MAX_HOSTS];
     int nhosts;
     char file_problem[256];  /* why the file gives no hosts, or "" */
@@ -95,8 +93,8 @@ typedef struct ping_instance {
 
 /* ---- the hosts file -------------------------------------------------- */
 
-/* Re-reads the file when it changed; called with `mu` held. A bad line is
- * logged with its number and skipped: one typo must not blind the detector. */
+/* Re-reads the file when it changed. A bad line is logged with its number
+ * and skipped: one typo must not blind the detector. */
 static void load_file(ping_instance *p) {
     struct stat st;
     if (stat(p->path, &st) != 0) {
@@ -198,7 +196,7 @@ static void report_counters(ping_instance *p) {
     hanet_ps_report_counters(p->api, p->handle, p->sent, p->replies, p->last_reply_ns);
 }
 
-/* A valid answer from host `ip`; called with `mu` held. */
+/* A valid answer from host `ip`. */
 static void answered(ping_instance *p, uint32_t ip, const uint8_t *mac) {
     for (int i = 0; i < p->nhosts; i++) {
         ping_host *h = &p->hosts[i];
@@ -242,8 +240,7 @@ static int echo_reply_from(ping_instance *p, const uint8_t *ip, size_t len, uint
 static void on_frame(u_char *user, const struct pcap_pkthdr *hdr, const u_char *f) {
     ping_instance *p = (ping_instance *)user;
     if (hdr->caplen < 42) return;
-    pthread_mutex_lock(&p->mu);
-    if (memcmp(f, p->mac, 6) != 0) goto out;
+    if (memcmp(f, p->mac, 6) != 0) return;
     if (f[12] == 0x08 && f[13] == 0x06) {
         const u_char *a = f + 14;
         uint32_t tpa;
@@ -261,15 +258,11 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *hdr, const u_char *
             if (dst == p->own_ip && echo_reply_from(p, f + 14, hdr->caplen - 14, &src)) answered(p, src, NULL);
         }
     }
-out:
-    pthread_mutex_unlock(&p->mu);
 }
 
 static void fail_capture(ping_instance *p, const char *why) {
-    pthread_mutex_lock(&p->mu);
     p->capture_dead = 1;
     snprintf(p->capture_error, sizeof p->capture_error, "receiving on %s failed: %s", p->slave, why);
-    pthread_mutex_unlock(&p->mu);
 }
 
 /* Replies are read at each poll, from the capture ring (L2) or the raw
@@ -286,9 +279,7 @@ static void drain_replies(ping_instance *p) {
     ssize_t len;
     while ((len = recv(p->rx, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
         uint32_t src;
-        pthread_mutex_lock(&p->mu);
         if (echo_reply_from(p, buf, (size_t)len, &src)) answered(p, src, NULL);
-        pthread_mutex_unlock(&p->mu);
     }
     if (len < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) fail_capture(p, strerror(errno));
 }
@@ -334,8 +325,9 @@ static int start_receiver(ping_instance *p, char *error, size_t error_size) {
 
 /* ---- sending --------------------------------------------------------- */
 
-/* The slave's MAC and its own IPv4 address (if any), read on every poll:
- * both may change under us (fail_over_mac, an operator adding an address). */
+/* The slave's MAC and its own IPv4 address (if any), re-read at create and
+ * then about once a second (ping_poll's refresh): both may change under us
+ * (fail_over_mac, an operator adding an address). */
 static void read_identity(ping_instance *p) {
     uint8_t mac[6] = {0};
     if (p->l2) hanet_ps_read_mac(p->ioctl_fd, p->slave, mac);
@@ -351,10 +343,8 @@ static void read_identity(ping_instance *p) {
             freeifaddrs(list);
         }
     }
-    pthread_mutex_lock(&p->mu);
     memcpy(p->mac, mac, 6);
     p->own_ip = own;
-    pthread_mutex_unlock(&p->mu);
 }
 
 static void send_l2(ping_instance *p, int ifindex, const uint8_t *frame, size_t len, const uint8_t *dst) {
@@ -374,22 +364,22 @@ static void build_echo(ping_instance *p, uint8_t *icmp, uint16_t seq) {
     icmp[2] = (uint8_t)(c >> 8); icmp[3] = (uint8_t)c;
 }
 
-static void probe_l2(ping_instance *p, const ping_host *h, uint32_t own, const uint8_t *mac, uint16_t seq, int ifindex) {
+static void probe_l2(ping_instance *p, const ping_host *h, uint16_t seq, int ifindex) {
     uint8_t f[60];
     static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     /* RFC 5227 ARP probe: resolves the host through this slave, announces nothing */
-    hanet_ps_arp_probe(f, mac, h->ip);
+    hanet_ps_arp_probe(f, p->mac, h->ip);
     send_l2(p, ifindex, f, sizeof f, bcast);
-    if (own == 0 || !h->mac_known) return;
+    if (p->own_ip == 0 || !h->mac_known) return;
     /* ICMP echo from the slave's own address to the host's MAC */
     uint8_t e[14 + 20 + 16];
     memset(e, 0, sizeof e);
     memcpy(e, h->mac, 6);
-    memcpy(e + 6, mac, 6);
+    memcpy(e + 6, p->mac, 6);
     e[12] = 0x08; e[13] = 0x00;
     uint8_t *ip = e + 14;
     ip[0] = 0x45; ip[2] = 0; ip[3] = 36; ip[6] = 0x40; ip[8] = 64; ip[9] = 1;
-    memcpy(ip + 12, &own, 4);
+    memcpy(ip + 12, &p->own_ip, 4);
     memcpy(ip + 16, &h->ip, 4);
     uint16_t c = checksum(ip, 20);
     ip[10] = (uint8_t)(c >> 8); ip[11] = (uint8_t)c;
@@ -408,20 +398,14 @@ static void probe_l3(ping_instance *p, uint32_t host, uint16_t seq) {
 
 static void ping_poll(void *instance) {
     ping_instance *p = instance;
-    pthread_mutex_lock(&p->mu);
-    int dead = p->capture_dead;
-    pthread_mutex_unlock(&p->mu);
-    if (dead) {
+    if (p->capture_dead) {
         char error[PCAP_ERRBUF_SIZE + 64];
         stop_receiver(p);
-        int ok = start_receiver(p, error, sizeof error) == HANET_OK;
-        pthread_mutex_lock(&p->mu);
-        if (ok) p->capture_error[0] = '\0';
+        if (start_receiver(p, error, sizeof error) == HANET_OK) p->capture_error[0] = '\0';
         else {
             p->capture_dead = 1;
             snprintf(p->capture_error, sizeof p->capture_error, "%s", error);
         }
-        pthread_mutex_unlock(&p->mu);
     }
     /* The slave's index, MAC and address rarely change: re-read them (and
      * stat the hosts file) about once a second, not on every poll. */
@@ -432,7 +416,6 @@ static void ping_poll(void *instance) {
     }
     int ifindex = p->ifindex;
     drain_replies(p);
-    pthread_mutex_lock(&p->mu);
     if (refresh) load_file(p);
     for (int i = 0; i < p->nhosts; i++) {
         ping_host *h = &p->hosts[i];
@@ -441,24 +424,13 @@ static void ping_poll(void *instance) {
     }
     p->polls++;
     maybe_report(p);
-    ping_host hosts[MAX_HOSTS];
-    int n = p->nhosts;
-    memcpy(hosts, p->hosts, sizeof hosts[0] * (size_t)n);
-    uint32_t own = p->own_ip;
-    uint8_t mac[6];
-    memcpy(mac, p->mac, 6);
     uint16_t seq = ++p->seq;
-    pthread_mutex_unlock(&p->mu);
     if (ifindex > 0)
-        for (int i = 0; i < n; i++) {
-            if (p->l2) probe_l2(p, &hosts[i], own, mac, seq, ifindex);
-            else probe_l3(p, hosts[i].ip, seq);
+        for (int i = 0; i < p->nhosts; i++) {
+            if (p->l2) probe_l2(p, &p->hosts[i], seq, ifindex);
+            else probe_l3(p, p->hosts[i].ip, seq);
         }
-    if (refresh) { /* `hanet status` shows counters at most a second old */
-        pthread_mutex_lock(&p->mu);
-        report_counters(p);
-        pthread_mutex_unlock(&p->mu);
-    }
+    if (refresh) report_counters(p); /* `hanet status` shows counters at most a second old */
 }
 
 static void ping_destroy(void *instance) {
@@ -468,7 +440,6 @@ static void ping_destroy(void *instance) {
     if (p->tx >= 0) close(p->tx);
     if (p->rx >= 0) close(p->rx);
     if (p->ioctl_fd >= 0) close(p->ioctl_fd);
-    pthread_mutex_destroy(&p->mu);
     free(p);
 }
 
@@ -497,7 +468,6 @@ static int ping_create(void *state, const hanet_detector_context *ctx, void **in
     p->tx = p->rx = p->ioctl_fd = -1;
     /* The identifier tells our echo replies from other pingers' */
     p->ident = (uint16_t)((uintptr_t)p >> 4 ^ (uint16_t)getpid() ^ (uint16_t)ctx->ifindex * 31);
-    pthread_mutex_init(&p->mu, NULL);
 
     if (hanet_ps_config_int(api, ctx->config, "missed_max", 1, 1000, &p->missed_max, "ping-file", p->slave, error,
                             error_size) != 0 ||
