@@ -65,10 +65,9 @@ typedef struct arp_instance {
     uint8_t mac[6];
     uint64_t sent, replies, last_reply_ns;
     int last_health;
-    char capture_error[PCAP_ERRBUF_SIZE + 64];
+    char capture_error[PCAP_ERRBUF_SIZE + 64]; /* why pcap failed, or ""; the next poll reopens it */
 
     pcap_t *pcap;
-    int capture_dead;            /* set when pcap fails; the next poll reopens it */
     uint64_t polls;
     int ifindex;                 /* cached; 0 forces a lookup */
     int tx;                      /* AF_PACKET socket for sending */
@@ -163,7 +162,6 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *f)
 static void drain_capture(arp_instance *a) {
     if (a->pcap == NULL) return;
     if (pcap_dispatch(a->pcap, -1, on_frame, (u_char *)a) < 0) {
-        a->capture_dead = 1;
         snprintf(a->capture_error, sizeof a->capture_error, "capture on %s failed: %s", a->slave, pcap_geterr(a->pcap));
     }
 }
@@ -206,7 +204,6 @@ static int start_capture(arp_instance *a, char *error, size_t error_size) {
         return HANET_ERROR;
     }
     a->pcap = p;
-    a->capture_dead = 0;
     return HANET_OK;
 }
 
@@ -228,14 +225,13 @@ static void send_probe(arp_instance *a, uint32_t target, int ifindex) {
 
 static void arp_poll(void *instance) {
     arp_instance *a = instance;
-    if (a->capture_dead) {
+    if (a->capture_error[0] != '\0') {
         /* The slave went away and came back: listen again before judging it. */
         char error[PCAP_ERRBUF_SIZE + 64];
         stop_capture(a);
         if (start_capture(a, error, sizeof error) == HANET_OK) {
             a->capture_error[0] = '\0';
         } else {
-            a->capture_dead = 1;
             snprintf(a->capture_error, sizeof a->capture_error, "%s", error);
         }
     }

@@ -81,8 +81,7 @@ typedef struct ping_instance {
     uint16_t seq;
     uint64_t polls, sent, replies, last_reply_ns;
     int last_health;
-    char capture_error[PCAP_ERRBUF_SIZE + 64];
-    int capture_dead;
+    char capture_error[PCAP_ERRBUF_SIZE + 64]; /* why receiving failed, or ""; the next poll reopens it */
     int ifindex;             /* cached; 0 forces a lookup */
 
     pcap_t *pcap;            /* L2 */
@@ -261,7 +260,6 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *hdr, const u_char *
 }
 
 static void fail_capture(ping_instance *p, const char *why) {
-    p->capture_dead = 1;
     snprintf(p->capture_error, sizeof p->capture_error, "receiving on %s failed: %s", p->slave, why);
 }
 
@@ -319,7 +317,6 @@ static int start_receiver(ping_instance *p, char *error, size_t error_size) {
         }
         p->pcap = c;
     }
-    p->capture_dead = 0;
     return HANET_OK;
 }
 
@@ -398,14 +395,11 @@ static void probe_l3(ping_instance *p, uint32_t host, uint16_t seq) {
 
 static void ping_poll(void *instance) {
     ping_instance *p = instance;
-    if (p->capture_dead) {
+    if (p->capture_error[0] != '\0') {
         char error[PCAP_ERRBUF_SIZE + 64];
         stop_receiver(p);
         if (start_receiver(p, error, sizeof error) == HANET_OK) p->capture_error[0] = '\0';
-        else {
-            p->capture_dead = 1;
-            snprintf(p->capture_error, sizeof p->capture_error, "%s", error);
-        }
+        else snprintf(p->capture_error, sizeof p->capture_error, "%s", error);
     }
     /* The slave's index, MAC and address rarely change: re-read them (and
      * stat the hosts file) about once a second, not on every poll. */
