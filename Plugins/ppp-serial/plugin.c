@@ -115,7 +115,6 @@ typedef struct ppp_link {
     uint32_t echo_outstanding;   /* Echo-Requests without a reply since the last reply */
     uint64_t next_echo_at;
     uint64_t echo_sent, echo_replies, last_reply_ns;
-    uint64_t frames_in, frames_out, bad_fcs, dropped;
     char last_problem[160];
 } ppp_link;
 
@@ -256,7 +255,7 @@ static void layer_down(ppp_link *l, uint16_t proto, const char *why) {
 /* Checks the sibling's Configure-Request options; fills `reply` with the
  * Configure-Ack, -Nak or -Reject to send and returns its code. */
 static uint8_t check_request(ppp_link *l, uint16_t proto, const uint8_t *opts, size_t len, uint8_t *reply, size_t *reply_len) {
-    size_t ack = 0, nak = 0, rej = 0;
+    size_t nak = 0, rej = 0;
     uint8_t nakbuf[64], rejbuf[256];
     uint32_t accm = 0xFFFFFFFFu, magic = 0;
     size_t i = 0;
@@ -290,7 +289,6 @@ static uint8_t check_request(ppp_link *l, uint16_t proto, const uint8_t *opts, s
             }
         }
         if (!known && rej + olen <= sizeof rejbuf) { memcpy(rejbuf + rej, o, olen); rej += olen; }
-        ack += olen;
         i += olen;
     }
     if (rej) { memcpy(reply, rejbuf, rej); *reply_len = rej; return CODE_CONF_REJ; }
@@ -298,7 +296,6 @@ static uint8_t check_request(ppp_link *l, uint16_t proto, const uint8_t *opts, s
     memcpy(reply, opts, len);
     *reply_len = len;
     if (proto == PROTO_LCP) { l->peer_magic = magic; l->tx_accm = accm; }
-    (void)ack;
     return CODE_CONF_ACK;
 }
 
@@ -429,10 +426,7 @@ static void timers(ppp_link *l) {
 /* One complete, unescaped frame between two flags. */
 static void frame_input(ppp_link *l, const uint8_t *f, size_t len) {
     if (len < 4) return; /* an empty frame between back-to-back flags, or line noise */
-    if (fcs16(FCS_INIT, f, len) != FCS_GOOD) {
-        l->bad_fcs++;
-        return;
-    }
+    if (fcs16(FCS_INIT, f, len) != FCS_GOOD) return; /* line noise, or a frame cut short */
     len -= 2;
     size_t i = 0;
     if (len >= 2 && f[0] == 0xFF && f[1] == 0x03) i = 2; /* address and control, unless compressed */
@@ -450,7 +444,6 @@ static void frame_input(ppp_link *l, const uint8_t *f, size_t len) {
     if (proto == PROTO_IP) {
         pthread_mutex_lock(&l->state_lock);
         int open = l->ipcp.state == ST_OPENED;
-        if (open) l->frames_in++; else l->dropped++;
         pthread_mutex_unlock(&l->state_lock);
         if (open) l->api->deliver_frame(l->api, l->handle, p, plen);
         return;
@@ -492,8 +485,7 @@ static void *reader_main(void *arg) {
         for (ssize_t k = 0; k < n; k++) {
             uint8_t b = in[k];
             if (b == HDLC_FLAG) {
-                if (!escaped && !overflow) frame_input(l, frame, flen);
-                else if (flen > 0) { pthread_mutex_lock(&l->state_lock); l->dropped++; pthread_mutex_unlock(&l->state_lock); }
+                if (!escaped && !overflow) frame_input(l, frame, flen); /* else aborted or too long: dropped */
                 flen = 0;
                 escaped = overflow = 0;
                 continue;
@@ -586,8 +578,6 @@ static int ppp_describe(void *state, const hanet_device_info *device, const hane
     out->speed_bps = baud; /* line rate; async framing costs 2 of every 10 bits */
     return HANET_OK;
 }
-
-static void ppp_close(void *link);
 
 static int ppp_open(void *state, const hanet_device_info *device, const hanet_config *config,
                     hanet_link_handle *handle, void **out, char *error, size_t error_size) {
@@ -715,16 +705,10 @@ static void ppp_close(void *link) {
 static int ppp_send_frame(void *link, const uint8_t *frame, size_t length) {
     ppp_link *l = link;
     if (l == NULL || frame == NULL || length == 0) return HANET_INVALID;
-    if ((frame[0] >> 4) != 4 || length > PPP_MTU) {
-        pthread_mutex_lock(&l->state_lock);
-        l->dropped++;
-        pthread_mutex_unlock(&l->state_lock);
-        return HANET_INVALID;
-    }
+    if ((frame[0] >> 4) != 4 || length > PPP_MTU) return HANET_INVALID;
     pthread_mutex_lock(&l->state_lock);
     int open = l->ipcp.state == ST_OPENED;
     uint32_t accm = current_accm(l);
-    if (open) l->frames_out++; else l->dropped++;
     pthread_mutex_unlock(&l->state_lock);
     if (!open) return HANET_ERROR;
     return send_ppp(l, PROTO_IP, frame, length, accm);
