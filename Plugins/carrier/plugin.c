@@ -37,39 +37,35 @@ static void verdict(carrier_instance *c, int health, const char *reason) {
     hanet_ps_report_change(c->api, c->handle, &c->last_health, c->last_reason, sizeof c->last_reason, health, reason);
 }
 
-static int read_text(const char *ifname, const char *attr, char *buf, size_t size) {
-    if (!hanet_ps_safe_ifname(ifname)) return -1;
-    char path[256];
-    snprintf(path, sizeof path, "/sys/class/net/%s/%s", ifname, attr);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) return -1;
-    /* `carrier` of an interface that is administratively down fails with EINVAL */
-    int ok = fgets(buf, (int)size, f) != NULL;
-    fclose(f);
-    if (!ok) return -1;
-    buf[strcspn(buf, "\n")] = '\0';
-    return 0;
-}
-
-/* The verdict sysfs gives now: used at create and on poll. */
-static void check_sysfs(carrier_instance *c) {
-    char flags_text[32], oper[32], carrier[8], reason[128];
-    if (read_text(c->slave, "flags", flags_text, sizeof flags_text) != 0) {
-        snprintf(reason, sizeof reason, "interface %s not found", c->slave);
-        verdict(c, HANET_HEALTH_BAD, reason);
-        return;
-    }
-    if (read_text(c->slave, "operstate", oper, sizeof oper) != 0) snprintf(oper, sizeof oper, "unknown");
-    unsigned long flags = strtoul(flags_text, NULL, 0);
-    if ((flags & IFF_UP_) == 0) {
+/* The verdict for a slave that is UP (IFF_UP) or not, with carrier (LOWER_UP) or not, in operstate OPER. */
+static void judge(carrier_instance *c, int up, int lower_up, const char *oper) {
+    char reason[128];
+    if (!up) {
         snprintf(reason, sizeof reason, "interface down (operstate %s)", oper);
         verdict(c, HANET_HEALTH_BAD, reason);
-    } else if (read_text(c->slave, "carrier", carrier, sizeof carrier) != 0 || strcmp(carrier, "1") != 0) {
+    } else if (!lower_up) {
         snprintf(reason, sizeof reason, "carrier lost (operstate %s)", oper);
         verdict(c, HANET_HEALTH_BAD, reason);
     } else {
         verdict(c, HANET_HEALTH_GOOD, "carrier up");
     }
+}
+
+/* The verdict sysfs gives now: used at create and on poll. */
+static void check_sysfs(carrier_instance *c) {
+    char flags_text[32], oper[32], carrier[8];
+    if (hanet_ps_sysfs_read_text(c->slave, "flags", flags_text, sizeof flags_text) != 0) {
+        char reason[128];
+        snprintf(reason, sizeof reason, "interface %s not found", c->slave);
+        verdict(c, HANET_HEALTH_BAD, reason);
+        return;
+    }
+    if (hanet_ps_sysfs_read_text(c->slave, "operstate", oper, sizeof oper) != 0) snprintf(oper, sizeof oper, "unknown");
+    int up = (strtoul(flags_text, NULL, 0) & IFF_UP_) != 0;
+    /* `carrier` of an interface that is administratively down fails with EINVAL */
+    int lower_up = up && hanet_ps_sysfs_read_text(c->slave, "carrier", carrier, sizeof carrier) == 0 &&
+                   strcmp(carrier, "1") == 0;
+    judge(c, up, lower_up, oper);
 }
 
 static int carrier_create(void *state, const hanet_detector_context *ctx, void **instance,
@@ -96,17 +92,7 @@ static void carrier_destroy(void *instance) { free(instance); }
 static void carrier_poll(void *instance) { check_sysfs(instance); }
 
 static void carrier_link_event(void *instance, const hanet_link_event *event) {
-    carrier_instance *c = instance;
-    char reason[128];
-    if ((event->flags & IFF_UP_) == 0) {
-        snprintf(reason, sizeof reason, "interface down (operstate %s)", operstate_name(event->operstate));
-        verdict(c, HANET_HEALTH_BAD, reason);
-    } else if ((event->flags & IFF_LOWER_UP_) == 0) {
-        snprintf(reason, sizeof reason, "carrier lost (operstate %s)", operstate_name(event->operstate));
-        verdict(c, HANET_HEALTH_BAD, reason);
-    } else {
-        verdict(c, HANET_HEALTH_GOOD, "carrier up");
-    }
+    judge(instance, (event->flags & IFF_UP_) != 0, (event->flags & IFF_LOWER_UP_) != 0, operstate_name(event->operstate));
 }
 
 static const hanet_detector_type carrier_type = {

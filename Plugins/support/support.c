@@ -70,25 +70,27 @@ int hanet_ps_safe_ifname(const char *ifname) {
     return ifname != NULL && ifname[0] != '\0' && strchr(ifname, '/') == NULL && strcmp(ifname, "..") != 0;
 }
 
-int hanet_ps_read_ll(const char *path, long long *out) {
+int hanet_ps_sysfs_read_text(const char *ifname, const char *attr, char *buf, size_t size) {
+    if (!hanet_ps_safe_ifname(ifname)) return -1;
+    char path[256];
+    snprintf(path, sizeof path, "/sys/class/net/%s/%s", ifname, attr);
     FILE *f = fopen(path, "r");
     if (f == NULL) return -1;
-    char buf[64];
-    int ok = fgets(buf, sizeof buf, f) != NULL;
+    int ok = fgets(buf, (int)size, f) != NULL;
     fclose(f);
     if (!ok) return -1;
+    buf[strcspn(buf, "\n")] = '\0';
+    return 0;
+}
+
+int hanet_ps_sysfs_read_ll(const char *ifname, const char *attr, long long *out) {
+    char buf[64];
+    if (hanet_ps_sysfs_read_text(ifname, attr, buf, sizeof buf) != 0) return -1;
     char *end = NULL;
     long long v = strtoll(buf, &end, 10);
     if (end == buf) return -1;
     *out = v;
     return 0;
-}
-
-int hanet_ps_sysfs_read_ll(const char *ifname, const char *attr, long long *out) {
-    if (!hanet_ps_safe_ifname(ifname)) return -1;
-    char path[256];
-    snprintf(path, sizeof path, "/sys/class/net/%s/%s", ifname, attr);
-    return hanet_ps_read_ll(path, out);
 }
 
 void hanet_ps_ethernet_attrs(hanet_link_attrs *out, uint32_t role) {

@@ -87,8 +87,9 @@ int hanet_ps_speed_property(const char *plugin, const hanet_device_info *device,
 /* A device name that cannot walk out of /sys/class/net: non-empty, no '/', not "..". */
 int hanet_ps_safe_ifname(const char *ifname);
 
-/* Reads the integer at the start of file PATH; 0 on success, -1 otherwise. */
-int hanet_ps_read_ll(const char *path, long long *out);
+/* Reads the first line of /sys/class/net/IFNAME/ATTR, without its newline, into BUF of SIZE
+ * bytes (IFNAME checked with hanet_ps_safe_ifname); 0 on success, -1 otherwise. */
+int hanet_ps_sysfs_read_text(const char *ifname, const char *attr, char *buf, size_t size);
 
 /* Reads /sys/class/net/IFNAME/ATTR as an integer (IFNAME checked with hanet_ps_safe_ifname).
  * A link without carrier reads its speed as EINVAL or "-1": both mean unknown to the callers. */
