@@ -740,10 +740,8 @@ typedef struct echo_instance {
 
 static int echo_create(void *state, const hanet_detector_context *ctx, void **instance, char *error, size_t error_size) {
     (void)state;
-    if (ctx->slave == NULL || strlen(ctx->slave) >= sizeof(((echo_instance *)0)->slave)) {
-        snprintf(error, error_size, "ppp-echo: invalid slave name");
+    if (hanet_ps_check_slave("ppp-echo", ctx->slave, sizeof(((echo_instance *)0)->slave), error, error_size) != HANET_OK)
         return HANET_INVALID;
-    }
     pthread_mutex_lock(&links_lock);
     int found = 0;
     for (ppp_link *l = links; l; l = l->next) if (strcmp(l->interface, ctx->slave) == 0) found = 1;
