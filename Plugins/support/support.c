@@ -35,7 +35,8 @@ int hanet_ps_is_netdev(const hanet_device_info *device) {
     return device != NULL && device->subsystem != NULL && strcmp(device->subsystem, "net") == 0;
 }
 
-const char *hanet_ps_property(const hanet_device_info *device, const char *key) {
+/* The value of udev property KEY in the device's NULL-terminated "KEY=VALUE" list, or NULL. */
+static const char *hanet_ps_property(const hanet_device_info *device, const char *key) {
     if (device->properties == NULL) return NULL;
     size_t klen = strlen(key);
     for (const char *const *p = device->properties; *p != NULL; p++) {
@@ -121,7 +122,8 @@ int hanet_ps_check_slave(const char *plugin, const char *slave, size_t max, char
     return HANET_OK;
 }
 
-int hanet_ps_parse_int(const char *text, int lo, int hi, int *out) {
+/* TEXT as a whole decimal number from LO to HI; 0 on success, -1 otherwise. */
+static int hanet_ps_parse_int(const char *text, int lo, int hi, int *out) {
     if (text == NULL || text[0] == '\0') return -1;
     char *end;
     long v = strtol(text, &end, 10);

@@ -72,9 +72,6 @@ int hanet_ps_register_detector(const hanet_host_api *api, const hanet_detector_t
 /* Whether DEVICE is a netdev (subsystem "net"). */
 int hanet_ps_is_netdev(const hanet_device_info *device);
 
-/* The value of udev property KEY in the device's NULL-terminated "KEY=VALUE" list, or NULL. */
-const char *hanet_ps_property(const hanet_device_info *device, const char *key);
-
 /* The documented HANET_LINK_TYPE override: -1 when the property is not set,
  * else 100 when it names NAME and 0 when it names another type. */
 int hanet_ps_forced_link_type(const hanet_device_info *device, const char *name);
@@ -108,9 +105,6 @@ void hanet_ps_netdev_close(void *link);
 
 /* A slave name that is set, not empty and shorter than MAX: else "PLUGIN: invalid slave name", HANET_INVALID. */
 int hanet_ps_check_slave(const char *plugin, const char *slave, size_t max, char *error, size_t error_size);
-
-/* TEXT as a whole decimal number from LO to HI; 0 on success, -1 otherwise. */
-int hanet_ps_parse_int(const char *text, int lo, int hi, int *out);
 
 /* Configuration KEY, when set, as a whole number from LO to HI into *out (left alone when unset).
  * -1 with "PLUGIN on SLAVE: KEY = VALUE: expected a whole number from LO to HI" in error. */
