@@ -29,10 +29,10 @@ static int ethernet_describe(void *state, const hanet_device_info *device, const
         return HANET_INVALID;
     }
     hanet_ps_ethernet_attrs(out, HANET_ROLE_PUBLIC);
-    long long mtu = 0, speed = 0;
+    long long speed = 0;
     /* names with '/' are refused, so a device name can never walk out of sysfs; the speed
      * of a link without carrier reads as EINVAL or "-1": both mean unknown */
-    out->mtu = (hanet_ps_sysfs_read_ll(device->name, "mtu", &mtu) == 0 && mtu > 0) ? (uint32_t)mtu : 0;
+    out->mtu = hanet_ps_sysfs_mtu(device->name, 0);
     out->speed_bps = (hanet_ps_sysfs_read_ll(device->name, "speed", &speed) == 0 && speed > 0)
                          ? (uint64_t)speed * 1000000ull : 0;
     return HANET_OK;

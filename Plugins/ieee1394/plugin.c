@@ -43,8 +43,7 @@ static int fw_describe(void *state, const hanet_device_info *device, const hanet
     out->arphrd = ARPHRD_IEEE1394_;
     out->header_len = FWNET_HLEN;
     out->addr_len = FWNET_ALEN;
-    long long mtu = 0;
-    out->mtu = (hanet_ps_sysfs_read_ll(device->name, "mtu", &mtu) == 0 && mtu > 0) ? (uint32_t)mtu : FWNET_MTU;
+    out->mtu = hanet_ps_sysfs_mtu(device->name, FWNET_MTU);
     out->speed_bps = S400_BPS;
     if (hanet_ps_speed_property("ieee1394", device, &out->speed_bps, error, error_size) < 0) return HANET_INVALID;
     return HANET_OK;

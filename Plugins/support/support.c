@@ -94,6 +94,11 @@ int hanet_ps_sysfs_read_ll(const char *ifname, const char *attr, long long *out)
     return 0;
 }
 
+uint32_t hanet_ps_sysfs_mtu(const char *ifname, uint32_t dflt) {
+    long long v = 0;
+    return (hanet_ps_sysfs_read_ll(ifname, "mtu", &v) == 0 && v > 0) ? (uint32_t)v : dflt;
+}
+
 void hanet_ps_ethernet_attrs(hanet_link_attrs *out, uint32_t role) {
     out->layer = HANET_LINK_L2;
     out->role = role;

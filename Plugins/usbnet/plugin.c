@@ -42,15 +42,14 @@ static int usbnet_describe(void *state, const hanet_device_info *device, const h
         return HANET_INVALID;
     }
     hanet_ps_ethernet_attrs(out, HANET_ROLE_PRIVATE);
-
-    long long v = 0;
-    out->mtu = (hanet_ps_sysfs_read_ll(device->name, "mtu", &v) == 0 && v > 0) ? (uint32_t)v : 0;
+    out->mtu = hanet_ps_sysfs_mtu(device->name, 0);
 
     out->speed_bps = USBNET_DEFAULT_SPEED_BPS;
     int forced = hanet_ps_speed_property("usbnet", device, &out->speed_bps, error, error_size);
     if (forced < 0) return HANET_INVALID;
     if (forced > 0) return HANET_OK;
     /* device/ is the USB interface; its parent, the USB device, has `speed` in Mb/s (12, 480, 5000). */
+    long long v = 0;
     if (hanet_ps_sysfs_read_ll(device->name, "device/../speed", &v) == 0 && v > 0) out->speed_bps = (uint64_t)v * 1000000ull;
     return HANET_OK;
 }

@@ -92,6 +92,9 @@ int hanet_ps_sysfs_read_text(const char *ifname, const char *attr, char *buf, si
  * A link without carrier reads its speed as EINVAL or "-1": both mean unknown to the callers. */
 int hanet_ps_sysfs_read_ll(const char *ifname, const char *attr, long long *out);
 
+/* /sys/class/net/IFNAME/mtu when it reads as a positive number, else DFLT. */
+uint32_t hanet_ps_sysfs_mtu(const char *ifname, uint32_t dflt);
+
 /* The attributes of an Ethernet-framed netdev (L2, ARPHRD_ETHER, 14-byte header, 6-byte
  * address, no flags) with default ROLE; mtu and speed_bps are left to the caller. */
 void hanet_ps_ethernet_attrs(hanet_link_attrs *out, uint32_t role);
