@@ -3,6 +3,11 @@
 /// so that later errors (an interface that vanished, a plugin that refused a
 /// detector option) can still point at the line that asked for it.
 public struct HANetConfig: Equatable, Sendable {
+    /// Where `hanet run` and `hanet check` read the configuration unless told otherwise.
+    public static let defaultFile = "/etc/hanet/hanet.toml"
+    /// The control socket of `[node] control_socket` unset, and of every client command.
+    public static let defaultControlSocket = "/run/hanet/hanet.sock"
+
     public struct Location: Equatable, Sendable, CustomStringConvertible {
         public var file: String
         public var line: Int

@@ -23,7 +23,6 @@ struct HANetConfigReader {
     static let siblingKeys = ["name", "address", "key_file", "addresses"]
     static let topLevelTables = ["node", "master", "pta", "link", "sibling", "detector", "hooks", "metrics", "hotplug"]
     /// The PTA wire format carries at most this many addresses.
-    static let defaultControlSocket = "/run/hanet/hanet.sock"
 
     mutating func problem(_ line: Int, _ key: String, _ message: String) {
         problems.append(ConfigProblem(file: file, line: line, key: key, message: message))
@@ -109,7 +108,7 @@ struct HANetConfigReader {
         if let (n, line) = name, !Self.isNodeName(n) {
             problem(line, "node.name", "expected a node name of 1 to 32 characters from a-z, 0-9 and '-', got \"\(n)\"")
         }
-        var controlSocket = Self.defaultControlSocket
+        var controlSocket = HANetConfig.defaultControlSocket
         if let (s, line) = optionalString(t, "control_socket", path: "node") {
             if s.isEmpty || s.utf8.count > 107 {
                 problem(line, "node.control_socket", "expected a socket path of 1 to 107 bytes (the limit of a Unix socket address), got \(s.utf8.count) bytes")

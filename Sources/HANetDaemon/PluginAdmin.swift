@@ -9,7 +9,7 @@ public struct PluginAdmin {
     public var stateFile: PluginStateFile
     public var socketPath: String
 
-    public static let defaultSocketPath = "/run/hanet/hanet.sock"
+    public static let defaultSocketPath = HANetConfig.defaultControlSocket
 
     public init(search: PluginSearchPath, stateDirectory: String, socketPath: String = PluginAdmin.defaultSocketPath) {
         self.search = search

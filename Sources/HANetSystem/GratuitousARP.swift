@@ -20,11 +20,9 @@ public final class GratuitousARP: ARPAnnouncer {
 
     private final class Handle {
         let pcap: OpaquePointer
-        let interface: String
         let lock = Lock()
-        init(pcap: OpaquePointer, interface: String) {
+        init(pcap: OpaquePointer) {
             self.pcap = pcap
-            self.interface = interface
         }
         deinit { pcap_close(pcap) }
 
@@ -89,12 +87,6 @@ public final class GratuitousARP: ARPAnnouncer {
         return handles.keys.filter { $0.namespace == ns }.map(\.interface).sorted()
     }
 
-    /// Drops cached handles (for example after interfaces were renamed).
-    public func closeAll() {
-        lock.lock(); defer { lock.unlock() }
-        handles.removeAll()
-    }
-
     private func handle(for interface: String, what: String, fresh: Bool) throws -> Handle {
         let key = Key(namespace: NetworkNamespace.currentIdentifier(), interface: interface)
         lock.lock(); defer { lock.unlock() }
@@ -123,6 +115,6 @@ public final class GratuitousARP: ARPAnnouncer {
         }
         // Only what we send matters; do not queue captured traffic at all.
         _ = pcap_setdirection(p, PCAP_D_OUT)
-        return Handle(pcap: p, interface: interface)
+        return Handle(pcap: p)
     }
 }

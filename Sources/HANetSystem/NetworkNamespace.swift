@@ -66,16 +66,6 @@ public enum NetworkNamespace {
         guard stat("/proc/thread-self/ns/net", &st) == 0 else { return 0 }
         return UInt64(st.st_ino)
     }
-
-    /// The inode of a named namespace, comparable with `currentIdentifier()`.
-    public static func identifier(of name: String) throws -> UInt64 {
-        var st = stat()
-        let path = "\(directory)/\(name)"
-        guard stat(path, &st) == 0 else {
-            throw HANetError(.notFound, "network namespace \(name): \(path): \(String(cString: strerror(errno)))")
-        }
-        return UInt64(st.st_ino)
-    }
 }
 
 /// Pins work to the network namespace that was current when the anchor was

@@ -36,10 +36,8 @@ public final class UdevMonitor {
     public let source: String
     private let udev: OpaquePointer
     private let monitor: OpaquePointer
-    private let fd: Int32
     private var watcher: ReadableWatcher!
     private let handler: (UdevEvent) -> Void
-    private let lock = Lock()
 
     public init(subsystems: [String] = ["net", "tty"], source: String? = nil, handler: @escaping (UdevEvent) -> Void) throws {
         let src = source ?? (FileManager.default.fileExists(atPath: "/run/udev/control") ? "udev" : "kernel")
@@ -59,10 +57,9 @@ public final class UdevMonitor {
         self.source = src
         self.udev = u
         self.monitor = m
-        self.fd = udev_monitor_get_fd(m)
         self.handler = handler
         do {
-            watcher = try ReadableWatcher(fd: fd, name: "hanet-udev-monitor", what: "udev monitor")
+            watcher = try ReadableWatcher(fd: udev_monitor_get_fd(m), name: "hanet-udev-monitor", what: "udev monitor")
         } catch {
             udev_monitor_unref(m)
             udev_unref(u)

@@ -22,7 +22,7 @@ struct CheckCommand: ParsableCommand {
         """)
 
     @Option(name: .long, help: ArgumentHelp("The configuration file (TOML).", valueName: "file"))
-    var config: String = "/etc/hanet/hanet.toml"
+    var config: String = HANetConfig.defaultFile
 
     @Option(name: .long, help: ArgumentHelp("Where plugins are loaded from; overrides HANET_PLUGINS_DIR and node.plugins_dir.", valueName: "dir"))
     var pluginsDir: String?

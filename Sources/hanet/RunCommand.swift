@@ -8,18 +8,7 @@ import HANetSystem
 /// Options every command that talks to a running daemon shares.
 struct SocketOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The daemon's control socket.", valueName: "path"))
-    var socket: String = "/run/hanet/hanet.sock"
-}
-
-/// Reads and validates a config file, printing every problem on failure.
-func loadConfig(_ path: String) throws -> HANetConfig {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw HANetError(.io, "\(path): cannot read the config file")
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-        throw HANetError(.config, "\(path): not UTF-8 text")
-    }
-    return try HANetConfig.parse(text, file: path)
+    var socket: String = HANetConfig.defaultControlSocket
 }
 
 /// Prints an error the way every command does and exits non-zero.
@@ -50,7 +39,7 @@ struct RunCommand: ParsableCommand {
         """)
 
     @Option(name: .long, help: ArgumentHelp("The configuration file (TOML).", valueName: "file"))
-    var config: String = "/etc/hanet/hanet.toml"
+    var config: String = HANetConfig.defaultFile
 
     @Option(name: .long, help: ArgumentHelp("Control socket path; overrides node.control_socket.", valueName: "path"))
     var socket: String?
@@ -69,7 +58,7 @@ struct RunCommand: ParsableCommand {
         MallocArenas.limit(to: 1)
         ProcessSignals.ignoreBrokenPipes()
         let cfg: HANetConfig
-        do { cfg = try loadConfig(config) } catch { fail(error) }
+        do { cfg = try ConfigCheck.read(config) } catch { fail(error) }
         let daemon: Daemon
         do {
             daemon = Daemon(config: cfg, environment: try DaemonEnvironment.linux(),

@@ -89,3 +89,41 @@ final class NftablesTests: XCTestCase {
         XCTAssertFalse(try spaces.ip(s, "link", "show").contains("hnchk"), "the probe veth pair must be deleted")
     }
 }
+
+/// The swap timing the test prints (a figure, not a goal): only tests use it.
+extension Nftables {
+    struct SwapTiming: Sendable, CustomStringConvertible {
+        var count: Int
+        var meanMillis: Double
+        var maxMillis: Double
+        var minMillis: Double
+        var description: String {
+            "\(count) swaps: mean \(UTCTimestamp.fixed(meanMillis, 3)) ms, min \(UTCTimestamp.fixed(minMillis, 3)) ms, max \(UTCTimestamp.fixed(maxMillis, 3)) ms"
+        }
+    }
+
+    /// Times `count` switches of the active slave, alternating over `slaves`
+    /// (the first apply, which builds libnftables' caches, is not counted).
+    /// The interfaces must exist in this `Nftables`' namespace; the table is
+    /// left with the last plan applied.
+    static func benchmarkSwaps(_ nft: Nftables, table: String, port: String, slaves: [String],
+                                      count: Int = 50) throws -> SwapTiming {
+        guard !slaves.isEmpty, count > 0 else {
+            throw HANetError(.usage, "benchmarkSwaps: expected at least one slave and a positive count")
+        }
+        let clock = SystemClock()
+        try nft.apply(ForwardingPlan(table: table, port: port, active: slaves[0]))
+        var total: UInt64 = 0, worst: UInt64 = 0, best = UInt64.max
+        for i in 0..<count {
+            let plan = ForwardingPlan(table: table, port: port, active: slaves[(i + 1) % slaves.count])
+            let t0 = clock.nowNanos()
+            try nft.apply(plan)
+            let dt = clock.nowNanos() - t0
+            total += dt
+            worst = max(worst, dt)
+            best = min(best, dt)
+        }
+        return SwapTiming(count: count, meanMillis: Double(total) / Double(count) / 1e6,
+                          maxMillis: Double(worst) / 1e6, minMillis: Double(best) / 1e6)
+    }
+}
