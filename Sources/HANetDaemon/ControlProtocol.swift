@@ -29,14 +29,20 @@ public enum ControlProtocol {
         public var reload: ReloadResult? = nil
     }
 
-    /// Sends a request to the daemon at `path` and decodes its answer;
-    /// a refusal becomes a thrown HANetError carrying the daemon's words.
-    public static func send(_ request: Request, to path: String) throws -> Answer {
+    /// Sends a request and decodes whatever the daemon answers, a refusal included.
+    public static func exchange(_ request: Request, to path: String, timeoutMillis: Int = 5000) throws -> Answer {
         let line = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
-        let reply = try UnixSocketClient.request(path: path, line: line)
+        let reply = try UnixSocketClient.request(path: path, line: line, timeoutMillis: timeoutMillis)
         guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(reply.utf8)) else {
             throw HANetError(.protocolError, "the daemon at \(path) answered something that is not a HANet answer: \(reply.prefix(200))")
         }
+        return answer
+    }
+
+    /// Sends a request to the daemon at `path` and decodes its answer;
+    /// a refusal becomes a thrown HANetError carrying the daemon's words.
+    public static func send(_ request: Request, to path: String) throws -> Answer {
+        let answer = try exchange(request, to: path)
         if !answer.ok {
             throw HANetError(HANetError.Code(rawValue: answer.code ?? "error"), answer.error ?? "refused")
         }

@@ -14,7 +14,6 @@ public final class MetricsHTTPServer {
     public let path: String
     private var fd: Int32 = -1
     private var stopped = false
-    private var thread: SystemThread?
     private let body: () -> String
 
     /// `body` is called on the server's thread for every GET of `path`.
@@ -52,7 +51,7 @@ public final class MetricsHTTPServer {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
         port = UInt16(bigEndian: bound.sin_port)
-        thread = SystemThread.start(name: "hanet-metrics") { [weak self] in self?.acceptLoop() }
+        SystemThread.start(name: "hanet-metrics") { [weak self] in self?.acceptLoop() }
     }
 
     public func stop() {

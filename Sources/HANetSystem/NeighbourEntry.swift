@@ -20,5 +20,6 @@ public struct NeighbourEntry: Equatable, Sendable {
     public static let stateNoARP: UInt16 = 0x40
 
     /// Learned rather than configured: what `flushNeighbours` removes.
-    public var isDynamic: Bool { state & (Self.statePermanent | Self.stateNoARP) == 0 }
+    public var isDynamic: Bool { Self.isDynamic(state: state) }
+    static func isDynamic(state: UInt16) -> Bool { state & (statePermanent | stateNoARP) == 0 }
 }

@@ -94,10 +94,7 @@ public final class Netlink: NetworkKernel {
     }
 
     static func kernelLink(_ l: OpaquePointer) -> KernelLink {
-        var mac: MACAddress?
-        if let a = rtnl_link_get_addr(l), nl_addr_get_len(a) == 6, let p = nl_addr_get_binary_addr(a) {
-            mac = MACAddress(Array(UnsafeRawBufferPointer(start: p, count: 6)))
-        }
+        let mac = Netlink.mac(rtnl_link_get_addr(l))
         let name = rtnl_link_get_name(l).map { String(cString: $0) } ?? ""
         return KernelLink(name: name, index: rtnl_link_get_ifindex(l), mac: mac,
                           mtu: rtnl_link_get_mtu(l), txQueueLength: rtnl_link_get_txqlen(l),
@@ -185,6 +182,11 @@ public final class Netlink: NetworkKernel {
         return addr
     }
 
+    private static func mac(_ a: OpaquePointer?) -> MACAddress? {
+        guard let a, nl_addr_get_len(a) == 6, let p = nl_addr_get_binary_addr(a) else { return nil }
+        return MACAddress(Array(UnsafeRawBufferPointer(start: p, count: 6)))
+    }
+
     private static func ipv4(_ a: OpaquePointer?) -> IPv4Address? {
         guard let a, nl_addr_get_family(a) == AF_INET, nl_addr_get_len(a) == 4,
               let p = nl_addr_get_binary_addr(a) else { return nil }
@@ -254,12 +256,8 @@ public final class Netlink: NetworkKernel {
             while let o = obj {
                 if rtnl_neigh_get_ifindex(o) == index, rtnl_neigh_get_family(o) == AF_INET,
                    let a = Netlink.ipv4(rtnl_neigh_get_dst(o)) {
-                    var mac: MACAddress?
-                    if let l = rtnl_neigh_get_lladdr(o), nl_addr_get_len(l) == 6, let p = nl_addr_get_binary_addr(l) {
-                        mac = MACAddress(Array(UnsafeRawBufferPointer(start: p, count: 6)))
-                    }
                     let state = rtnl_neigh_get_state(o)
-                    result.append(NeighbourEntry(address: a, mac: mac, state: UInt16(truncatingIfNeeded: state), interfaceIndex: index))
+                    result.append(NeighbourEntry(address: a, mac: Netlink.mac(rtnl_neigh_get_lladdr(o)), state: UInt16(truncatingIfNeeded: state), interfaceIndex: index))
                 }
                 obj = nl_cache_get_next(o)
             }
@@ -276,8 +274,7 @@ public final class Netlink: NetworkKernel {
             var obj = nl_cache_get_first(cache)
             while let o = obj {
                 let state = UInt16(truncatingIfNeeded: rtnl_neigh_get_state(o))
-                if rtnl_neigh_get_ifindex(o) == index, rtnl_neigh_get_family(o) == AF_INET,
-                   state & (NeighbourEntry.statePermanent | NeighbourEntry.stateNoARP) == 0 {
+                if rtnl_neigh_get_ifindex(o) == index, rtnl_neigh_get_family(o) == AF_INET, NeighbourEntry.isDynamic(state: state) {
                     let rc = rtnl_neigh_delete(sock, o, 0)
                     // An entry may expire between the dump and the delete.
                     if rc != -NLE_OBJ_NOTFOUND { try check(rc, what) }

@@ -9,7 +9,6 @@ import HANetCore
 public final class UDPSocket {
     public let port: UInt16
     private var fd: Int32 = -1
-    private var thread: SystemThread?
     private let handler: ([UInt8], IPv4Address) -> Void
     private var stopped = false
     /// SOCK_DGRAM, spelled as its value (see UnixSocketServer.streamType).
@@ -36,7 +35,7 @@ public final class UDPSocket {
             let e = String(cString: strerror(errno)); close(fd); fd = -1
             throw HANetError(.io, "PTA socket: bind UDP port \(port): \(e)")
         }
-        thread = SystemThread.start(name: "hanet-pta") { [weak self] in self?.receiveLoop() }
+        SystemThread.start(name: "hanet-pta") { [weak self] in self?.receiveLoop() }
     }
 
     public func stop() {

@@ -15,7 +15,6 @@ public final class UnixSocketServer {
 
     public let path: String
     private var fd: Int32 = -1
-    private var thread: SystemThread?
     private let handler: (String) -> String
     private var stopped = false
 
@@ -59,7 +58,7 @@ public final class UnixSocketServer {
         }
         chmod(path, 0o600)
         guard listen(fd, 16) == 0 else { throw HANetError(.io, "control socket \(path): listen: \(String(cString: strerror(errno)))") }
-        thread = SystemThread.start(name: "hanet-control") { [weak self] in self?.acceptLoop() }
+        SystemThread.start(name: "hanet-control") { [weak self] in self?.acceptLoop() }
     }
 
     public func stop() {

@@ -42,9 +42,7 @@ struct CheckCommand: ParsableCommand {
         }
         let report = ConfigCheck.run(path: config, search: search)
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try enc.encode(report), as: UTF8.self))
+            print(try PluginAdmin.json(report))
         } else if report.ok {
             print(ConfigCheck.text(report))
         } else {

@@ -37,20 +37,14 @@ struct ReloadCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the daemon's answer as JSON: {ok, applied: [...], problems: [...]}.") var json = false
 
     func run() throws {
-        let reply: String
-        do {
-            reply = try UnixSocketClient.request(path: socket.socket, line: #"{"command":"reload"}"#, timeoutMillis: 30_000)
-        } catch { fail(error) }
-        guard let answer = try? JSONDecoder().decode(ControlProtocol.Answer.self, from: Data(reply.utf8)) else {
-            fail(HANetError(.protocolError, "the daemon at \(socket.socket) answered something that is not a HANet answer: \(reply.prefix(200))"))
-        }
+        let answer: ControlProtocol.Answer
+        // A refused reload is an answer too (ok false, with its reasons): exchange, not send.
+        do { answer = try ControlProtocol.exchange(.init(command: "reload"), to: socket.socket, timeoutMillis: 30_000) } catch { fail(error) }
         guard let r = answer.reload else {
             fail(HANetError(HANetError.Code(rawValue: answer.code ?? "error"), answer.error ?? "the daemon sent no reload result"))
         }
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try enc.encode(r), as: UTF8.self))
+            print(try PluginAdmin.json(r))
         } else if r.ok {
             print(r.applied.isEmpty ? "reloaded: nothing changed" : "reloaded:\n" + r.applied.map { "  \($0)" }.joined(separator: "\n"))
         } else {

@@ -25,9 +25,7 @@ struct StatusCommand: ParsableCommand {
             st = s
         } catch { fail(error) }
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(st), as: UTF8.self))
+            print(try StatusRenderer.json(st))
             return
         }
         print(StatusRenderer.render(st))
@@ -36,6 +34,13 @@ struct StatusCommand: ParsableCommand {
 
 /// The human form of `hanet status`: a header and a table.
 enum StatusRenderer {
+    /// `--json` of status and failover: the status object, keys sorted.
+    static func json(_ st: DaemonStatus) throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try enc.encode(st), as: UTF8.self)
+    }
+
     static func render(_ st: DaemonStatus) -> String {
         var out: [String] = []
         let m = st.master
@@ -116,9 +121,7 @@ struct FailoverCommand: ParsableCommand {
         do {
             let a = try ControlProtocol.send(.init(command: "failover", to: to), to: socket.socket)
             if json, let st = a.status {
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try enc.encode(st), as: UTF8.self))
+                print(try StatusRenderer.json(st))
             } else {
                 print("active: \(a.status?.active ?? to)")
             }
