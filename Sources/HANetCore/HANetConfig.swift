@@ -80,12 +80,20 @@ public struct HANetConfig: Equatable, Sendable {
         public var location: Location
     }
 
+    /// `[pta]`. No replay window: the replay guard needs no shared clock
+    /// (boot id and counter, see PTAReplayGuard).
     public struct PTA: Equatable, Sendable {
-        public var port: UInt16                 // UDP, default 7377
-        public var leaseMillis: Int             // default 3000
-        public var retryInitialMillis: Int      // default 5
-        public var retryMaxMillis: Int          // default 200
-        public var replayWindowMillis: Int      // default 30000
+        public var port: UInt16                 // UDP
+        public var leaseMillis: Int
+        public var retryInitialMillis: Int
+        public var retryMaxMillis: Int
+
+        public init(port: UInt16 = 7377, leaseMillis: Int = 3000, retryInitialMillis: Int = 5, retryMaxMillis: Int = 200) {
+            self.port = port
+            self.leaseMillis = leaseMillis
+            self.retryInitialMillis = retryInitialMillis
+            self.retryMaxMillis = retryMaxMillis
+        }
     }
 
     public var file: String

@@ -14,7 +14,7 @@ struct HANetConfigReader {
     static let nodeKeys = ["name", "control_socket", "plugins_dir", "state_dir"]
     static let masterKeys = ["name", "port", "addresses", "table", "failback", "updelay_ms", "downdelay_ms",
                              "garp_count", "garp_interval_ms"]
-    static let ptaKeys = ["port", "lease_ms", "retry_initial_ms", "retry_max_ms", "replay_window_ms"]
+    static let ptaKeys = ["port", "lease_ms", "retry_initial_ms", "retry_max_ms"]
     static let linkKeys = ["interface", "type", "role", "speed", "priority", "detectors", "detector_policy",
                            "sibling", "address", "detector"]
     /// Keys handed to link plugins through `Link.options`.
@@ -160,20 +160,17 @@ struct HANetConfigReader {
     }
 
     mutating func readPTA(_ t: TOMLTable?) -> HANetConfig.PTA {
-        guard let t else {
-            return HANetConfig.PTA(port: 7377, leaseMillis: 3000, retryInitialMillis: 5, retryMaxMillis: 200, replayWindowMillis: 30000)
-        }
+        let d = HANetConfig.PTA()
+        guard let t else { return d }
         checkKeys(t, allowed: Self.ptaKeys, table: "[pta]", path: "pta")
-        let port = optionalInt(t, "port", path: "pta", range: 1...65535) ?? 7377
-        let lease = optionalInt(t, "lease_ms", path: "pta", range: 3...86_400_000) ?? 3000
-        let initial = optionalInt(t, "retry_initial_ms", path: "pta", range: 1...60_000) ?? 5
-        let maxRetry = optionalInt(t, "retry_max_ms", path: "pta", range: 1...600_000) ?? 200
-        let window = optionalInt(t, "replay_window_ms", path: "pta", range: 1...86_400_000) ?? 30000
+        let port = optionalInt(t, "port", path: "pta", range: 1...65535) ?? Int(d.port)
+        let lease = optionalInt(t, "lease_ms", path: "pta", range: 3...86_400_000) ?? d.leaseMillis
+        let initial = optionalInt(t, "retry_initial_ms", path: "pta", range: 1...60_000) ?? d.retryInitialMillis
+        let maxRetry = optionalInt(t, "retry_max_ms", path: "pta", range: 1...600_000) ?? d.retryMaxMillis
         if maxRetry < initial, let e = t["retry_max_ms"] ?? t["retry_initial_ms"] {
             problem(e.value.line, "pta.retry_max_ms", "expected retry_max_ms (\(maxRetry)) to be at least retry_initial_ms (\(initial))")
         }
-        return HANetConfig.PTA(port: UInt16(port), leaseMillis: lease, retryInitialMillis: initial,
-                               retryMaxMillis: maxRetry, replayWindowMillis: window)
+        return HANetConfig.PTA(port: UInt16(port), leaseMillis: lease, retryInitialMillis: initial, retryMaxMillis: maxRetry)
     }
 
     mutating func readLink(_ t: TOMLTable, index: Int) -> HANetConfig.Link? {

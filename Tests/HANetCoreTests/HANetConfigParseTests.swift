@@ -75,7 +75,7 @@ final class HANetConfigParseTests: XCTestCase {
             ],
             siblings: [.init(name: "s2", address: IPv4Address("169.254.77.2")!, keyFile: "/etc/hanet/s2.key",
                              addresses: [IPv4Prefix("198.51.100.12/32")!], location: .init(file: f, line: 38))],
-            pta: .init(port: 7400, leaseMillis: 1500, retryInitialMillis: 5, retryMaxMillis: 200, replayWindowMillis: 30000),
+            pta: .init(port: 7400, leaseMillis: 1500, retryInitialMillis: 5, retryMaxMillis: 200),
             detectors: ["arp-monitor": ["interval_ms": .integer(50), "verbose": .bool(true), "ratio": .float(0.5)]])
         XCTAssertEqual(c, expected)
         XCTAssertEqual(c.detectorConfig("arp-monitor", on: c.links[0])["interval_ms"], .integer(20))
@@ -97,7 +97,7 @@ final class HANetConfigParseTests: XCTestCase {
         XCTAssertTrue(c.master.failback)
         XCTAssertEqual(c.master.garpCount, 3)
         XCTAssertEqual(c.node.controlSocket, "/run/hanet/hanet.sock")
-        XCTAssertEqual(c.pta, .init(port: 7377, leaseMillis: 3000, retryInitialMillis: 5, retryMaxMillis: 200, replayWindowMillis: 30000))
+        XCTAssertEqual(c.pta, .init(port: 7377, leaseMillis: 3000, retryInitialMillis: 5, retryMaxMillis: 200))
         XCTAssertEqual(c.links[0].detectors, ["carrier"])
         XCTAssertEqual(c.links[0].detectorPolicy, "any")
         XCTAssertNil(c.links[0].speedBitsPerSecond)

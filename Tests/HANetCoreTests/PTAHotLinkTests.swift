@@ -6,7 +6,7 @@ import XCTest
 /// asks the sibling at the new address at once.
 final class PTAHotLinkTests: XCTestCase {
     let ms: UInt64 = 1_000_000
-    let pta = HANetConfig.PTA(port: 7377, leaseMillis: 3000, retryInitialMillis: 5, retryMaxMillis: 200, replayWindowMillis: 30000)
+    let pta = HANetConfig.PTA(port: 7377, leaseMillis: 3000, retryInitialMillis: 5, retryMaxMillis: 200)
     let priv = IPv4Address("169.254.77.2")!
     let hot = IPv4Address("169.254.9.6")!
     let svc = IPv4Address("198.51.100.12")!

@@ -3,7 +3,7 @@ import XCTest
 
 final class PTARequesterTests: XCTestCase {
     let ms: UInt64 = 1_000_000
-    let pta = HANetConfig.PTA(port: 7377, leaseMillis: 3000, retryInitialMillis: 5, retryMaxMillis: 40, replayWindowMillis: 30000)
+    let pta = HANetConfig.PTA(port: 7377, leaseMillis: 3000, retryInitialMillis: 5, retryMaxMillis: 40)
     let siblingAddress = IPv4Address("169.254.77.2")!
     let service = [IPv4Address("198.51.100.11")!]
     var responderCounter: UInt64 = 0

@@ -3,7 +3,7 @@ import XCTest
 
 final class PTAResponderTests: XCTestCase {
     let ms: UInt64 = 1_000_000
-    let pta = HANetConfig.PTA(port: 7377, leaseMillis: 3000, retryInitialMillis: 5, retryMaxMillis: 200, replayWindowMillis: 30000)
+    let pta = HANetConfig.PTA(port: 7377, leaseMillis: 3000, retryInitialMillis: 5, retryMaxMillis: 200)
     let s2 = IPv4Address("169.254.77.2")!
     let svc = IPv4Address("198.51.100.12")!
     var counter: UInt64 = 0
