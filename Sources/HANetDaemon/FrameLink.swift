@@ -19,8 +19,6 @@ final class FrameLink {
     private let stopFlag = StopFlag()
     private let exited = DispatchSemaphore(value: 0)
     private var thread: SystemThread?
-    /// Packets read from the TUN that the plugin refused (link not negotiated, not IPv4, line stuck).
-    private let counters = Counters()
 
     init(tun: TunDevice, link: LinkInstance) {
         self.tun = tun
@@ -37,7 +35,7 @@ final class FrameLink {
     }
 
     func start() {
-        let tun = self.tun, link = self.link, flag = stopFlag, done = exited, counters = self.counters
+        let tun = self.tun, link = self.link, flag = stopFlag, done = exited
         thread = SystemThread.start(name: "hanet-frames-\(tun.name)") {
             var buffer = [UInt8](repeating: 0, count: 65536)
             while !flag.isSet {
@@ -46,7 +44,8 @@ final class FrameLink {
                 while !flag.isSet {
                     let n = buffer.withUnsafeMutableBytes { tun.read(into: $0) }
                     if n <= 0 { break }
-                    if link.send(Array(buffer[0..<n])) { counters.add(sent: 1) } else { counters.add(refused: 1) }
+                    // A packet the plugin refuses (link not negotiated, not IPv4, line stuck) is dropped.
+                    link.send(Array(buffer[0..<n]))
                 }
             }
             done.signal()
@@ -64,20 +63,10 @@ final class FrameLink {
         tun.close()
     }
 
-    var sent: UInt64 { counters.snapshot.sent }
-    var refused: UInt64 { counters.snapshot.refused }
-
     final class StopFlag {
         private let lock = Lock()
         private var value = false
         var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
         func set() { lock.lock(); value = true; lock.unlock() }
-    }
-
-    final class Counters {
-        private let lock = Lock()
-        private var s: UInt64 = 0, r: UInt64 = 0
-        func add(sent: UInt64 = 0, refused: UInt64 = 0) { lock.lock(); s += sent; r += refused; lock.unlock() }
-        var snapshot: (sent: UInt64, refused: UInt64) { lock.lock(); defer { lock.unlock() }; return (s, r) }
     }
 }
