@@ -20,7 +20,6 @@ public final class DetectorInstance {
     /// Config, C strings and the report queue the plugin may still point into.
     private var keepAlive: [AnyObject]
     private let condition = Condition()
-    private var busy = false
     private var inFlight = 0
     private var destroyed = false
     var onDestroy: (() -> Void)?
@@ -61,9 +60,8 @@ public final class DetectorInstance {
     private func enter() -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while !destroyed && !threadSafe && busy { condition.wait() }
+        while !destroyed && !threadSafe && inFlight > 0 { condition.wait() }
         if destroyed { return false }
-        busy = true
         inFlight += 1
         return true
     }
@@ -71,7 +69,6 @@ public final class DetectorInstance {
     private func leave() {
         condition.lock()
         inFlight -= 1
-        busy = inFlight > 0
         condition.broadcast()
         condition.unlock()
     }
