@@ -7,25 +7,17 @@ import HANetCore
 /// `config_get` returns stay valid for as long as this object lives (the
 /// instance's lifetime for detectors, the call for describe).
 final class PluginConfig {
-    private let values: [String: UnsafeMutablePointer<CChar>]
+    private let arena: CStringArena
+    private let values: [String: UnsafePointer<CChar>]
 
     init(_ config: [String: HANetConfig.Value]) {
-        var v: [String: UnsafeMutablePointer<CChar>] = [:]
-        for (key, value) in config {
-            let bytes = value.text.utf8CString
-            let p = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
-            _ = UnsafeMutableBufferPointer(start: p, count: bytes.count).initialize(from: bytes)
-            v[key] = p
-        }
-        values = v
-    }
-
-    deinit {
-        for p in values.values { p.deallocate() }
+        let arena = CStringArena()
+        self.arena = arena
+        values = config.mapValues { arena.make($0.text) }
     }
 
     func value(_ key: String) -> UnsafePointer<CChar>? {
-        values[key].map { UnsafePointer($0) }
+        values[key]
     }
 
     /// The opaque `hanet_config *` for this object (not retained: the owner keeps it alive).
