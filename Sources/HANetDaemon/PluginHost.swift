@@ -289,47 +289,43 @@ public final class PluginHost {
     // MARK: types
 
     /// Link type names of enabled plugins.
-    public func linkTypeNames() -> [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return plugins.filter(\.enabled).flatMap { $0.linkTypes.map(\.name) }
-    }
+    public func linkTypeNames() -> [String] { typeNames(\.linkTypes) }
 
     /// Detector type names of enabled plugins.
-    public func detectorTypeNames() -> [String] {
+    public func detectorTypeNames() -> [String] { typeNames(\.detectorTypes) }
+
+    func findLinkType(_ name: String) throws -> LoadedLinkType { try findType(name, in: \.linkTypes, kind: "link type") }
+
+    func findDetectorType(_ name: String) throws -> LoadedDetectorType { try findType(name, in: \.detectorTypes, kind: "detector") }
+
+    private func typeNames<T>(_ types: KeyPath<LoadedPlugin, [LoadedType<T>]>) -> [String] {
         lock.lock()
         defer { lock.unlock() }
-        return plugins.filter(\.enabled).flatMap { $0.detectorTypes.map(\.name) }
+        return plugins.filter(\.enabled).flatMap { $0[keyPath: types].map(\.name) }
     }
 
-    func findLinkType(_ name: String) throws -> LoadedLinkType {
+    /// The type `name` among `types` of every plugin; `kind` ("link type",
+    /// "detector") names it in the errors.
+    private func findType<T>(_ name: String, in types: KeyPath<LoadedPlugin, [LoadedType<T>]>, kind: String) throws -> LoadedType<T> {
         lock.lock()
         defer { lock.unlock() }
         for p in plugins {
-            if let t = p.linkTypes.first(where: { $0.name == name }) {
+            if let t = p[keyPath: types].first(where: { $0.name == name }) {
                 guard p.enabled else {
-                    throw HANetError(.plugin, "link type \(name) is provided by plugin \(p.id), which is disabled (hanet plugins enable \(p.id))")
+                    throw HANetError(.plugin, "\(kind) \(name) is provided by plugin \(p.id), which is disabled (hanet plugins enable \(p.id))")
                 }
                 return t
             }
         }
-        let known = plugins.filter(\.enabled).flatMap { $0.linkTypes.map(\.name) }
-        throw HANetError(.notFound, "no loaded plugin provides link type \"\(name)\" (known: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
+        let known = plugins.filter(\.enabled).flatMap { $0[keyPath: types].map(\.name) }
+        throw HANetError(.notFound, "no loaded plugin provides \(kind) \"\(name)\" (known: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
     }
 
-    func findDetectorType(_ name: String) throws -> LoadedDetectorType {
-        lock.lock()
-        defer { lock.unlock() }
-        for p in plugins {
-            if let t = p.detectorTypes.first(where: { $0.name == name }) {
-                guard p.enabled else {
-                    throw HANetError(.plugin, "detector \(name) is provided by plugin \(p.id), which is disabled (hanet plugins enable \(p.id))")
-                }
-                return t
-            }
+    /// Refuses a type its plugin marked unavailable, with the plugin's reason.
+    private static func requireAvailable<T>(_ t: LoadedType<T>, _ what: String) throws {
+        if t.unavailable {
+            throw HANetError(.plugin, "\(what) is unavailable: \(t.unavailableReason ?? "no reason given")")
         }
-        let known = plugins.filter(\.enabled).flatMap { $0.detectorTypes.map(\.name) }
-        throw HANetError(.notFound, "no loaded plugin provides detector \"\(name)\" (known: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
     }
 
     // MARK: links
@@ -361,9 +357,7 @@ public final class PluginHost {
     public func describe(linkType: String, device: DeviceInfo, config: [String: HANetConfig.Value],
                          allowUnavailable: Bool = false) throws -> LinkAttributes {
         let t = try findLinkType(linkType)
-        if t.unavailable && !allowUnavailable {
-            throw HANetError(.plugin, "link type \(linkType) is unavailable: \(t.unavailableReason ?? "no reason given")")
-        }
+        if !allowUnavailable { try Self.requireAvailable(t, "link type \(linkType)") }
         guard let describe = t.type.describe else {
             throw HANetError(.plugin, "link type \(linkType) (plugin \(t.plugin.id)) has no describe function")
         }
@@ -408,9 +402,7 @@ public final class PluginHost {
     public func openLink(type linkType: String, device: DeviceInfo, config: [String: HANetConfig.Value],
                          onFrame: (([UInt8]) -> Void)? = nil) throws -> LinkInstance {
         let t = try findLinkType(linkType)
-        if t.unavailable {
-            throw HANetError(.plugin, "link type \(linkType) is unavailable: \(t.unavailableReason ?? "no reason given")")
-        }
+        try Self.requireAvailable(t, "link type \(linkType)")
         guard let open = t.type.open else {
             throw HANetError(.plugin, "link type \(linkType) (plugin \(t.plugin.id)) has no open function")
         }
@@ -456,9 +448,7 @@ public final class PluginHost {
                                config: [String: HANetConfig.Value],
                                report: @escaping (Health, String) -> Void) throws -> DetectorInstance {
         let t = try findDetectorType(type)
-        if t.unavailable {
-            throw HANetError(.plugin, "detector \(type) is unavailable: \(t.unavailableReason ?? "no reason given")")
-        }
+        try Self.requireAvailable(t, "detector \(type)")
         if t.type.flags & UInt32(HANET_DETECTOR_NEEDS_L2) != 0 && layer != .l2 {
             throw HANetError(.plugin, "detector \(type) works only on L2 slaves; \(slave) is \(layer.rawValue)")
         }

@@ -43,6 +43,11 @@ enum PluginHostServices {
         return api
     }
 
+    /// The host's key for an instance or link handle the plugin passes back (see PluginHost's handle maps).
+    static func handleKey(_ pointer: OpaquePointer) -> UInt {
+        UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(pointer)))
+    }
+
     static func context(_ api: UnsafePointer<hanet_host_api>?) -> PluginContext? {
         guard let raw = api?.pointee.host else { return nil }
         return Unmanaged<PluginContext>.fromOpaque(raw).takeUnretainedValue()
@@ -127,8 +132,7 @@ enum PluginHostServices {
 
     static let report: @convention(c) (UnsafePointer<hanet_host_api>?, OpaquePointer?, Int32, UnsafePointer<CChar>?) -> Void = { api, instance, health, reason in
         guard let ctx = context(api), let host = ctx.host, let instance else { return }
-        let handle = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(instance)))
-        host.enqueueReport(handle: handle, health: health, reason: reason.map { String(cString: $0) } ?? "", plugin: ctx.pluginID)
+        host.enqueueReport(handle: handleKey(instance), health: health, reason: reason.map { String(cString: $0) } ?? "", plugin: ctx.pluginID)
     }
 
     static let configGet: @convention(c) (UnsafePointer<hanet_host_api>?, OpaquePointer?, UnsafePointer<CChar>?) -> UnsafePointer<CChar>? = { _, config, key in
@@ -143,13 +147,11 @@ enum PluginHostServices {
 
     static let reportCounters: @convention(c) (UnsafePointer<hanet_host_api>?, OpaquePointer?, UInt64, UInt64, UInt64) -> Void = { api, instance, sent, replies, last in
         guard let ctx = context(api), let host = ctx.host, let instance else { return }
-        let handle = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(instance)))
-        host.storeCounters(handle: handle, DetectorCounters(probesSent: sent, replies: replies, lastReplyNanos: last == 0 ? nil : last))
+        host.storeCounters(handle: handleKey(instance), DetectorCounters(probesSent: sent, replies: replies, lastReplyNanos: last == 0 ? nil : last))
     }
 
     static let deliverFrame: @convention(c) (UnsafePointer<hanet_host_api>?, OpaquePointer?, UnsafePointer<UInt8>?, Int) -> Void = { api, link, frame, length in
         guard let ctx = context(api), let host = ctx.host, let link, let frame, length > 0 else { return }
-        let handle = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(link)))
-        host.enqueueFrame(handle: handle, frame: Array(UnsafeBufferPointer(start: frame, count: length)))
+        host.enqueueFrame(handle: handleKey(link), frame: Array(UnsafeBufferPointer(start: frame, count: length)))
     }
 }
