@@ -12,7 +12,6 @@ final class HotplugState {
         /// on the link until one of them answers.
         var candidates: [HotplugCandidate]
         var hellos = 0
-        var ueventNanos: UInt64
         var timer: DispatchSourceTimer
     }
 
@@ -171,15 +170,15 @@ extension Daemon {
         hotRecord("attached", interface: name, sibling: pinned, reason: "\(plan); driver \(e.driver.isEmpty ? "none" : e.driver)", uevent: e.timestampNanos)
         hotRecord("claimed", interface: name, type: slave.typeName, sibling: pinned,
                   reason: "by the \(slave.typeName) link plugin" + (tty ? " on \(e.devnode ?? e.sysname)" : ""))
-        startHello(name, slave: slave, candidates: candidates, ueventNanos: e.timestampNanos)
+        startHello(name, slave: slave, candidates: candidates)
     }
 
     /// HELLOs every 50 ms to each candidate until one answers (hotHelloAnswered).
-    func startHello(_ name: String, slave: Slave, candidates: [HotplugCandidate], ueventNanos: UInt64) {
+    func startHello(_ name: String, slave: Slave, candidates: [HotplugCandidate]) {
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now(), repeating: .milliseconds(HotplugState.helloIntervalMillis), leeway: .milliseconds(5))
         t.setEventHandler { [weak self] in self?.sayHello(name) }
-        hotplug.pending[name] = HotplugState.Pending(slave: slave, candidates: candidates, ueventNanos: ueventNanos, timer: t)
+        hotplug.pending[name] = HotplugState.Pending(slave: slave, candidates: candidates, timer: t)
         t.resume()
     }
 

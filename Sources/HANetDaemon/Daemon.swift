@@ -531,7 +531,6 @@ public final class Daemon {
         let k = try? env.kernel.link(named: m.name)
         let addrs = (try? env.kernel.addresses(of: m.name)) ?? []
         let now = env.clock.nowNanos()
-        let activeSlave = slaves.first { $0.name == active }
         let master = DaemonStatus.Master(
             name: m.name, port: m.port, addresses: addrs.map(\.description), mtu: k?.mtu ?? 0,
             mac: k?.mac?.description, noarp: k?.noARP ?? false, txqueuelen: k?.txQueueLength ?? 0,

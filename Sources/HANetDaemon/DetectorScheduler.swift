@@ -55,7 +55,7 @@ final class DetectorScheduler {
     private func run() {
         condition.lock()
         while !stopped {
-            guard let next = entries.map(\.due).min() else {
+            guard let next = entries.min(by: { $0.due < $1.due })?.due else {
                 condition.wait()
                 continue
             }

@@ -27,10 +27,6 @@ public struct DetectorDamper: Sendable {
             downdelayNanos = UInt64(max(0, downdelayMillis)) * 1_000_000
         }
 
-        public var isNone: Bool { initWaitNanos == 0 && updelayNanos == 0 && downdelayNanos == 0 }
-
-        public static let keys = ["init_wait_ms", "updelay_ms", "downdelay_ms"]
-
         /// Reads the three keys from a detector's merged configuration. A key
         /// that is not a whole number of milliseconds in 0...3_600_000 is an
         /// error naming the detector, the slave and the key.
