@@ -195,7 +195,7 @@ public final class Daemon {
     }
 
     var stateDirectory: String {
-        options.stateDir ?? options.environment["HANET_STATE_DIR"] ?? config.node.stateDir ?? "/var/lib/hanet"
+        PluginStateFile.resolveDirectory(explicit: options.stateDir, environment: options.environment, configured: config.node.stateDir)
     }
 
     // MARK: links
