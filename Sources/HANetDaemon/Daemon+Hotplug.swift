@@ -228,11 +228,9 @@ extension Daemon {
         // Described when it was still down: a link without carrier reads no speed,
         // and speed ranks private slaves before priority does.
         if s.config.speedBitsPerSecond == nil, let k = s.kernel,
-           let attrs = try? plugins.describe(linkType: s.typeName, device: DeviceInfo(
-               name: k.name, subsystem: "net", ifindex: k.index, arphrd: k.arphrd, driver: Self.driverName(k.name),
-               devpath: "/sys/class/net/\(k.name)", properties: Self.udevProperties(of: s.config)), config: s.config.options),
+           let attrs = try? plugins.describe(linkType: s.typeName, device: netDevice(k, link: s.config), config: s.config.options),
            attrs.speedBitsPerSecond != 0 {
-            s.speedBitsPerSecond = attrs.speedBitsPerSecond
+            s.attributes.speedBitsPerSecond = attrs.speedBitsPerSecond
         }
         enlist(s)
         hotRecord("sibling-learned", interface: name, type: s.typeName, sibling: sibling,

@@ -280,10 +280,9 @@ extension Daemon {
         for c in kept {
             guard let s = slaves.first(where: { $0.name == c.interface && !$0.hot }) else { continue }
             let a = s.config, link = c.new
+            s.config = link
             if a.priority != link.priority { applied.append("link \(s.name): priority \(a.priority) -> \(link.priority)") }
             if a.role != link.role || a.speedBitsPerSecond != link.speedBitsPerSecond {
-                s.role = link.role ?? s.attributes.defaultRole
-                s.speedBitsPerSecond = link.speedBitsPerSecond ?? s.attributes.speedBitsPerSecond
                 applied.append("link \(s.name): role \(s.role.rawValue), speed \(s.speedBitsPerSecond) bit/s")
             }
             for k in LinkReloadPlan.liveOptionKeys.sorted() where a.options[k] != link.options[k] {
@@ -292,14 +291,11 @@ extension Daemon {
             let detectorsChanged = a.detectors != link.detectors
                 || a.detectors.contains { old.detectorConfig($0, on: a) != config.detectorConfig($0, on: link) }
             let trackerChanged = a.detectors != link.detectors || a.detectorPolicy != link.detectorPolicy || delaysChanged
-            s.config = link
             if trackerChanged {
                 // A fresh tracker with the verdicts already known: the slave keeps its
                 // health until its detectors say otherwise, so a reload alone never switches.
                 let oldVerdicts = s.tracker.verdicts
-                var t = SlaveHealthTracker(detectors: link.detectors,
-                                           policy: SlaveHealthTracker.Policy(rawValue: link.detectorPolicy) ?? .any,
-                                           updelayMillis: config.master.updelayMillis, downdelayMillis: config.master.downdelayMillis)
+                var t = Slave.tracker(for: link, master: config.master)
                 for d in link.detectors {
                     if let v = oldVerdicts[d] { t.record(detector: d, health: v.health, reason: v.reason, now: now) }
                 }

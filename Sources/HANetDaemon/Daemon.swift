@@ -206,9 +206,7 @@ public final class Daemon {
         guard let k = try env.kernel.link(named: link.interface) else {
             throw HANetError(.config, "\(link.location): link \(link.interface): no such network interface")
         }
-        let device = DeviceInfo(name: k.name, subsystem: "net", ifindex: k.index, arphrd: k.arphrd,
-                                driver: Self.driverName(k.name), devpath: "/sys/class/net/\(k.name)",
-                                properties: Self.udevProperties(of: link))
+        let device = netDevice(k, link: link)
         let (typeName, attrs) = try claim(link, device: device, what: "this device (arphrd \(k.arphrd))")
         let opened: LinkInstance
         do {
@@ -219,6 +217,13 @@ public final class Daemon {
         let slave = Slave(config: link, order: order, typeName: typeName, attributes: attrs, kernel: k, master: config.master)
         slave.link = opened
         return slave
+    }
+
+    /// What the link plugins are told about the network interface `k` configured as `link`.
+    func netDevice(_ k: KernelLink, link: HANetConfig.Link) -> DeviceInfo {
+        DeviceInfo(name: k.name, subsystem: "net", ifindex: k.index, arphrd: k.arphrd,
+                   driver: Self.driverName(k.name), devpath: "/sys/class/net/\(k.name)",
+                   properties: Self.udevProperties(of: link))
     }
 
     /// The link type for a configured link (its `type`, or the plugins'

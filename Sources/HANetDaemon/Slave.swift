@@ -8,9 +8,8 @@ final class Slave {
     /// Position in the config file (the interface manager's last tie-break); a reload that reorders [[link]]s changes it.
     var order: Int
     let typeName: String
-    let attributes: LinkAttributes
-    var role: LinkRole
-    var speedBitsPerSecond: UInt64
+    /// What the link plugin described; hot-plug re-reads the speed once the link has carrier.
+    var attributes: LinkAttributes
     var kernel: KernelLink?
     var tracker: SlaveHealthTracker
     var detectors: [DetectorInstance] = []
@@ -37,14 +36,20 @@ final class Slave {
         self.order = order
         self.typeName = typeName
         self.attributes = attributes
-        self.role = config.role ?? attributes.defaultRole
-        self.speedBitsPerSecond = config.speedBitsPerSecond ?? attributes.speedBitsPerSecond
         self.kernel = kernel
-        self.tracker = SlaveHealthTracker(
-            detectors: config.detectors,
-            policy: SlaveHealthTracker.Policy(rawValue: config.detectorPolicy) ?? .any,
-            updelayMillis: master.updelayMillis,
-            downdelayMillis: master.downdelayMillis)
+        self.tracker = Self.tracker(for: config, master: master)
+    }
+
+    /// The configured role, else the link type's default.
+    var role: LinkRole { config.role ?? attributes.defaultRole }
+    /// The configured speed, else what the link plugin reads from the device.
+    var speedBitsPerSecond: UInt64 { config.speedBitsPerSecond ?? attributes.speedBitsPerSecond }
+
+    /// A fresh health tracker for `config`'s detectors and policy, with the master's delays.
+    static func tracker(for config: HANetConfig.Link, master: HANetConfig.Master) -> SlaveHealthTracker {
+        SlaveHealthTracker(detectors: config.detectors,
+                           policy: SlaveHealthTracker.Policy(rawValue: config.detectorPolicy) ?? .any,
+                           updelayMillis: master.updelayMillis, downdelayMillis: master.downdelayMillis)
     }
 
     var candidate: SlaveCandidate {
