@@ -307,9 +307,7 @@ extension Daemon {
             if detectorsChanged { restarted.append(s) }
         }
         for s in restarted {
-            for d in s.detectors { d.destroy() }
-            s.detectors.removeAll()
-            scheduler.prune()
+            stopDetectors(of: s)
             for (name, error) in startLinkDetectors(s) {
                 log.error("reload: link \(s.name): detector \(name) did not start: \(error)")
                 applied.append("link \(s.name): detector \(name) FAILED to start: \(error)")

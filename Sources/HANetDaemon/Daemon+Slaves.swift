@@ -43,12 +43,21 @@ extension Daemon {
         slaves.sort { $0.order < $1.order }
     }
 
+    /// Destroys the detectors of `s` that `matches` selects (all by default),
+    /// drops them and their polls; returns the ones stopped.
+    @discardableResult
+    func stopDetectors(of s: Slave, where matches: (DetectorInstance) -> Bool = { _ in true }) -> [DetectorInstance] {
+        let stopped = s.detectors.filter(matches)
+        for d in stopped { d.destroy() }
+        s.detectors.removeAll(where: matches)
+        scheduler.prune()
+        return stopped
+    }
+
     /// Stops what runs for `s` (detectors, the frame pump; the TUN goes with
     /// it) and closes its link plugin handle. Idempotent.
     func closeSlave(_ s: Slave) {
-        for d in s.detectors { d.destroy() }
-        s.detectors.removeAll()
-        scheduler.prune()
+        stopDetectors(of: s)
         s.frameLink?.stop()
         s.link?.close()
         env.announcer.release(on: s.name)

@@ -582,12 +582,9 @@ public final class Daemon {
             plugins.setEnabled(id, enable)
             for s in slaves {
                 if !enable {
-                    for d in s.detectors where d.pluginID == id {
-                        d.destroy()
+                    for d in stopDetectors(of: s, where: { $0.pluginID == id }) {
                         s.tracker.forget(detector: d.typeName, now: now)
                     }
-                    s.detectors.removeAll { $0.pluginID == id }
-                    scheduler.prune()
                 } else {
                     for name in s.config.detectors where !s.detectors.contains(where: { $0.typeName == name }) {
                         try? startDetector(name, on: s)
