@@ -94,15 +94,7 @@ public enum ConfigCheck {
                 add(s.location, key, e.message)
             } catch { add(s.location, key, "\(error)") }
         }
-        for (key, script) in [("hooks.on_switch", c.hooks.onSwitch), ("hooks.on_pta", c.hooks.onPTA), ("hooks.on_event", c.hooks.onEvent)] {
-            guard let script else { continue }
-            var isDir = false
-            if !FileManager.default.fileExists(atPath: script, isDirectory: &isDir) {
-                add(c.hooks.location, key, "hook \(script) does not exist")
-            } else if isDir || !FileManager.default.isExecutableFile(atPath: script) {
-                add(c.hooks.location, key, "hook \(script) is not an executable file")
-            }
-        }
+        out += hookProblems(c)
         for (i, l) in c.links.enumerated() {
             if let lt = linkTypes, let t = l.type, !lt.contains(t) {
                 add(l.location, "link[\(i)].type", "no link plugin provides type '\(t)'; loaded: \(lt.sorted().joined(separator: ", "))")
@@ -130,6 +122,24 @@ public enum ConfigCheck {
             }
         }
         return out.sorted { ($0.file, $0.line) < ($1.file, $1.line) }
+    }
+
+    /// Hook scripts that do not exist or are not executable files (also
+    /// checked by the daemon at start, which refuses to run without them).
+    public static func hookProblems(_ c: HANetConfig) -> [ConfigProblem] {
+        var out: [ConfigProblem] = []
+        for (key, script) in [("hooks.on_switch", c.hooks.onSwitch), ("hooks.on_pta", c.hooks.onPTA), ("hooks.on_event", c.hooks.onEvent)] {
+            guard let script else { continue }
+            var isDir = false
+            let message: String
+            if !FileManager.default.fileExists(atPath: script, isDirectory: &isDir) {
+                message = "hook \(script) does not exist"
+            } else if isDir || !FileManager.default.isExecutableFile(atPath: script) {
+                message = "hook \(script) is not an executable file"
+            } else { continue }
+            out.append(ConfigProblem(file: c.hooks.location?.file ?? c.file, line: c.hooks.location?.line ?? 0, key: key, message: message))
+        }
+        return out
     }
 
     /// The human form: one `file:line: key: message` per problem.

@@ -15,8 +15,7 @@ extension Daemon {
         // Configured here, before the kernel and the PTA agent start, so their first events are kept.
         ops.configure(node: config.node.name, clock: env.clock, startedAt: startedAt, hooks: config.hooks, log: log,
                       environment: options.environment)
-        let problems = ConfigCheck.offline(config, detectorTypes: nil, linkTypes: nil)
-            .filter { $0.key.hasPrefix("hooks.") }
+        let problems = ConfigCheck.hookProblems(config)
         if !problems.isEmpty {
             throw HANetError(.config, problems.map(\.description).joined(separator: "\n"))
         }

@@ -115,9 +115,10 @@ public final class Daemon {
         for (i, link) in config.links.enumerated() {
             resolved.append(try resolve(link, order: i))
         }
+        let detectorTypes = plugins.detectorTypeNames(), known = Set(detectorTypes)
         for s in resolved {
-            for d in s.config.detectors where !plugins.detectorTypeNames().contains(d) {
-                throw HANetError(.config, "\(s.config.location): link \(s.name): no detector plugin provides '\(d)' (loaded: \(plugins.detectorTypeNames().sorted().joined(separator: ", ")))")
+            for d in s.config.detectors where !known.contains(d) {
+                throw HANetError(.config, "\(s.config.location): link \(s.name): no detector plugin provides '\(d)' (loaded: \(detectorTypes.sorted().joined(separator: ", ")))")
             }
         }
         slaves = resolved
