@@ -67,7 +67,7 @@ extension Daemon {
                 try failover(to: to)
                 answer = .init(ok: true, status: status())
             case "plugins-reload":
-                try queue.sync { try reloadPluginState() }
+                queue.sync { reloadPluginState() }
                 answer = .init(ok: true)
             case "reload", "events":
                 answer = operationsAnswer(req)

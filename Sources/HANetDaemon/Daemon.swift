@@ -572,15 +572,11 @@ public final class Daemon {
     /// `hanet plugins enable|disable` on a running daemon: a disabled
     /// plugin's detector instances stop (the code stays loaded; Swift images
     /// cannot be unloaded), an enabled one's start again.
-    func reloadPluginState() throws {
+    func reloadPluginState() {
         let disabled = (try? PluginStateFile(directory: stateDirectory).load()) ?? []
         let now = env.clock.nowNanos()
-        for r in plugins.records {
-            guard let id = r.id else { continue }
+        for id in plugins.applyDisabled(disabled) {
             let enable = !disabled.contains(id)
-            if (r.state == .disabled) == !enable { continue }
-            guard r.state == .enabled || r.state == .disabled else { continue }
-            plugins.setEnabled(id, enable)
             for s in slaves {
                 if !enable {
                     for d in stopDetectors(of: s, where: { $0.pluginID == id }) {

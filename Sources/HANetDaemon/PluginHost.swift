@@ -279,11 +279,14 @@ public final class PluginHost {
 
     /// Applies a whole disabled set (the state file), as the daemon's
     /// `plugins-reload` does: every loaded plugin not in it is enabled.
-    public func applyDisabled(_ disabled: Set<String>) {
+    /// Returns the ids whose state changed, in load order.
+    @discardableResult
+    public func applyDisabled(_ disabled: Set<String>) -> [String] {
         lock.lock()
         let changes = plugins.filter { $0.enabled == disabled.contains($0.id) }.map(\.id)
         lock.unlock()
         for id in changes { setEnabled(id, !disabled.contains(id)) }
+        return changes
     }
 
     // MARK: types
