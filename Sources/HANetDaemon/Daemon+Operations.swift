@@ -40,8 +40,10 @@ extension Daemon {
                 pta?.activeChanged(to: s)
             }
         }
-        ops.readyDeadlineNanos = env.clock.nowNanos() + 10_000_000_000
+        // READY now if an adopted slave is active, else at the first switch
+        // to a slave (switched), else when 10 s have passed.
         queue.async { [self] in readyIfProgrammed() }
+        queue.asyncAfter(deadline: .now() + .seconds(10)) { [weak self] in self?.readyIfProgrammed(gaveUp: true) }
         if ops.notify.enabled, let usec = ops.notify.watchdogMicros {
             // Pinged from the control queue itself: a hung queue stops the
             // pings, and systemd restarts the daemon (the kernel keeps forwarding meanwhile).
@@ -51,7 +53,6 @@ extension Daemon {
             t.setEventHandler { [weak self] in
                 guard let self else { return }
                 self.ops.notify.send("WATCHDOG=1")
-                if !self.ops.readySent { self.readyIfProgrammed() }
             }
             t.resume()
             ops.watchdog = t
@@ -61,13 +62,9 @@ extension Daemon {
     /// READY=1 once a slave is active and its rules are in place; if no slave
     /// becomes GOOD within 10 s, READY=1 anyway with a STATUS saying so (the
     /// daemon is serving its control socket and will switch when one does).
-    func readyIfProgrammed() {
-        guard !ops.readySent, running else { return }
-        let now = env.clock.nowNanos()
-        if active == nil && now < ops.readyDeadlineNanos {
-            queue.asyncAfter(deadline: .now() + .milliseconds(50)) { [weak self] in self?.readyIfProgrammed() }
-            return
-        }
+    /// `gaveUp`: the 10 s are over.
+    func readyIfProgrammed(gaveUp: Bool = false) {
+        guard !ops.readySent, running, active != nil || gaveUp else { return }
         ops.readySent = true
         let status = active.map { "forwarding on \($0)" } ?? "no GOOD slave yet; master up, nothing forwarded"
         ops.notify.send("READY=1\nSTATUS=\(status)\nMAINPID=\(ProcessSignals.pid)")
@@ -107,6 +104,7 @@ extension Daemon {
             e.to = to
             e.reason = reason
         }
+        if to != nil { readyIfProgrammed() }
     }
 
     func verdictChanged(slave: String, detector: String, health: Health, reason: String, effectiveChanged: Bool, effective: Health) {

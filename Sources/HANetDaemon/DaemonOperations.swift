@@ -15,7 +15,6 @@ final class DaemonOperations {
     var watchdog: DispatchSourceTimer?
     /// READY=1 is sent once, when the data plane carries traffic (or the wait for a GOOD slave gave up).
     var readySent = false
-    var readyDeadlineNanos: UInt64 = 0
 
     func configure(node: String, clock: MonotonicClock, startedAt: Date, hooks config: HANetConfig.Hooks,
                    log: DaemonLog, environment: [String: String]) {
