@@ -223,7 +223,7 @@ public final class Daemon {
     /// What the link plugins are told about the network interface `k` configured as `link`.
     func netDevice(_ k: KernelLink, link: HANetConfig.Link) -> DeviceInfo {
         DeviceInfo(name: k.name, subsystem: "net", ifindex: k.index, arphrd: k.arphrd,
-                   driver: Self.driverName(k.name), devpath: "/sys/class/net/\(k.name)",
+                   driver: UdevMonitor.driverName(k.name), devpath: "/sys/class/net/\(k.name)",
                    properties: Self.udevProperties(of: link))
     }
 
@@ -248,12 +248,6 @@ public final class Daemon {
         } catch {
             throw HANetError(.plugin, "\(link.location): link \(link.interface): type \(typeName): \(error)")
         }
-    }
-
-    static func driverName(_ ifname: String) -> String {
-        let p = "/sys/class/net/\(ifname)/device/driver"
-        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: p) else { return "" }
-        return FilePath.lastComponent(target)
     }
 
     /// The master is one end of a veth pair; its peer is the port the data plane forwards from.
