@@ -14,8 +14,7 @@ extension HANetConfigReader {
         if let (s, line) = optionalString(t, "sibling", path: "hotplug") {
             if known.contains(s) { h.sibling = s }
             else {
-                problem(line, "hotplug.sibling", "unknown sibling \"\(s)\"; "
-                        + (known.isEmpty ? "no [[sibling]] is configured" : "configured siblings: " + known.sorted().joined(separator: ", ")))
+                problem(line, "hotplug.sibling", Self.unknownSibling(s, known: known))
             }
         } else if h.enabled, known.isEmpty {
             problem(t.line, "hotplug.sibling", "hot-plugged links lead to a sibling, and no [[sibling]] is configured")
@@ -36,7 +35,7 @@ extension HANetConfigReader {
     private mutating func readHotplugRule(_ t: TOMLTable, index: Int, siblings known: [String], pinned: String?) -> HANetConfig.Hotplug.Rule? {
         let path = "hotplug.allow[\(index)]"
         checkKeys(t, allowed: Self.hotplugRuleKeys, table: "[[hotplug.allow]]", path: path)
-        // A nested [[hotplug.allow]] table reports its parent's line: use its first key's.
+        // A rule is located at its first key (what a reader looks for), not at its header line.
         var rule = HANetConfig.Hotplug.Rule(location: .init(file: file, line: t.entries.first?.keyLine ?? t.line))
         rule.driver = optionalString(t, "driver", path: path)?.0
         rule.subsystem = optionalString(t, "subsystem", path: path)?.0
@@ -44,7 +43,7 @@ extension HANetConfigReader {
         rule.detectors = readHotplugDetectors(t, path: path)
         if let (sib, line) = optionalString(t, "sibling", path: path) {
             if known.contains(sib) { rule.sibling = sib }
-            else { problem(line, path + ".sibling", "unknown sibling \"\(sib)\"; " + (known.isEmpty ? "no [[sibling]] is configured" : "configured siblings: " + known.sorted().joined(separator: ", "))) }
+            else { problem(line, path + ".sibling", Self.unknownSibling(sib, known: known)) }
         }
         if let e = t["address"], let a = prefix(e.value, path: path + ".address") {
             if HotplugPolicy.peer(of: a) == nil {

@@ -354,8 +354,7 @@ struct HANetConfigReader {
         for (i, t) in linkTables.enumerated() {
             guard let e = t["sibling"], case .string(let s) = e.value.kind else { continue }
             if !known.contains(s) {
-                let list = known.isEmpty ? "no [[sibling]] is configured" : "configured siblings: " + known.sorted().joined(separator: ", ")
-                problem(e.value.line, "link[\(i)].sibling", "unknown sibling \"\(s)\"; \(list)")
+                problem(e.value.line, "link[\(i)].sibling", Self.unknownSibling(s, known: known))
                 continue
             }
             if let a = t["address"], case .string(let text) = a.value.kind, let p = IPv4Prefix(text),
@@ -491,6 +490,11 @@ struct HANetConfigReader {
 
     static func isPluginName(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
+    }
+
+    /// A `sibling = "..."` that names no [[sibling]], and which ones there are.
+    static func unknownSibling(_ name: String, known: some Collection<String>) -> String {
+        "unknown sibling \"\(name)\"; " + (known.isEmpty ? "no [[sibling]] is configured" : "configured siblings: " + known.sorted().joined(separator: ", "))
     }
 
     static func ifnameProblem(_ s: String) -> String? {

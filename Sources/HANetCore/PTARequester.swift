@@ -82,7 +82,6 @@ public final class PTARequester {
         }
     }
 
-    /// Gives the addresses back (a public link is good again, or shutdown).
     /// The sibling is now reached at another address (the active private
     /// slave changed, such as a hot-plugged link was pulled): ask again there
     /// at once rather than at the next renewal, so the sibling moves the
@@ -102,6 +101,7 @@ public final class PTARequester {
         }
     }
 
+    /// Gives the addresses back (a public link is good again, or shutdown).
     public func stop(now: UInt64) -> [PTAAction] {
         switch state {
         case .idle, .releasing: return []
