@@ -56,6 +56,8 @@ public final class Daemon {
     let options: DaemonOptions
     public let plugins: PluginHost
     let log: DaemonLog
+    /// Drop counters and the rate-limited log of refused input (any thread).
+    let refusals: Refusals
     let queue = DispatchQueue(label: "hanet.control")
     let scheduler = DetectorScheduler()
     /// Events, hooks, metrics, systemd notification (Daemon+Operations.swift).
@@ -86,6 +88,7 @@ public final class Daemon {
         self.options = options
         let log = DaemonLog(node: config.node.name)
         self.log = log
+        self.refusals = Refusals(log: log, clock: environment.clock)
         self.plugins = PluginHost { plugin, level, message in log.write(level: Int(level), "plugin \(plugin): \(message)") }
     }
 
@@ -558,7 +561,8 @@ public final class Daemon {
         return DaemonStatus(node: config.node.name, pid: ProcessSignals.pid, started: DaemonLog.timestamp(startedAt),
                             master: master, active: active, links: links, last_switch: lastSwitch,
                             switches: switchCount, adopted: adopted,
-                            pta: pta?.status ?? DaemonStatus.PTA(serving: [], served_by: nil), hotplug: hotplugStatus)
+                            pta: pta?.status ?? DaemonStatus.PTA(serving: [], served_by: nil), hotplug: hotplugStatus,
+                            refused: refusals.totals)
     }
 
     // MARK: plugins

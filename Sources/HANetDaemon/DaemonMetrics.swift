@@ -18,6 +18,8 @@ final class DaemonMetrics {
     private let clock: () -> UInt64
     /// Detector totals last seen, to turn the plugins' running totals into counter increments.
     private var lastProbes: [String: (sent: UInt64, replies: UInt64)] = [:]
+    /// Refusal totals last seen, to turn them into counter increments.
+    private var lastRefused: [String: UInt64] = [:]
     private let switchHistogram: ValueHistogram
     /// Active seconds already added to the counter, per slave (touched only while rendering, under `renderLock`).
     private var emittedActive: [String: Double] = [:]
@@ -166,6 +168,14 @@ final class DaemonMetrics {
         for state in ["idle", "requesting", "served", "releasing"] {
             gauge("pta_requester_state", "", "1 for the requester's current state (this node asking a sibling to carry it).",
                   [("state", state)]).set(to: state == servedState ? 1 : 0)
+        }
+        for (reason, total) in st.refused ?? [:] {
+            lock.lock()
+            let last = lastRefused[reason] ?? 0
+            lastRefused[reason] = total
+            lock.unlock()
+            counter("refused", "Input refused (PTA datagrams, HELLO answers, control-socket clients, devices), by reason.",
+                    [("reason", reason)]).increment(by: Int64(total >= last ? total - last : total))
         }
         gauge("pta_serving_siblings", "", "How many siblings this node carries now.", []).set(to: Double(p.serving.count))
         return registry.emitToString()

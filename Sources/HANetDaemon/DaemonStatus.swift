@@ -100,8 +100,10 @@ public struct DaemonStatus: Codable, Equatable {
     public var switches: Int
     public var adopted: Bool
     public var pta: PTA
-    /// Hot-plug history (issue 8), newest last, at most 20; nil when hot-plug is off.
+    /// Hot-plug history, newest last, at most 20; nil when hot-plug is off.
     public var hotplug: [HotplugRecord]? = nil
+    /// Input refused since start, by reason (`RefusalReason`), every reason listed.
+    public var refused: [String: UInt64]? = nil
 
     public struct HotplugRecord: Codable, Equatable {
         public var time: String
