@@ -72,27 +72,17 @@ public enum ConfigCheck {
     }
 
     /// Checks that need the file system or the plugins but not the kernel:
-    /// key files, hook scripts, detector and link type names. Nil type sets skip the name checks.
+    /// key files (readable, valid, and root's alone when run as root), hook
+    /// scripts, detector and link type names. Nil type sets skip the name checks.
     public static func offline(_ c: HANetConfig, detectorTypes: Set<String>?, linkTypes: Set<String>?) -> [ConfigProblem] {
         var out: [ConfigProblem] = []
         func add(_ loc: HANetConfig.Location?, _ key: String, _ message: String) {
             out.append(ConfigProblem(file: loc?.file ?? c.file, line: loc?.line ?? 0, key: key, message: message))
         }
         for (i, s) in c.siblings.enumerated() {
-            let key = "sibling[\(i)].key_file"
-            guard let data = FileManager.default.contents(atPath: s.keyFile) else {
-                add(s.location, key, FileManager.default.fileExists(atPath: s.keyFile)
-                    ? "cannot read key file \(s.keyFile) (the daemon runs as root; check its permissions)"
-                    : "key file \(s.keyFile) does not exist (create one with `openssl rand -hex 32 > \(s.keyFile)`)")
-                continue
+            do { _ = try PTAKeyFile.read(s.keyFile) } catch {
+                add(s.location, "sibling[\(i)].key_file", (error as? HANetError)?.message ?? "\(error)")
             }
-            guard let text = String(data: data, encoding: .utf8) else {
-                add(s.location, key, "key file \(s.keyFile): expected hexadecimal text")
-                continue
-            }
-            do { _ = try PTAKeyFile.parse(text, file: s.keyFile) } catch let e as HANetError {
-                add(s.location, key, e.message)
-            } catch { add(s.location, key, "\(error)") }
         }
         out += hookProblems(c)
         for (i, l) in c.links.enumerated() {

@@ -5,7 +5,8 @@ import HANetDaemon
 
 /// `hanet check` on Tests/configs/check: one broken file per failure mode,
 /// each listing the messages it must produce as `# expect:` lines. `@DIR@`
-/// in a file stands for the folder the fixtures are copied to.
+/// in a file stands for the folder the fixtures are copied to. Key files are
+/// copied with mode 0600, but loose.key with 0644 (key-mode.toml's problem).
 final class CheckCommandTests: XCTestCase {
     var dir = ""
 
@@ -16,7 +17,9 @@ final class CheckCommandTests: XCTestCase {
         for name in try FileManager.default.contentsOfDirectory(atPath: src) {
             let text = try String(contentsOfFile: "\(src)/\(name)", encoding: .utf8).replacingOccurrences(of: "@DIR@", with: dir)
             try text.write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8)
-            let mode = (try FileManager.default.attributesOfItem(atPath: "\(src)/\(name)")[.posixPermissions] as? Int) ?? 0o644
+            var mode = (try FileManager.default.attributesOfItem(atPath: "\(src)/\(name)")[.posixPermissions] as? Int) ?? 0o644
+            // Git keeps no 0600; as root the daemon refuses a key file group or others may read.
+            if name.hasSuffix(".key") { mode = name == "loose.key" ? 0o644 : 0o600 }
             try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: "\(dir)/\(name)")
         }
     }
