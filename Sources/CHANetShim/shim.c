@@ -8,6 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 int hanet_shim_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }
 
@@ -82,4 +86,37 @@ int hanet_shim_ethtool_driver(const char *name, char *out, size_t out_size) {
     if (rc < 0) return -err;
     snprintf(out, out_size, "%s", info.driver);
     return 0;
+}
+
+long hanet_shim_recv_pktinfo(int fd, void *buf, size_t len, uint32_t *from_addr, uint16_t *from_port, int *ifindex) {
+    struct sockaddr_in from;
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    union { char bytes[CMSG_SPACE(sizeof(struct in_pktinfo))]; struct cmsghdr align; } control;
+    struct msghdr msg = {
+        .msg_name = &from, .msg_namelen = sizeof from,
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control.bytes, .msg_controllen = sizeof control.bytes,
+    };
+    ssize_t n = recvmsg(fd, &msg, 0);
+    if (n < 0) return -1;
+    *from_addr = ntohl(from.sin_addr.s_addr);
+    *from_port = ntohs(from.sin_port);
+    *ifindex = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo info;
+            memcpy(&info, CMSG_DATA(c), sizeof info);
+            *ifindex = info.ipi_ifindex;
+        }
+    }
+    return (long)n;
+}
+
+int hanet_shim_enable_pktinfo(int fd) {
+    int one = 1;
+    return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+}
+
+int hanet_shim_set_thread_nice(int nice) {
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
 }

@@ -45,4 +45,35 @@ public protocol DataPlane: AnyObject {
     func installed(table: String) throws -> (port: String, active: String?)?
     /// Removes the table.
     func remove(table: String) throws
+    /// Replaces the PTA guard (`NftablesRuleset.renderGuard`) in one transaction.
+    func applyGuard(_ guard: PTAGuard) throws
+    /// Datagrams the guard has dropped since it was last applied; nil when it is not installed.
+    func guardDrops(table: String) throws -> UInt64?
+}
+
+/// The kernel's half of keeping the PTA port closed to the LAN: every
+/// datagram to the PTA port that arrives on a public slave, active or not, is
+/// dropped at the slave's ingress, before the IP stack or the daemon sees it.
+/// Public slaves are the ones to guard because Linux accepts a datagram for
+/// any local address on any interface: a backup NIC with no address still
+/// delivers to the master's. Private links are not guarded; the daemon checks
+/// every datagram's arrival interface as well (IP_PKTINFO), which covers
+/// the master and hot-plugged links.
+public struct PTAGuard: Equatable, Sendable {
+    /// The data plane's table; the guard lives in a table of its own beside it (`guardTable`).
+    public var table: String
+    public var port: UInt16
+    public var publicSlaves: [String]
+
+    public init(table: String, port: UInt16, publicSlaves: [String]) {
+        self.table = table
+        self.port = port
+        self.publicSlaves = publicSlaves
+    }
+
+    /// Its own table, so that a switch (which replaces the data plane's table)
+    /// neither renders it again nor resets its counter.
+    public static func table(for dataPlaneTable: String) -> String {
+        String(dataPlaneTable.prefix(58)) + "_guard"
+    }
 }

@@ -82,6 +82,23 @@ public struct NftablesRuleset {
         return s
     }
 
+    /// The PTA guard's table: one ingress chain on every public slave that
+    /// counts and drops UDP to the PTA port (IPv4 and IPv6 alike: `udp`
+    /// matches the transport header whatever the network layer). Priority -10
+    /// runs it before the data plane's `fwd`. No public slave: the table goes.
+    public static func renderGuard(_ g: PTAGuard) -> String {
+        let t = PTAGuard.table(for: g.table)
+        var s = "table netdev \(t)\ndelete table netdev \(t)\n"
+        guard !g.publicSlaves.isEmpty else { return s }
+        let devices = g.publicSlaves.map { "\"\($0)\"" }.joined(separator: ", ")
+        s += "table netdev \(t) {\n"
+        s += "\tchain pta {\n"
+        s += "\t\ttype filter hook ingress devices = { \(devices) } priority -10;\n"
+        s += "\t\tudp dport \(g.port) counter drop\n"
+        s += "\t}\n}\n"
+        return s
+    }
+
     /// nft identifiers HANet accepts for table names.
     public static func isIdentifier(_ s: String) -> Bool {
         guard let f = s.unicodeScalars.first, s.unicodeScalars.count <= 64,

@@ -9,4 +9,7 @@ public enum PTAAction: Equatable, Sendable {
     /// Responder: undo `startServing`.
     case stopServing(sibling: String, addresses: [IPv4Address], link: String, reason: String)
     case log(String)
+    /// An authentic message the machine will not act on: counted under
+    /// `reason` and logged through the rate limit, so a replayed flood costs no log line each.
+    case refused(RefusalReason, source: String, String)
 }

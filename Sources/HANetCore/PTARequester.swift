@@ -143,12 +143,12 @@ public final class PTARequester {
 
     public func receive(_ m: PTAMessage, now: UInt64) -> [PTAAction] {
         guard m.sender == sibling else {
-            return [.log("PTA: ignoring \(m.type) from \(m.sender); requests go to \(sibling)")]
+            return [.refused(.ptaIgnored, source: m.sender, "PTA: ignoring \(m.type) from \(m.sender); requests go to \(sibling)")]
         }
         guard m.type == .ack || m.type == .refuse else {
-            return [.log("PTA: requester ignores \(m.type) from \(m.sender)")]
+            return [.refused(.ptaIgnored, source: m.sender, "PTA: requester ignores \(m.type) from \(m.sender)")]
         }
-        if let why = replay.accept(m) { return [.log("PTA: dropped: \(why)")] }
+        if let why = replay.accept(m) { return [.refused(.ptaReplay, source: m.sender, "PTA: dropped: \(why)")] }
 
         switch (state, m.type) {
         case (.idle, _):

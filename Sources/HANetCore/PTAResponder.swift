@@ -77,15 +77,15 @@ public final class PTAResponder {
     /// and a lease it starts is served over that link.
     public func receive(_ m: PTAMessage, now: UInt64, via: (address: IPv4Address, link: String)? = nil) -> [PTAAction] {
         guard var peer = peers[m.sender] else {
-            return [.log("PTA: ignoring \(m.type) from \(m.sender): not a configured sibling")]
+            return [.refused(.ptaUnknownSender, source: m.sender, "PTA: ignoring \(m.type) from \(m.sender): not a configured sibling")]
         }
         switch m.type {
         case .ack, .refuse:
-            return [.log("PTA: responder ignores \(m.type) from \(m.sender)")]
+            return [.refused(.ptaIgnored, source: m.sender, "PTA: responder ignores \(m.type) from \(m.sender)")]
         case .takeover, .renew, .release, .hello:
             break
         }
-        if let why = replay.accept(m) { return [.log("PTA: dropped: \(why)")] }
+        if let why = replay.accept(m) { return [.refused(.ptaReplay, source: m.sender, "PTA: dropped: \(why)")] }
         if let via {
             peer.address = via.address
             peer.link = via.link

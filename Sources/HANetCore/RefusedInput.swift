@@ -6,6 +6,9 @@
 public enum RefusalReason: String, CaseIterable, Codable, Sendable {
     /// A PTA datagram that arrived over a public slave or the master: only private links carry the PTA.
     case ptaNotPrivateLink = "pta-not-private-link"
+    /// A PTA datagram the kernel dropped on a public slave (`PTAGuard`'s
+    /// nftables counter): the daemon never sees these, it reads the count.
+    case ptaGuardDropped = "pta-dropped-by-guard"
     /// A PTA datagram that does not parse (magic, version, lengths, text).
     case ptaMalformed = "pta-malformed"
     /// A PTA datagram naming a sender that is not a configured sibling.

@@ -114,7 +114,7 @@ extension Daemon {
         let device = HotplugDevice(name: e.sysname, subsystem: e.subsystem, driver: e.driver, properties: e.properties)
         guard let rule = HotplugPolicy.match(device, rules: hp.allow) else {
             let why = "no [[hotplug.allow]] rule matches (driver \(e.driver.isEmpty ? "none" : e.driver), subsystem \(e.subsystem))"
-            log.info("hotplug: ignoring \(e.sysname): \(why)")
+            refusals.refuse(.hotplugRefused, source: e.sysname, "hotplug: ignoring \(e.sysname): \(why)")
             hotRecord("ignored", interface: e.sysname, reason: why, uevent: e.timestampNanos)
             return
         }
@@ -179,6 +179,7 @@ extension Daemon {
         t.schedule(deadline: .now(), repeating: .milliseconds(HotplugState.helloIntervalMillis), leeway: .milliseconds(5))
         t.setEventHandler { [weak self] in self?.sayHello(name) }
         hotplug.pending[name] = HotplugState.Pending(slave: slave, candidates: candidates, timer: t)
+        pta?.refreshPrivateLinks()
         t.resume()
     }
 
@@ -211,7 +212,7 @@ extension Daemon {
         guard let (name, p) = hotplug.pending.first(where: { $0.value.candidates.contains { $0.sibling == sibling && $0.peer == from } }),
               let won = p.candidates.first(where: { $0.sibling == sibling && $0.peer == from }) else { return false }
         if let why = hotplug.replay.accept(m) {
-            log.warning("hotplug: \(name): dropped a HELLO answer from \(from): \(why)")
+            refusals.refuse(.helloRefused, source: "\(from)", "hotplug: \(name): dropped a HELLO answer from \(from): \(why)")
             return true
         }
         p.timer.cancel()
@@ -244,6 +245,7 @@ extension Daemon {
         if let p = hotplug.pending.removeValue(forKey: name) {
             p.timer.cancel()
             closeSlave(p.slave)
+            pta?.refreshPrivateLinks()
             hotRecord("detached", interface: name, reason: "removed before a sibling answered")
             log.info("hotplug: \(name) removed before a sibling answered HELLO")
             return

@@ -90,6 +90,7 @@ extension Daemon {
         let now = env.clock.nowNanos()
         let activeBefore = active
         let planBefore = plan(for: activeSlave)
+        let guardBefore = ptaGuard
 
         let m0 = old.master, m1 = new.master
         if m0.failback != m1.failback { applied.append("master.failback: \(m0.failback) -> \(m1.failback)") }
@@ -116,6 +117,15 @@ extension Daemon {
             applied.append("[[link]] order: \(r.old.joined(separator: ", ")) -> \(r.new.joined(separator: ", ")) (the interface manager's last tie-break)")
         }
         pta?.linksChanged()
+        if ptaGuard != guardBefore {
+            do {
+                try applyPTAGuard()
+                applied.append("PTA guard: port \(config.pta.port) closed on \(ptaGuard.publicSlaves.joined(separator: ", "))")
+            } catch {
+                applied.append("PTA guard FAILED to update: \(error)")
+                log.error("reload: PTA guard: \(error)")
+            }
+        }
         // A setting of the active slave the rules carry (slow_link_policy) changed.
         if active == activeBefore, plan(for: activeSlave) != planBefore {
             do {

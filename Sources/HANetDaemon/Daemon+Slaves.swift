@@ -41,6 +41,7 @@ extension Daemon {
         }
         slaves.append(s)
         slaves.sort { $0.order < $1.order }
+        pta?.refreshPrivateLinks()
     }
 
     /// Destroys the detectors of `s` that `matches` selects (all by default),
@@ -84,6 +85,7 @@ extension Daemon {
         closeSlave(s)
         slaves.removeAll { $0 === s }
         pta?.linkRemoved(s.name)
+        pta?.refreshPrivateLinks()
     }
 
     /// Removes the addresses `hygiene` added to `s` (its `address`): they

@@ -132,6 +132,7 @@ public final class Daemon {
         let installed = try env.dataPlane.installed(table: config.master.table)
         try setUpMaster()
         for s in slaves { try hygiene(s) }
+        try applyPTAGuard()
         if let installed, installed.port == config.master.port,
            let a = installed.active, slaves.contains(where: { $0.name == a }) {
             active = a
@@ -190,6 +191,7 @@ public final class Daemon {
             stopOperations()
             if teardown {
                 try? env.dataPlane.remove(table: config.master.table)
+                try? env.dataPlane.applyGuard(PTAGuard(table: config.master.table, port: config.pta.port, publicSlaves: []))
                 try? env.kernel.deleteLink(named: config.master.name)
                 log.info("torn down: table and master removed")
             } else {
@@ -329,7 +331,9 @@ public final class Daemon {
         queue.async { [self] in
             guard let s = slaves.first(where: { $0.name == e.link.name || $0.kernel?.index == e.link.index }) else { return }
             s.lastLinkEventNanos = e.timestampNanos
+            let index = s.kernel?.index
             s.kernel = e.removed ? nil : e.link
+            if s.role == .private, s.kernel?.index != index { pta?.refreshPrivateLinks() }
             // Detectors are called here, on the control queue, in event order;
             // their reports come back through the queue behind this block.
             for d in s.detectors { d.linkEvent(e) }
@@ -459,6 +463,17 @@ public final class Daemon {
 
     var activeSlave: Slave? { slaves.first { $0.name == active } }
 
+    /// The PTA port closed on every public slave (`PTAGuard`), when this node has siblings to speak PTA with.
+    var ptaGuard: PTAGuard {
+        PTAGuard(table: config.master.table, port: config.pta.port,
+                 publicSlaves: config.siblings.isEmpty ? [] : slaves.filter { $0.role == .public }.map(\.name))
+    }
+
+    /// Installs `ptaGuard`; at start a failure stops the start, after a reload it is logged.
+    func applyPTAGuard() throws {
+        try env.dataPlane.applyGuard(ptaGuard)
+    }
+
     /// A node carries a sibling's traffic only from a GOOD public slave of its own.
     var canServeSiblings: Bool {
         guard let s = activeSlave else { return false }
@@ -526,7 +541,12 @@ public final class Daemon {
     // MARK: status
 
     public func status() -> DaemonStatus {
-        queue.sync { statusOnQueue() }
+        var (st, table) = queue.sync { (statusOnQueue(), config.master.table) }
+        // Read off the control queue: listing a table is a netlink round trip.
+        if let dropped = try? env.dataPlane.guardDrops(table: table) {
+            st.refused?[RefusalReason.ptaGuardDropped.rawValue] = dropped
+        }
+        return st
     }
 
     func statusOnQueue() -> DaemonStatus {

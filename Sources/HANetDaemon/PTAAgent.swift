@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import FoundationEssentials
 import HANetCore
 import HANetSystem
@@ -36,6 +37,13 @@ final class PTAAgent {
     var takeoverSentNanos: UInt64?
     var takeoverAnsweredNanos: UInt64?
     var takeoverReceivedNanos: [String: UInt64] = [:]
+    /// Authentic messages on their way from the socket's thread to the control queue.
+    let inbox = PTAInbox()
+    /// Where PTA datagrams may arrive from (`refreshPrivateLinks`).
+    let privateLinks = PrivateLinks()
+    /// The socket's thread runs at this nice value: a flood it must read
+    /// waits behind the control queue for the CPU.
+    static let receiverNice: Int32 = 5
 
     var config: HANetConfig { daemon.config }
     var env: DaemonEnvironment { daemon.env }
@@ -46,11 +54,9 @@ final class PTAAgent {
         self.daemon = daemon
         var keys: [String: [UInt8]] = [:]
         for s in daemon.config.siblings {
-            guard let data = FileManager.default.contents(atPath: s.keyFile),
-                  let text = String(data: data, encoding: .utf8) else {
-                throw HANetError(.config, "\(s.location): sibling \(s.name): cannot read key_file \(s.keyFile)")
+            do { keys[s.name] = try PTAKeyFile.read(s.keyFile) } catch {
+                throw HANetError(.config, "\(s.location): sibling \(s.name): key_file: \((error as? HANetError)?.message ?? "\(error)")")
             }
-            keys[s.name] = try PTAKeyFile.parse(text, file: s.keyFile)
         }
         self.keys = keys
         responder = PTAResponder(config: daemon.config, bootID: bootID, counter: counter) { [unowned daemon] in
@@ -60,10 +66,9 @@ final class PTAAgent {
 
     func start() throws {
         guard !config.siblings.isEmpty else { return }
-        let sock = UDPSocket(port: config.pta.port) { [weak self] bytes, from in
-            guard let self else { return }
-            let now = self.env.clock.nowNanos()
-            self.daemon.queue.async { self.receive(bytes, from: from, now: now) }
+        refreshPrivateLinks()
+        let sock = UDPSocket(port: config.pta.port, receiverNice: Self.receiverNice) { [weak self] bytes, from, ifindex in
+            self?.arrived(bytes, from: from, ifindex: ifindex)
         }
         try sock.start()
         socket = sock
@@ -121,19 +126,68 @@ final class PTAAgent {
 
     // MARK: messages
 
-    func receive(_ bytes: [UInt8], from: IPv4Address, now: UInt64) {
-        let decoded = PTAWire.decode(bytes) { self.keys[$0] }
-        let m: PTAMessage
-        switch decoded {
-        case .failure(let e):
-            log.warning("PTA: dropped a datagram from \(from) (\(bytes.count) bytes): \(e)")
+    /// On the socket's thread, for every datagram: refused unless it came
+    /// over a private link and carries a valid MAC; only then is it queued.
+    /// Reads only what never changes after start (keys, the clock) and the
+    /// thread-safe `privateLinks`, `inbox` and `refusals`.
+    func arrived(_ bytes: [UInt8], from: IPv4Address, ifindex: Int32) {
+        let refusals = daemon.refusals
+        guard privateLinks.contains(ifindex) else {
+            refusals.refuse(.ptaNotPrivateLink, source: "\(from)",
+                            "PTA: dropped a datagram from \(from): it arrived on \(Self.interfaceName(ifindex)), not on a private link")
             return
-        case .success(let msg):
-            m = msg
         }
+        let now = env.clock.nowNanos()
+        switch PTAWire.decode(bytes, keyFor: { self.keys[$0] }) {
+        case .failure(let e):
+            refusals.refuse(Self.reason(for: e), source: "\(from)", "PTA: dropped a datagram from \(from) (\(bytes.count) bytes): \(e)")
+        case .success(let m):
+            switch inbox.push(.init(message: m, from: from, receivedNanos: now)) {
+            case .scheduleDrain:
+                daemon.queue.async { [weak self] in self?.drainInbox() }
+            case .queued:
+                break
+            case .full:
+                refusals.refuse(.ptaInboxFull, source: "\(from)",
+                                "PTA: dropped \(m.type) from \(m.sender) at \(from): \(inbox.capacity) messages already wait for the control queue")
+            }
+        }
+    }
+
+    /// On the control queue: one slice of the inbox, then the queue's other work, then the next slice.
+    func drainInbox() {
+        let (items, more) = inbox.take()
+        for i in items { receive(i.message, from: i.from, now: i.receivedNanos) }
+        if more { daemon.queue.async { [weak self] in self?.drainInbox() } }
+    }
+
+    static func reason(for e: PTAWireError) -> RefusalReason {
+        switch e {
+        case .unknownSender: return .ptaUnknownSender
+        case .badMAC: return .ptaBadMAC
+        default: return .ptaMalformed
+        }
+    }
+
+    static func interfaceName(_ index: Int32) -> String {
+        var name = [CChar](repeating: 0, count: 16)
+        guard index > 0, if_indextoname(UInt32(index), &name) != nil else { return "interface #\(index)" }
+        return String(cString: name)
+    }
+
+    /// The private links' interface indexes, read again after slaves came,
+    /// went or changed (a hot link that was plugged again has a new index).
+    func refreshPrivateLinks() {
+        let links = (daemon.slaves + daemon.hotplug.pending.values.map(\.slave)).filter { $0.role == .private }
+        privateLinks.set(Set(links.compactMap { s in s.kernel?.index ?? (try? env.kernel.link(named: s.name))?.index }))
+    }
+
+    /// An authentic message, on the control queue.
+    func receive(_ m: PTAMessage, from: IPv4Address, now: UInt64) {
         let hot = daemon.hotPeer(at: from).flatMap { $0.sibling == m.sender ? $0 : nil }
         guard let sib = config.siblings.first(where: { $0.name == m.sender }), sib.address == from || hot != nil else {
-            log.warning("PTA: dropped \(m.type) claiming to be from \(m.sender): it came from \(from), not the sibling's private-link address")
+            daemon.refusals.refuse(.ptaWrongSource, source: "\(from)",
+                                   "PTA: dropped \(m.type) claiming to be from \(m.sender): it came from \(from), not the sibling's private-link address")
             return
         }
         daemon.ptaMessage(m, direction: "received", peer: m.sender)
@@ -142,7 +196,7 @@ final class PTAAgent {
             break
         case .ack, .refuse:
             guard let r = requester else {
-                log.info("PTA: ignoring \(m.type) from \(m.sender): nothing asked")
+                daemon.refusals.refuse(.ptaIgnored, source: "\(from)", "PTA: ignoring \(m.type) from \(m.sender): nothing asked")
                 return
             }
             let wasServed = r.isServed
@@ -185,6 +239,8 @@ final class PTAAgent {
             switch a {
             case .log(let text):
                 log.info(text)
+            case .refused(let reason, let source, let text):
+                daemon.refusals.refuse(reason, source: source, text)
             case .send(let m, let to):
                 guard let name = config.siblings.first(where: { $0.address == to })?.name ?? daemon.hotPeer(at: to)?.sibling,
                       let key = keys[name] else {
@@ -236,6 +292,7 @@ final class PTAAgent {
     /// A reload added or removed [[link]]s: a sibling is served over the first link that names it now.
     func linksChanged() {
         responder.relink(config.links)
+        refreshPrivateLinks()
     }
 
     /// A hot link was unplugged: services over it end (the kernel already removed its routes).

@@ -68,6 +68,26 @@ public final class Nftables: DataPlane {
         try run("table netdev \(table)\ndelete table netdev \(table)\n", what: "remove table netdev \(table)")
     }
 
+    public func applyGuard(_ g: PTAGuard) throws {
+        try NftablesRuleset.validate(ForwardingPlan(table: PTAGuard.table(for: g.table), port: g.publicSlaves.first ?? "lo", active: nil))
+        for d in g.publicSlaves { try NftablesRuleset.checkInterface(d, role: "public slave") }
+        try run(NftablesRuleset.renderGuard(g), what: "apply table netdev \(PTAGuard.table(for: g.table)) (PTA port \(g.port) closed on \(g.publicSlaves.joined(separator: ", ")))")
+    }
+
+    public func guardDrops(table: String) throws -> UInt64? {
+        let t = PTAGuard.table(for: table)
+        let json: String
+        do {
+            json = try run("list table netdev \(t)", json: true, what: "list table netdev \(t)")
+        } catch let e as HANetError where e.message.contains("No such file or directory") {
+            return nil
+        }
+        guard let listing = try? JSONDecoder().decode(Listing.self, from: Data(json.utf8)) else {
+            throw HANetError(.protocolError, "nftables: list table netdev \(t): unexpected JSON output: \(json.prefix(200))")
+        }
+        return listing.nftables.compactMap(\.rule).flatMap(\.expr).compactMap(\.counterPackets).reduce(0, +)
+    }
+
     public func installed(table: String) throws -> (port: String, active: String?)? {
         guard NftablesRuleset.isIdentifier(table) else {
             throw HANetError(.config, "nftables table name '\(table)': not a valid identifier")
@@ -98,8 +118,9 @@ public final class Nftables: DataPlane {
         return (String(text[r.upperBound..<end]), active)
     }
 
-    /// What `installed(table:)` reads of `nft -j list table`: each rule's chain and
-    /// the device of its `fwd` expression. Everything else is skipped, and an item
+    /// What `installed(table:)` and `guardDrops(table:)` read of `nft -j list
+    /// table`: each rule's chain, the device of its `fwd` expression and the
+    /// packets of its `counter`. Everything else is skipped, and an item
     /// or expression of another shape is ignored rather than failing the listing.
     private struct Listing: Decodable {
         var nftables: [Item]
@@ -119,11 +140,16 @@ public final class Nftables: DataPlane {
 
         struct Expr: Decodable {
             var fwdDevice: String?
-            enum CodingKeys: String, CodingKey { case fwd }
+            var counterPackets: UInt64?
+            enum CodingKeys: String, CodingKey { case fwd, counter }
             enum FwdKeys: String, CodingKey { case dev }
+            enum CounterKeys: String, CodingKey { case packets }
             init(from decoder: Decoder) throws {
-                let fwd = try? decoder.container(keyedBy: CodingKeys.self).nestedContainer(keyedBy: FwdKeys.self, forKey: .fwd)
+                let c = try? decoder.container(keyedBy: CodingKeys.self)
+                let fwd = try? c?.nestedContainer(keyedBy: FwdKeys.self, forKey: .fwd)
                 fwdDevice = try? fwd?.decodeIfPresent(String.self, forKey: .dev)
+                let counter = try? c?.nestedContainer(keyedBy: CounterKeys.self, forKey: .counter)
+                counterPackets = try? counter?.decodeIfPresent(UInt64.self, forKey: .packets)
             }
         }
     }

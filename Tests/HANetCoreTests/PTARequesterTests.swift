@@ -133,6 +133,6 @@ final class PTARequesterTests: XCTestCase {
         _ = r.stop(now: 3 * ms)
         let replayed = r.receive(ack, now: 4 * ms)   // the old ACK must not complete the release
         XCTAssertEqual(r.state, .releasing)
-        XCTAssertTrue(replayed.contains { if case .log(let s) = $0 { return s.contains("replayed") } else { return false } })
+        XCTAssertTrue(replayed.contains { if case .refused(.ptaReplay, _, let s) = $0 { return s.contains("replayed") } else { return false } })
     }
 }

@@ -36,7 +36,7 @@ final class PTASecurityTests: XCTestCase {
     /// Sends a datagram to s2's PTA port from inside s1's namespace (source 169.254.77.1).
     func send(_ bytes: [UInt8]) throws {
         try NetworkNamespace.run(net.ns("s1")) {
-            let sock = UDPSocket(port: 0) { _, _ in }
+            let sock = UDPSocket(port: 0) { _, _, _ in }
             try sock.start()
             defer { sock.stop() }
             try sock.send(bytes, to: IPv4Address("169.254.77.2")!, port: 7377)

@@ -41,4 +41,19 @@ int hanet_shim_tun_create(const char *name, char *actual, size_t actual_size);
    variadic ioctl with a struct ifreq, which Swift cannot call. */
 int hanet_shim_ethtool_driver(const char *name, char *out, size_t out_size);
 
+/* recvmsg of one IPv4 datagram with IP_PKTINFO: the payload goes to `buf`,
+   the sender's address and port (host order) to `from_addr` and `from_port`,
+   and the interface it arrived on to `ifindex` (0 when the kernel gave no
+   IP_PKTINFO). The CMSG_* macros cannot be used from Swift. Returns the
+   payload length or -1 with errno set. */
+long hanet_shim_recv_pktinfo(int fd, void *buf, size_t len, uint32_t *from_addr, uint16_t *from_port, int *ifindex);
+
+/* setsockopt(fd, IPPROTO_IP, IP_PKTINFO, 1). Returns 0 or -1 with errno set. */
+int hanet_shim_enable_pktinfo(int fd);
+
+/* The calling thread's nice value (setpriority on its thread id): Linux
+   schedules threads one by one, so this lowers one thread, not the process.
+   Returns 0 or -1 with errno set. */
+int hanet_shim_set_thread_nice(int nice);
+
 #endif
