@@ -1,0 +1,184 @@
+import Foundation
+import Glibc
+import XCTest
+import HANetCore
+@testable import HANetSystem
+
+/// The control socket's limits, with a plain handler and no daemon: the
+/// line limit, the client slots (eviction of the idlest, refusal when all
+/// are busy), the idle timeout, stream slots, and what `onRefused` hears.
+final class UnixSocketServerTests: XCTestCase {
+    var dir = ""
+    var server: UnixSocketServer?
+    let lock = Lock()
+    var refusals: [(RefusalReason, String, String)] = []
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "hanet-uss-\(UInt32.random(in: 0..<UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        server?.stop()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    var path: String { "\(dir)/s.sock" }
+
+    func start(_ limits: UnixSocketServer.Limits, stream: ((String) -> ((UnixSocketServer.StreamSink) -> Void)?)? = nil,
+               handler: @escaping (String) -> String = { "echo \($0)" }) throws {
+        let s = UnixSocketServer(path: path, limits: limits, handler: handler)
+        s.streamHandler = stream
+        s.onRefused = { [weak self] reason, source, detail in
+            guard let self else { return }
+            self.lock.withLock { self.refusals.append((reason, source, detail)) }
+        }
+        try s.start()
+        server = s
+    }
+
+    func refused(_ reason: RefusalReason) -> [(RefusalReason, String, String)] {
+        lock.withLock { refusals.filter { $0.0 == reason } }
+    }
+
+    /// A connected client that has sent `line` (nothing when empty).
+    func connect(sending bytes: [UInt8] = []) throws -> Int32 {
+        let fd = socket(AF_UNIX, UnixSocketServer.streamType, 0)
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = try UnixSocketServer.address(path)
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        XCTAssertEqual(rc, 0, String(cString: strerror(errno)))
+        if !bytes.isEmpty { _ = sendAll(fd, bytes) }
+        return fd
+    }
+
+    /// Everything the server sends until it closes (or 5 s pass).
+    func readToEnd(_ fd: Int32) -> String {
+        var out = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n <= 0 { break }
+            out += chunk[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    func testALineOverTheLimitGetsOneErrorAndTheConnectionCloses() throws {
+        try start(.init(maxLineBytes: 1024))
+        let fits = try connect(sending: Array(repeating: UInt8(ascii: "a"), count: 1024) + [10])
+        defer { close(fits) }
+        shutdown(fits, Int32(SHUT_WR))
+        XCTAssertEqual(readToEnd(fits), "echo " + String(repeating: "a", count: 1024) + "\n")
+
+        // Megabytes without a newline: one error line, then the end, long before all is sent.
+        let c = try connect()
+        defer { close(c) }
+        let sent = sendAll(c, Array(repeating: UInt8(ascii: "x"), count: 4 << 20))
+        XCTAssertFalse(sent, "the server read 4 MiB of one line")
+        XCTAssertEqual(readToEnd(c), #"{"code":"usage","error":"request line longer than 1024 bytes","ok":false}"# + "\n")
+        // A line over the limit that arrives with its newline in one piece is refused too.
+        let whole = try connect(sending: Array(repeating: UInt8(ascii: "y"), count: 2000) + [10])
+        defer { close(whole) }
+        XCTAssertEqual(readToEnd(whole), #"{"code":"usage","error":"request line longer than 1024 bytes","ok":false}"# + "\n")
+        let r = refused(.controlLineTooLong)
+        XCTAssertEqual(r.count, 2)
+        XCTAssertEqual(r.first?.1, "pid \(getpid())")
+        XCTAssertTrue(r.first?.2.contains("longer than 1024 bytes") ?? false, "\(r)")
+    }
+
+    func testWhenAllSlotsAreTakenTheIdlestClientMakesRoom() throws {
+        try start(.init(maxClients: 2))
+        let idle1 = try connect(), idle2 = try connect(sending: Array("{\"comm".utf8))
+        defer { close(idle1); close(idle2) }
+        let c = try connect(sending: Array("{\"command\":\"ping\"}\n".utf8))
+        defer { close(c) }
+        shutdown(c, Int32(SHUT_WR))
+        XCTAssertEqual(readToEnd(c), "echo {\"command\":\"ping\"}\n")
+        // The first idle client, waiting longest, was closed to make room; the second keeps its slot.
+        XCTAssertEqual(readToEnd(idle1), "")
+        var p = pollfd(fd: idle2, events: Int16(POLLIN), revents: 0)
+        XCTAssertEqual(poll(&p, 1, 100), 0, "the second idle client was closed too")
+        let r = refused(.controlTooManyClients)
+        XCTAssertEqual(r.count, 1, "\(r)")
+        XCTAssertTrue(r.first?.2.contains("all 2 client slots taken; closed the connection of pid \(getpid())") ?? false, "\(r)")
+    }
+
+    func testWhenEverySlotIsAnsweringANewcomerIsRefusedAtOnce() throws {
+        let gate = Condition()
+        var entered = false, open = false
+        try start(.init(maxClients: 1)) { line in
+            gate.lock()
+            entered = true
+            gate.broadcast()
+            while !open { gate.wait() }
+            gate.unlock()
+            return "done \(line)"
+        }
+        let busy = try connect(sending: Array("{\"command\":\"slow\"}\n".utf8))
+        defer { close(busy) }
+        gate.lock()
+        while !entered { XCTAssertTrue(gate.wait(timeout: 5)) }
+        gate.unlock()
+        let c = try connect()
+        defer { close(c) }
+        XCTAssertEqual(readToEnd(c), #"{"code":"state","error":"all 1 control clients are being answered; try again","ok":false}"# + "\n")
+        gate.lock(); open = true; gate.broadcast(); gate.unlock()
+        shutdown(busy, Int32(SHUT_WR))
+        XCTAssertEqual(readToEnd(busy), "done {\"command\":\"slow\"}\n")
+        XCTAssertTrue(refused(.controlTooManyClients).contains { $0.2.contains("all 1 client slots are answering requests") })
+    }
+
+    func testAClientThatSendsNoLineIsClosedAfterTheIdleTimeout() throws {
+        try start(.init(idleTimeoutMillis: 200))
+        let c = try connect(sending: Array("{\"command\"".utf8))
+        defer { close(c) }
+        let t0 = Date()
+        XCTAssertEqual(readToEnd(c), "")
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 3, "closed by the idle timeout, not the test's 5 s")
+    }
+
+    func testALineThatIsNotARequestIsReportedAndStillAnswered() throws {
+        try start(.init())
+        let c = try connect(sending: Array("hello\n".utf8))
+        defer { close(c) }
+        shutdown(c, Int32(SHUT_WR))
+        XCTAssertEqual(readToEnd(c), "echo hello\n")
+        XCTAssertEqual(refused(.controlBadRequest).count, 1)
+        XCTAssertTrue(refused(.controlBadRequest).first?.2.contains("a line of 5 bytes that is not a JSON request") ?? false)
+    }
+
+    func testStreamsHaveTheirOwnSlotsAndNoReceiveTimeout() throws {
+        let ran = Lock()
+        var runs = 0
+        try start(.init(maxClients: 1, maxStreams: 1, idleTimeoutMillis: 200), stream: { line in
+            guard line.contains("subscribe") else { return nil }
+            return { sink in
+                ran.withLock { runs += 1 }
+                guard sink.write("subscribed") else { return }
+                while sink.isOpen() { usleep(20_000) }
+            }
+        })
+        let sub = try connect(sending: Array("{\"command\":\"subscribe\"}\n".utf8))
+        defer { close(sub) }
+        var b = [UInt8](repeating: 0, count: 64)
+        XCTAssertEqual(read(sub, &b, b.count), 11)
+        // Longer than the idle timeout: a stream is not cut for sending nothing.
+        usleep(500_000)
+        var p = pollfd(fd: sub, events: Int16(POLLIN), revents: 0)
+        XCTAssertEqual(poll(&p, 1, 0), 0, "the stream was closed")
+        // The stream left its request slot: a request is answered.
+        let c = try connect(sending: Array("{\"command\":\"ping\"}\n".utf8))
+        defer { close(c) }
+        shutdown(c, Int32(SHUT_WR))
+        XCTAssertEqual(readToEnd(c), "echo {\"command\":\"ping\"}\n")
+        // A second stream is over the stream limit; its closure still ran (on a closed sink) to release what it holds.
+        let second = try connect(sending: Array("{\"command\":\"subscribe\"}\n".utf8))
+        defer { close(second) }
+        XCTAssertEqual(readToEnd(second), #"{"code":"state","error":"all 1 stream slots are taken; try again","ok":false}"# + "\n")
+        XCTAssertEqual(ran.withLock { runs }, 2)
+    }
+}
