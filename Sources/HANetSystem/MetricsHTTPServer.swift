@@ -3,18 +3,41 @@ import Glibc
 import HANetCore
 
 /// The smallest HTTP/1.1 server a Prometheus scrape needs: GET one path,
-/// get one text body, connection closed. One thread, one connection at a
-/// time with short socket timeouts: a scraper is the only client, and a stuck
-/// client costs at most the timeout, never the daemon's control queue.
+/// get one text body, connection closed.
+///
+/// One thread polls the listener and every open connection, so no client
+/// waits behind another. A connection gets `requestTimeoutMillis` in all
+/// (not per read: a byte every 500 ms would defeat that) to send its request
+/// headers and as long again to take its answer; at most `maxConnections`
+/// are open, and a newcomer beyond that replaces the oldest. So slow or
+/// silent clients (slowloris) cannot delay a scrape by their slowness: it is
+/// answered as soon as its request is in, after at most the answers already
+/// being written. The daemon's control queue is never involved.
 public final class MetricsHTTPServer {
     static let streamType: Int32 = 1
+    /// SOCK_CLOEXEC / O_CLOEXEC and O_NONBLOCK, spelled as values (see UnixSocketServer.streamType).
+    static let closeOnExec: Int32 = 0o2000000
+    static let nonBlocking: Int32 = 0o4000
+    public static let requestTimeoutMillis = 2000
+    public static let maxConnections = 64
+    static let maxRequestBytes = 16384
 
     public let address: IPv4Address
     public private(set) var port: UInt16
     public let path: String
+    private let body: () -> String
+
+    /// Guards the listener between the server's thread and `stop()`.
+    private let lock = Lock()
     private var fd: Int32 = -1
     private var stopped = false
-    private let body: () -> String
+
+    /// An open connection and what it has sent so far.
+    private struct Connection {
+        let fd: Int32
+        let deadline: UInt64
+        var request: [UInt8] = []
+    }
 
     /// `body` is called on the server's thread for every GET of `path`.
     public init(address: IPv4Address, port: UInt16, path: String = "/metrics", body: @escaping () -> String) {
@@ -26,7 +49,7 @@ public final class MetricsHTTPServer {
 
     /// Binds and listens; port 0 picks a free port (read `port` afterwards).
     public func start() throws {
-        fd = socket(AF_INET, Self.streamType | 0o2000000, 0)
+        let fd = socket(AF_INET, Self.streamType | Self.closeOnExec | Self.nonBlocking, 0)
         guard fd >= 0 else { throw HANetError(.io, "metrics: socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -38,11 +61,11 @@ public final class MetricsHTTPServer {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else {
-            let e = String(cString: strerror(errno)); close(fd); fd = -1
+            let e = String(cString: strerror(errno)); close(fd)
             throw HANetError(.io, "metrics: bind \(address):\(port): \(e)")
         }
-        guard listen(fd, 8) == 0 else {
-            let e = String(cString: strerror(errno)); close(fd); fd = -1
+        guard listen(fd, 128) == 0 else {
+            let e = String(cString: strerror(errno)); close(fd)
             throw HANetError(.io, "metrics: listen \(address):\(port): \(e)")
         }
         var bound = sockaddr_in()
@@ -51,42 +74,82 @@ public final class MetricsHTTPServer {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
         port = UInt16(bigEndian: bound.sin_port)
-        SystemThread.start(name: "hanet-metrics") { [weak self] in self?.acceptLoop() }
+        lock.withLock { self.fd = fd }
+        SystemThread.start(name: "hanet-metrics") { [weak self] in self?.pollLoop() }
     }
 
     public func stop() {
-        stopped = true
-        if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)); close(fd); fd = -1 }
+        lock.withLock {
+            stopped = true
+            if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)); close(fd); fd = -1 }
+        }
     }
 
-    private func acceptLoop() {
-        while !stopped {
-            let listener = fd
+    private func pollLoop() {
+        var open: [Connection] = []
+        defer { for c in open { close(c.fd) } }
+        var chunk = [UInt8](repeating: 0, count: 2048)
+        while true {
+            let listener = lock.withLock { stopped ? -1 : fd }
             guard listener >= 0 else { return }
-            let c = accept(listener, nil, nil)
-            if c < 0 {
+            let now = Condition.nowNanos()
+            open.removeAll { c in
+                if c.deadline > now { return false }
+                close(c.fd)
+                return true
+            }
+            var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+                + open.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            // Wake for the next deadline, and at least once a second to see `stop()`.
+            let wait = open.map { Int32(min(($0.deadline &- now) / 1_000_000 + 1, 1000)) }.min() ?? 1000
+            let n = poll(&fds, nfds_t(fds.count), wait)
+            if n < 0 {
                 if errno == EINTR { continue }
                 return
             }
-            serve(c)
-            close(c)
+            for i in open.indices.reversed() where fds[i + 1].revents != 0 {
+                if readRequest(&open[i], &chunk) {
+                    close(open[i].fd)
+                    open.remove(at: i)
+                }
+            }
+            if fds[0].revents & Int16(POLLIN) != 0 { acceptAll(listener, into: &open) }
         }
     }
 
-    private func serve(_ c: Int32) {
-        var tv = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var request = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 2048)
-        let end: [UInt8] = [13, 10, 13, 10]
-        while request.count < 16384 {
-            let n = read(c, &chunk, chunk.count)
-            if n <= 0 { return }
-            request.append(contentsOf: chunk[0..<n])
-            if request.count >= 4, (0...(request.count - 4)).contains(where: { Array(request[$0..<$0 + 4]) == end }) { break }
+    /// Takes every pending connection; beyond `maxConnections` the oldest goes.
+    private func acceptAll(_ listener: Int32, into open: inout [Connection]) {
+        while true {
+            let c = accept(listener, nil, nil)
+            guard c >= 0 else { return }
+            _ = fcntl(c, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(c, F_SETFL, fcntl(c, F_GETFL) | Self.nonBlocking)
+            if open.count >= Self.maxConnections {
+                close(open[0].fd)
+                open.removeFirst()
+            }
+            let deadline = Condition.nowNanos() + UInt64(Self.requestTimeoutMillis) * 1_000_000
+            open.append(Connection(fd: c, deadline: deadline))
         }
-        let firstLine = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
+    }
+
+    /// Reads what `c` has sent and answers once its headers are in; true
+    /// when the connection is done with (answered, or gone).
+    private func readRequest(_ c: inout Connection, _ chunk: inout [UInt8]) -> Bool {
+        let n = read(c.fd, &chunk, chunk.count)
+        if n < 0, errno == EAGAIN || errno == EINTR { return false }
+        if n <= 0 { return true }
+        let from = max(0, c.request.count - 3)
+        c.request.append(contentsOf: chunk[0..<n])
+        let end: [UInt8] = [13, 10, 13, 10]
+        let complete = c.request.count >= 4 && (from...(c.request.count - 4)).contains { c.request[$0..<$0 + 4].elementsEqual(end) }
+        guard complete || c.request.count >= Self.maxRequestBytes else { return false }
+        answer(c)
+        return true
+    }
+
+    private func answer(_ c: Connection) {
+        let firstLine = String(decoding: c.request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
         let parts = firstLine.split(separator: " ")
         let status: String
         var text: String
@@ -106,11 +169,6 @@ public final class MetricsHTTPServer {
         let payload = Array(text.utf8)
         var out = Array("HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(payload.count)\r\nConnection: close\r\n\r\n".utf8)
         if parts.first != "HEAD" { out += payload }
-        var off = 0
-        while off < out.count {
-            let w = out[off...].withUnsafeBytes { write(c, $0.baseAddress, $0.count) }
-            if w <= 0 { return }
-            off += w
-        }
+        _ = sendAll(c.fd, out, deadlineNanos: Condition.nowNanos() + UInt64(Self.requestTimeoutMillis) * 1_000_000)
     }
 }

@@ -6,8 +6,9 @@ import HANetDaemon
 import HANetSystem
 
 /// A running daemon against hostile local clients: a user who is not root,
-/// megabyte request lines, a thousand connections at once. The daemon keeps
-/// answering, its memory, threads and log stay bounded, and every refusal is counted.
+/// megabyte request lines, a thousand connections at once, and slowloris
+/// clients on the metrics endpoint. The daemon keeps answering, its memory,
+/// threads and log stay bounded, and every refusal is counted.
 final class HostileClientScenarioTests: XCTestCase {
     var net: ScenarioNetwork!
 
@@ -177,5 +178,73 @@ final class HostileClientScenarioTests: XCTestCase {
               + "threads \(threads0) -> \(threadsDuringFlood) during; status \(UTCTimestamp.fixed(statusAfterLong * 1000, 1)) ms after the lines, "
               + "\(UTCTimestamp.fixed(statusDuringFlood * 1000, 1)) ms during the connection flood, \(UTCTimestamp.fixed(statusAfterFlood * 1000, 1)) ms after; "
               + "\(logged) log lines")
+    }
+
+    /// Slowloris against the metrics endpoint: `argv[2]` connections that send
+    /// a request header a byte every 500 ms and `argv[2]` that send nothing,
+    /// each reconnecting when closed, until the file `argv[3]` exists.
+    static let slowloris = """
+    import os, socket, sys, time
+    port, n, stop = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    request = b"GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n" + b"X-a: b\\r\\n" * 1000
+    def connect():
+        # Non-blocking: a server that does not accept must not stall the script.
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        return s
+    # [socket, bytes sent]; the first n drip the request, the others stay silent.
+    clients = [[connect(), 0] for _ in range(2 * n)]
+    print("started", flush=True)
+    reconnects = 0
+    while not os.path.exists(stop):
+        for i, c in enumerate(clients):
+            try:
+                if i < n:
+                    c[0].send(request[c[1]:c[1] + 1]); c[1] += 1
+                elif c[0].recv(1) == b"":
+                    raise OSError()
+            except BlockingIOError:
+                pass
+            except OSError:
+                c[0].close()
+                c[0], c[1] = connect(), 0; reconnects += 1
+        time.sleep(0.5)
+    print("reconnects", reconnects, flush=True)
+    """
+
+    func testSlowlorisClientsDoNotStarveAScrape() throws {
+        let port = 9477
+        _ = try startDaemon(metricsPort: port)
+        let stop = "\(net.work)/stop-slowloris"
+        let loris = try net.spawn("s1", "slowloris", "\(try script("slowloris", Self.slowloris)) \(port) 50 \(stop)")
+        try waitUntil(10, "the slowloris clients to connect") { net.output("slowloris").contains("started") || !loris.isRunning }
+        XCTAssertTrue(loris.isRunning, net.errors("slowloris"))
+        // Scrapes spread over several request timeouts, while the clients keep dripping and reconnecting.
+        var scrapes: [Double] = []
+        var statuses: [Double] = []
+        var established: [Int] = []
+        let end = Date().addingTimeInterval(Double(MetricsHTTPServer.requestTimeoutMillis) / 1000 * 3)
+        while Date() < end {
+            let r = try net.exec("s1", "curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 http://127.0.0.1:\(port)/metrics", check: false)
+            let fields = r.out.split(separator: " ")
+            XCTAssertEqual(fields.first, "200", r.out)
+            scrapes.append(fields.count == 2 ? Double(fields[1]) ?? 99 : 99)
+            statuses.append(try timedStatus())
+            established.append(try net.exec("s1", "ss -Htn state established dport = :\(port)").out.split(separator: "\n").count)
+            usleep(250_000)  // pacing, not waiting for anything
+        }
+        FileManager.default.createFile(atPath: stop, contents: nil)
+        try waitUntil(5, "the slowloris clients to stop") { !loris.isRunning }
+        XCTAssertTrue(net.output("slowloris").contains("reconnects"), net.output("slowloris") + net.errors("slowloris"))
+        XCTAssertGreaterThanOrEqual(scrapes.count, 3)
+        let worst = scrapes.max() ?? 99
+        XCTAssertLessThan(worst, 1, "scrapes took \(scrapes) s under slowloris")
+        XCTAssertLessThan(statuses.max() ?? 99, 1, "status took \(statuses) s under slowloris")
+        // The server really held the slow clients (as many as it keeps open) while the scrapes ran.
+        XCTAssertGreaterThanOrEqual(established.min() ?? 0, MetricsHTTPServer.maxConnections - 8,
+                                    "slowloris connections established at each scrape: \(established)")
+        print("metrics slowloris (50 dripping + 50 silent): \(scrapes.count) scrapes, slowest \(UTCTimestamp.fixed(worst * 1000, 1)) ms; "
+              + "status slowest \(UTCTimestamp.fixed((statuses.max() ?? 0) * 1000, 1)) ms; \(net.output("slowloris").split(separator: "\n").last ?? "")")
     }
 }
