@@ -18,6 +18,10 @@ measures, with the daemon given by --hanet:
                  sibling's reconfiguration), and what the probes see
   fault-load     400 web clients while carrier failovers and PTA takeovers
                  happen: every failed request counted
+  flood          PTA takeovers in pairs, one quiet and one during a junk flood
+                 of ~50,000 datagrams/s from a LAN host to both servers' PTA
+                 port: fault -> rules, fault -> sibling serving, UDP outage,
+                 and the log lines the daemons wrote meanwhile
   nic-bound      every server-facing link shaped to 1 Gbit/s by tbf (a NIC-bound
                  setup like the paper's Fast Ethernet): throughput, RTT and web
                  load through the master and the sibling vs direct; a throughput
@@ -36,7 +40,7 @@ import subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-S1, DIRECT, CLIENT = "198.51.100.11", "198.51.100.21", "198.51.100.50"
+S1, S2, DIRECT, CLIENT = "198.51.100.11", "198.51.100.12", "198.51.100.21", "198.51.100.50"
 
 # The paper's figures (Jiang, Chang, Chang 2005), for the report.
 PAPER = {
@@ -343,6 +347,46 @@ class Bench:
         wait_until(5, "eth1 GOOD", lambda: self.good("eth1"))
         return samples
 
+    def log_lines(self):
+        return sum(sum(1 for _ in open(os.path.join(self.work, f"daemon-{n}.log"))) for n in ("s1", "s2"))
+
+    def flood_takeovers(self):
+        """Quiet and flooded takeovers alternated, so drift in the machine's load falls on both alike."""
+        self.link("s1", "eth1", False)
+        wait_until(5, "eth1 BAD", lambda: not self.good("eth1"))
+        out = {"quiet": [], "flooded": [], "log_lines": [], "flood": []}
+        for i in range(self.a.flood_faults):
+            for flooded in (False, True):
+                wait_until(5, "s1 on eth0", lambda: self.status()["active"] == "eth0" and not self.status("s2")["pta"]["serving"])
+                f = None
+                if flooded:
+                    lines = self.log_lines()
+                    ready = os.path.join(self.work, "flood.ready")
+                    if os.path.exists(ready):
+                        os.unlink(ready)
+                    f = subprocess.Popen(["ip", "netns", "exec", self.ns("client"), "python3", "tools/pta_flood.py",
+                                          "--to", S1, "--to", S2, "--rate", str(self.a.flood_rate), "--seconds", "3.5",
+                                          "--kind", "header", "--sender", "s1", "--ready", ready],
+                                         cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                    wait_until(5, "the flood to start", lambda: os.path.exists(ready))
+                collect = self.probes(2.0)
+                time.sleep(0.7)  # probe baseline before the fault
+                s = self.takeover_once()
+                u, t = collect()
+                if f:
+                    out["flood"].append(json.loads(f.communicate()[0]))
+                    out["log_lines"].append(self.log_lines() - lines)
+                self.heal_takeover()
+                s.update({"udp_outage_ms": u["longest_gap_ms"], "udp_lost": u["lost"]})
+                out["flooded" if flooded else "quiet"].append(s)
+                print(f"  takeover {i + 1}/{self.a.flood_faults} {'flooded' if flooded else 'quiet  '}: rules "
+                      f"{s['trigger_to_rules_ms']:.3f} ms, sibling serving {s['takeover_ms']:.3f} ms, udp outage "
+                      f"{u['longest_gap_ms']:.1f} ms" + (f", flood {out['flood'][-1]['rate']}/s, log +{out['log_lines'][-1]}" if f else ""),
+                      flush=True)
+        self.link("s1", "eth1", True)
+        wait_until(5, "eth1 GOOD", lambda: self.good("eth1"))
+        return out
+
     def sibling_on(self):
         self.link("s1", "eth0", False)
         self.link("s1", "eth1", False)
@@ -515,6 +559,14 @@ def figures(res):
                        "carrier_faults": sum(1 for e in res["fault_load"]["faults"] if e["kind"] == "carrier"),
                        "takeovers": sum(1 for e in res["fault_load"]["faults"] if e["kind"] == "takeover"),
                        "p99_ms": w["latency_us"]["p99"] / 1000, "max_ms": w["latency_us"]["max"] / 1000}
+    fl = res.get("flood")
+    if fl:
+        q, x = fl["quiet"], fl["flooded"]
+        f["flood"] = {k: {"quiet": col(q, k), "flooded": col(x, k), "ratio": ratios([s[k] for s in x], [s[k] for s in q])}
+                      for k in ("trigger_to_rules_ms", "takeover_ms", "udp_outage_ms")}
+        f["flood"]["rate"] = stats([r["rate"] for r in fl["flood"]])
+        f["flood"]["log_lines"] = stats(fl["log_lines"])
+        f["flood"]["n"] = len(x)
     top = str(max(int(c) for c in res["nic"]["web"]))
     f["goals"] = {
         "switch_ms": (f["failover"]["trigger_to_rules_ms"]["median"], 5.0, "le"),
@@ -525,7 +577,28 @@ def figures(res):
         "nic_web_rps_ratio_max_clients": (f["nic"]["web"][top]["rps_ratio"]["median"], 0.98, "ge"),
         "nic_sibling_latency_ratio": (f["nic"]["sibling_web"][top]["latency_ratio"]["median"], 1.05, "le"),
     }
+    if fl:
+        med_ratio = lambda k: f["flood"][k]["flooded"]["median"] / f["flood"][k]["quiet"]["median"]
+        f["goals"].update({
+            "flood_rules_ratio": (med_ratio("trigger_to_rules_ms"), 1.5, "le"),
+            "flood_udp_outage_ratio": (med_ratio("udp_outage_ms"), 1.5, "le"),
+            "flood_log_lines": (f["flood"]["log_lines"]["max"], 999, "le"),
+        })
     return f
+
+
+def flood_rows(f, s, ok):
+    """The headline rows of the flood phase (none for a results.json from before it existed)."""
+    if "flood" not in f:
+        return []
+    F, G = f["flood"], f["goals"]
+    m = lambda k: f"{F[k]['flooded']['median']:.3f} vs {F[k]['quiet']['median']:.3f} ms"
+    return [
+        f"| takeover under a junk flood from the LAN ({s(F['rate'], '{:.0f}')} datagrams/s): fault → rules, flooded vs quiet (median ratio) | {m('trigger_to_rules_ms')} ({G['flood_rules_ratio'][0]:.2f}) | ≤ 1.5 | — | {ok(G['flood_rules_ratio'])} |",
+        f"| takeover under a junk flood: UDP outage, flooded vs quiet (median ratio) | {m('udp_outage_ms')} ({G['flood_udp_outage_ratio'][0]:.2f}) | ≤ 1.5 | — | {ok(G['flood_udp_outage_ratio'])} |",
+        f"| takeover under a junk flood: fault → sibling serving, flooded vs quiet | {m('takeover_ms')} | — | — | |",
+        f"| log lines the two daemons wrote during each flooded takeover (max of {F['n']}) | {F['log_lines']['max']:.0f} | < 1,000 | — | {ok(G['flood_log_lines'])} |",
+    ]
 
 
 def report(res):
@@ -559,6 +632,7 @@ def report(res):
          f"| CPU-bound: iperf3 throughput, master / direct | {s(f['cpu']['throughput_ratio'])} ({s(f['cpu']['throughput_gbps'], '{:.1f}')} vs {s(f['cpu']['throughput_direct_gbps'], '{:.1f}')} Gbit/s) | — | — | |",
          f"| CPU-bound: iperf3 throughput, sibling / direct | {s(f['cpu']['sibling_throughput_ratio'])} | — | — | |",
          f"| 12 Mbit/s private link: throughput / link rate | {s(f['slow']['throughput_of_link'])} ({s(f['slow']['throughput_mbps'], '{:.1f}')} Mbit/s) | — | USB 1.1: ≈ 12 Mbit/s raw | |",
+         ] + flood_rows(f, s, ok) + [
          "", "## Failover time, split as the paper's Table 1", "",
          "All on CLOCK_MONOTONIC: the fault is the instant the benchmark asks the kernel to take the LAN port down; "
          "Td ends at the detector's BAD verdict in the daemon; Tsrv is the server's reconfiguration (for a public "
@@ -624,6 +698,8 @@ def main():
                     help="concurrent web clients, comma-separated (default 50,100,200,400)")
     ap.add_argument("--load-clients", type=int, default=400)
     ap.add_argument("--load-faults", type=int, default=5, help="carrier failovers and takeovers under web load, each")
+    ap.add_argument("--flood-faults", type=int, default=10, help="takeover pairs, quiet and under a junk flood (default 10)")
+    ap.add_argument("--flood-rate", type=int, default=50000, help="junk datagrams/s from the LAN in the flood phase")
     ap.add_argument("--render", metavar="DIR", help="only redraw the plots and rewrite report.md from DIR/results.json")
     a = ap.parse_args()
     if a.render:
@@ -653,6 +729,7 @@ def main():
         res["takeover"] = b.phase(f"{a.failovers} PTA takeovers", b.takeovers)
         cpu["sibling"] = b.phase("cpu-bound: through the sibling", b.through_sibling)
         res["fault_load"] = b.phase(f"{a.load_clients} clients through faults", b.fault_load)
+        res["flood"] = b.phase(f"{a.flood_faults} takeover pairs, quiet and under a LAN flood", b.flood_takeovers)
         b.shape("1gbit")
         nic = res["nic"] = {}
         nic["throughput"] = b.phase("nic-bound: throughput", b.throughput, "master")

@@ -171,6 +171,7 @@ public final class Daemon {
             self?.handleControl(line) ?? #"{"ok":false,"error":"daemon stopping"}"#
         }
         server.streamHandler = { [weak self] line in self?.streamControl(line) }
+        server.onRefused = { [refusals] reason, source, detail in refusals.refuse(reason, source: source, detail) }
         try server.start()
         control = server
         log.info("running: master \(config.master.name) \(config.master.addresses.map(\.description).joined(separator: ",")), active \(active ?? "none"), control socket \(socketPath)")
