@@ -22,6 +22,10 @@ measures, with the daemon given by --hanet:
                  of ~50,000 datagrams/s from a LAN host to both servers' PTA
                  port: fault -> rules, fault -> sibling serving, UDP outage,
                  and the log lines the daemons wrote meanwhile
+  siblings       three servers, s1 with private links to s2 (preferred) and s3
+                 (tools/bench_siblings.py): fault -> carried by s3 when s2 is
+                 dark, and s2's own fault while it carries s1 -> s3 serving,
+                 with the UDP outage of each
   nic-bound      every server-facing link shaped to 1 Gbit/s by tbf (a NIC-bound
                  setup like the paper's Fast Ethernet): throughput, RTT and web
                  load through the master and the sibling vs direct; a throughput
@@ -567,6 +571,9 @@ def figures(res):
         f["flood"]["rate"] = stats([r["rate"] for r in fl["flood"]])
         f["flood"]["log_lines"] = stats(fl["log_lines"])
         f["flood"]["n"] = len(x)
+    if res.get("siblings"):
+        import bench_siblings
+        f["siblings"] = bench_siblings.figures(res["siblings"])
     top = str(max(int(c) for c in res["nic"]["web"]))
     f["goals"] = {
         "switch_ms": (f["failover"]["trigger_to_rules_ms"]["median"], 5.0, "le"),
@@ -577,6 +584,13 @@ def figures(res):
         "nic_web_rps_ratio_max_clients": (f["nic"]["web"][top]["rps_ratio"]["median"], 0.98, "ge"),
         "nic_sibling_latency_ratio": (f["nic"]["sibling_web"][top]["latency_ratio"]["median"], 1.05, "le"),
     }
+    if "siblings" in f:
+        S = f["siblings"]
+        f["goals"].update({
+            "siblings_dark_ms": (S["dark"]["fault_to_serving_ms"]["median"], 20.0, "le"),
+            "siblings_carrier_ms": (S["carrier"]["fault_to_serving_ms"]["median"], 50.0, "le"),
+            "siblings_carrier_outage_ms": (S["carrier"]["udp_outage_ms"]["median"], 100.0, "le"),
+        })
     if fl:
         med_ratio = lambda k: f["flood"][k]["flooded"]["median"] / f["flood"][k]["quiet"]["median"]
         f["goals"].update({
@@ -598,6 +612,20 @@ def flood_rows(f, s, ok):
         f"| takeover under a junk flood: UDP outage, flooded vs quiet (median ratio) | {m('udp_outage_ms')} ({G['flood_udp_outage_ratio'][0]:.2f}) | ≤ 1.5 | — | {ok(G['flood_udp_outage_ratio'])} |",
         f"| takeover under a junk flood: fault → sibling serving, flooded vs quiet | {m('takeover_ms')} | — | — | |",
         f"| log lines the two daemons wrote during each flooded takeover (max of {F['n']}) | {F['log_lines']['max']:.0f} | < 1,000 | — | {ok(G['flood_log_lines'])} |",
+    ]
+
+
+def sibling_rows(f, ok):
+    """The headline rows of the several-siblings phase (none for a results.json from before it existed)."""
+    if "siblings" not in f:
+        return []
+    S, G = f["siblings"], f["goals"]
+    m = lambda st: f"{st['median']:.3f} ms, max {st['max']:.1f} (n = {st['n']})"
+    return [
+        f"| several siblings: fault → carried by a ready sibling while the preferred one is dark | {m(S['dark']['fault_to_serving_ms'])} | ≤ 20 ms | — | {ok(G['siblings_dark_ms'])} |",
+        f"| several siblings: UDP outage of that takeover | {m(S['dark']['udp_outage_ms'])} | — | — | |",
+        f"| several siblings: the carrying sibling's fault → the next sibling serving | {m(S['carrier']['fault_to_serving_ms'])} | ≤ 50 ms | — | {ok(G['siblings_carrier_ms'])} |",
+        f"| several siblings: UDP outage of that move | {m(S['carrier']['udp_outage_ms'])} | ≤ 100 ms | — | {ok(G['siblings_carrier_outage_ms'])} |",
     ]
 
 
@@ -632,7 +660,7 @@ def report(res):
          f"| CPU-bound: iperf3 throughput, master / direct | {s(f['cpu']['throughput_ratio'])} ({s(f['cpu']['throughput_gbps'], '{:.1f}')} vs {s(f['cpu']['throughput_direct_gbps'], '{:.1f}')} Gbit/s) | — | — | |",
          f"| CPU-bound: iperf3 throughput, sibling / direct | {s(f['cpu']['sibling_throughput_ratio'])} | — | — | |",
          f"| 12 Mbit/s private link: throughput / link rate | {s(f['slow']['throughput_of_link'])} ({s(f['slow']['throughput_mbps'], '{:.1f}')} Mbit/s) | — | USB 1.1: ≈ 12 Mbit/s raw | |",
-         ] + flood_rows(f, s, ok) + [
+         ] + flood_rows(f, s, ok) + sibling_rows(f, ok) + [
          "", "## Failover time, split as the paper's Table 1", "",
          "All on CLOCK_MONOTONIC: the fault is the instant the benchmark asks the kernel to take the LAN port down; "
          "Td ends at the detector's BAD verdict in the daemon; Tsrv is the server's reconfiguration (for a public "
@@ -700,6 +728,7 @@ def main():
     ap.add_argument("--load-faults", type=int, default=5, help="carrier failovers and takeovers under web load, each")
     ap.add_argument("--flood-faults", type=int, default=10, help="takeover pairs, quiet and under a junk flood (default 10)")
     ap.add_argument("--flood-rate", type=int, default=50000, help="junk datagrams/s from the LAN in the flood phase")
+    ap.add_argument("--sibling-faults", type=int, default=20, help="faults of each kind in the several-siblings phase (default 20)")
     ap.add_argument("--render", metavar="DIR", help="only redraw the plots and rewrite report.md from DIR/results.json")
     a = ap.parse_args()
     if a.render:
@@ -730,6 +759,9 @@ def main():
         cpu["sibling"] = b.phase("cpu-bound: through the sibling", b.through_sibling)
         res["fault_load"] = b.phase(f"{a.load_clients} clients through faults", b.fault_load)
         res["flood"] = b.phase(f"{a.flood_faults} takeover pairs, quiet and under a LAN flood", b.flood_takeovers)
+        import bench_siblings
+        res["siblings"] = b.phase(f"several siblings: {a.sibling_faults} faults of each kind",
+                                  bench_siblings.run, a.hanet, a.sibling_faults)
         b.shape("1gbit")
         nic = res["nic"] = {}
         nic["throughput"] = b.phase("nic-bound: throughput", b.throughput, "master")

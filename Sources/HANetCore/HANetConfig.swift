@@ -78,6 +78,8 @@ public struct HANetConfig: Equatable, Sendable {
         public var keyFile: String
         public var addresses: [IPv4Prefix]      // service addresses it may ask us to carry
         public var location: Location
+        /// Ranks siblings for a takeover: higher first, ahead of the links' speed and priority. 0 when unset.
+        public var preference: Int = 0
     }
 
     /// `[pta]`. No replay window: the replay guard needs no shared clock
@@ -87,12 +89,19 @@ public struct HANetConfig: Equatable, Sendable {
         public var leaseMillis: Int
         public var retryInitialMillis: Int
         public var retryMaxMillis: Int
+        /// How often each node tells each sibling whether it can carry traffic
+        /// (READINESS); it also tells at once on a change. A sibling not heard
+        /// for `readinessStaleIntervals` of these is of unknown readiness.
+        public var readinessIntervalMillis: Int
+        public static let readinessStaleIntervals = 3
 
-        public init(port: UInt16 = 7377, leaseMillis: Int = 3000, retryInitialMillis: Int = 5, retryMaxMillis: Int = 200) {
+        public init(port: UInt16 = 7377, leaseMillis: Int = 3000, retryInitialMillis: Int = 5, retryMaxMillis: Int = 200,
+                    readinessIntervalMillis: Int = 200) {
             self.port = port
             self.leaseMillis = leaseMillis
             self.retryInitialMillis = retryInitialMillis
             self.retryMaxMillis = retryMaxMillis
+            self.readinessIntervalMillis = readinessIntervalMillis
         }
     }
 

@@ -14,13 +14,13 @@ struct HANetConfigReader {
     static let nodeKeys = ["name", "control_socket", "plugins_dir", "state_dir"]
     static let masterKeys = ["name", "port", "addresses", "table", "failback", "updelay_ms", "downdelay_ms",
                              "garp_count", "garp_interval_ms"]
-    static let ptaKeys = ["port", "lease_ms", "retry_initial_ms", "retry_max_ms"]
+    static let ptaKeys = ["port", "lease_ms", "retry_initial_ms", "retry_max_ms", "readiness_interval_ms"]
     static let linkKeys = ["interface", "type", "role", "speed", "priority", "detectors", "detector_policy",
                            "sibling", "address", "detector"]
     /// Keys handed to link plugins through `Link.options`.
     static let linkPluginKeys = ["device", "baud", "slow_link_policy", "udev_properties",
                                  "restart_ms", "echo_interval_ms", "echo_failures"]
-    static let siblingKeys = ["name", "address", "key_file", "addresses"]
+    static let siblingKeys = ["name", "address", "key_file", "addresses", "preference"]
     static let topLevelTables = ["node", "master", "pta", "link", "sibling", "detector", "hooks", "metrics", "hotplug"]
     /// The PTA wire format carries at most this many addresses.
 
@@ -170,7 +170,9 @@ struct HANetConfigReader {
         if maxRetry < initial, let e = t["retry_max_ms"] ?? t["retry_initial_ms"] {
             problem(e.value.line, "pta.retry_max_ms", "expected retry_max_ms (\(maxRetry)) to be at least retry_initial_ms (\(initial))")
         }
-        return HANetConfig.PTA(port: UInt16(port), leaseMillis: lease, retryInitialMillis: initial, retryMaxMillis: maxRetry)
+        let readiness = optionalInt(t, "readiness_interval_ms", path: "pta", range: 10...60_000) ?? d.readinessIntervalMillis
+        return HANetConfig.PTA(port: UInt16(port), leaseMillis: lease, retryInitialMillis: initial, retryMaxMillis: maxRetry,
+                               readinessIntervalMillis: readiness)
     }
 
     mutating func readLink(_ t: TOMLTable, index: Int) -> HANetConfig.Link? {
@@ -283,9 +285,10 @@ struct HANetConfigReader {
             else { keyFile = k }
         }
         let addresses = prefixList(t, "addresses", path: path, table: "[[sibling]] (\(path))", required: true)
+        let preference = optionalInt(t, "preference", path: path, range: -1000...1000) ?? 0
         guard let name, let address, let keyFile, !addresses.isEmpty else { return nil }
         return HANetConfig.Sibling(name: name, address: address, keyFile: keyFile, addresses: addresses,
-                                   location: .init(file: file, line: t.line))
+                                   location: .init(file: file, line: t.line), preference: preference)
     }
 
     mutating func readDetectors(_ t: TOMLTable?) -> [String: [String: HANetConfig.Value]] {

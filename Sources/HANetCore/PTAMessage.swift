@@ -9,6 +9,9 @@ public struct PTAMessage: Equatable, Sendable {
         case release = 4
         case refuse = 5
         case hello = 6
+        /// Whether the sender can carry traffic now (flag `canCarry`): sent to
+        /// every sibling periodically and at once on a change.
+        case readiness = 7
 
         public var description: String {
             switch self {
@@ -18,12 +21,15 @@ public struct PTAMessage: Equatable, Sendable {
             case .release: return "RELEASE"
             case .refuse: return "REFUSE"
             case .hello: return "HELLO"
+            case .readiness: return "READINESS"
             }
         }
     }
 
     public var type: Kind
     public var flags: UInt16
+    /// READINESS: the sender has a GOOD public slave and serves siblings.
+    public static let canCarry: UInt16 = 1
     /// The sender's node name; the receiver picks the HMAC key by it.
     public var sender: String
     /// The service addresses the message is about.

@@ -80,7 +80,7 @@ public final class PTAResponder {
             return [.refused(.ptaUnknownSender, source: m.sender, "PTA: ignoring \(m.type) from \(m.sender): not a configured sibling")]
         }
         switch m.type {
-        case .ack, .refuse:
+        case .ack, .refuse, .readiness:
             return [.refused(.ptaIgnored, source: m.sender, "PTA: responder ignores \(m.type) from \(m.sender)")]
         case .takeover, .renew, .release, .hello:
             break
@@ -99,7 +99,7 @@ public final class PTAResponder {
                     reply(.ack, to: peer, addresses: m.addresses, lease: 0, now: now)].compactMap { $0 }
         case .takeover, .renew:
             return request(m, from: peer, now: now)
-        case .ack, .refuse:
+        case .ack, .refuse, .readiness:
             return []
         }
     }

@@ -127,7 +127,8 @@ extension Daemon {
     /// the rest also as events (a served node renews every second).
     func ptaMessage(_ m: PTAMessage, direction: String, peer: String) {
         ops.metrics?.ptaMessage(direction: direction, type: m.type.description)
-        guard m.type != .renew, m.type != .ack else { return }
+        // RENEW, its ACK and READINESS are too frequent for the event ring; readiness changes have their own event.
+        guard m.type != .renew, m.type != .ack, m.type != .readiness else { return }
         ops.events.emit("pta") { e in
             e.sibling = peer
             e.message = "\(direction) \(m.type)"

@@ -71,8 +71,7 @@ extension Daemon {
     /// over it end.
     func retire(_ s: Slave, trigger: UInt64, cause: String) {
         if active == s.name {
-            let others = slaves.filter { $0 !== s }
-            let candidates = others.map(\.candidate)
+            let candidates = self.candidates.filter { $0.interface != s.name }
             // The interface manager's choice without `s`; when nothing is GOOD
             // or untried, the best that is left: a path that might work beats none.
             let to = InterfaceManager.choose(candidates, current: nil, failback: config.master.failback).active

@@ -169,6 +169,11 @@ final class DaemonMetrics {
             gauge("pta_requester_state", "", "1 for the requester's current state (this node asking a sibling to carry it).",
                   [("state", state)]).set(to: state == servedState ? 1 : 0)
         }
+        for sib in st.siblings ?? [] {
+            gauge("sibling_ready", "", "1 while the sibling says it can carry this node's traffic.", [("sibling", sib.name)]).set(to: sib.ready ? 1 : 0)
+            gauge("sibling_serves_us", "", "1 while the sibling carries (or is asked to carry) this node's addresses.",
+                  [("sibling", sib.name)]).set(to: sib.serves_us ? 1 : 0)
+        }
         for (reason, total) in st.refused ?? [:] {
             lock.lock()
             let last = lastRefused[reason] ?? 0

@@ -102,6 +102,27 @@ public struct DaemonStatus: Codable, Equatable {
     public var pta: PTA
     /// Hot-plug history, newest last, at most 20; nil when hot-plug is off.
     public var hotplug: [HotplugRecord]? = nil
+    /// Every configured sibling as this node sees it.
+    public var siblings: [Sibling]? = nil
+
+    public struct Sibling: Codable, Equatable {
+        public var name: String
+        /// True when it said within the last few readiness intervals that it can carry traffic.
+        public var ready: Bool
+        /// ready | unknown | unable
+        public var readiness: String
+        public var reason: String
+        /// This node's private slaves that lead to it.
+        public var links: [String]
+        /// Since its last READINESS; nil when none arrived yet.
+        public var last_heard_s: Double?
+        /// It carries (or is being asked to carry) this node's addresses.
+        public var serves_us: Bool
+        /// This node carries its addresses.
+        public var we_serve: Bool
+        public var preference: Int
+    }
+
     /// Input refused since start, by reason (`RefusalReason`), every reason listed.
     public var refused: [String: UInt64]? = nil
 

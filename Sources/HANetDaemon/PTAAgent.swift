@@ -44,6 +44,13 @@ final class PTAAgent {
     /// The socket's thread runs at this nice value: a flood it must read
     /// waits behind the control queue for the CPU.
     static let receiverNice: Int32 = 5
+    /// What each sibling told us of its readiness, and what the daemon last decided on.
+    var readiness: SiblingReadiness
+    var decidedReadiness: [String: Readiness] = [:]
+    private var readinessGuard = PTAReplayGuard()
+    /// What this node last told its siblings; nil before the first READINESS.
+    var toldReady: Bool?
+    var readinessTimer: DispatchSourceTimer?
 
     var config: HANetConfig { daemon.config }
     var env: DaemonEnvironment { daemon.env }
@@ -59,6 +66,10 @@ final class PTAAgent {
             }
         }
         self.keys = keys
+        let pta = daemon.config.pta
+        readiness = SiblingReadiness(siblings: daemon.config.siblings.map(\.name),
+                                     staleNanos: UInt64(pta.readinessIntervalMillis * HANetConfig.PTA.readinessStaleIntervals) * 1_000_000,
+                                     holdNanos: UInt64(pta.leaseMillis) * 1_000_000)
         responder = PTAResponder(config: daemon.config, bootID: bootID, counter: counter) { [unowned daemon] in
             daemon.canServeSiblings
         }
@@ -76,6 +87,11 @@ final class PTAAgent {
         t.setEventHandler { [weak self] in self?.tick() }
         t.resume()
         timer = t
+        let r = DispatchSource.makeTimerSource(queue: daemon.queue)
+        r.schedule(deadline: .now(), repeating: .milliseconds(config.pta.readinessIntervalMillis), leeway: .milliseconds(5))
+        r.setEventHandler { [weak self] in self?.sendReadiness() }
+        r.resume()
+        readinessTimer = r
         adoptPersistedState()
     }
 
@@ -84,6 +100,8 @@ final class PTAAgent {
         let now = env.clock.nowNanos()
         if let r = requester { perform(r.stop(now: now)) }
         perform(responder.stopAll(reason: "daemon stopping"))
+        readinessTimer?.cancel()
+        sendReadiness(canCarry: false)
         timer?.cancel()
         socket?.stop()
     }
@@ -99,6 +117,9 @@ final class PTAAgent {
             if let r = requester, r.sibling != sib {
                 perform(r.stop(now: now))
                 requester = nil
+                log.info("PTA: moving from \(r.sibling) to \(sib) (\(s.name))")
+                daemon.ptaEvent("sibling-move", sibling: sib, addresses: r.addresses, link: s.name,
+                                reason: "from \(r.sibling) (\(readiness.reason(of: r.sibling, now: now)))")
             }
             if requester == nil {
                 requester = PTARequester(node: config.node.name, bootID: bootID, sibling: sib,
@@ -121,7 +142,59 @@ final class PTAAgent {
             // We moved to another public slave: tell the LAN where the served addresses are now.
             for svc in serving.values { announce(svc.addresses) }
         }
+        readinessMaybeChanged()
         scheduleTick()
+    }
+
+    // MARK: readiness
+
+    /// Tells every sibling, over every path to it, whether this node can carry
+    /// traffic now. Best effort: a path that is down is the siblings' problem
+    /// to notice (their view of us goes stale), not a log line every interval.
+    func sendReadiness(canCarry: Bool? = nil) {
+        guard let socket else { return }
+        let can = canCarry ?? daemon.canServeSiblings
+        toldReady = can
+        let now = env.clock.nowNanos()
+        for s in config.siblings {
+            guard let key = keys[s.name] else { continue }
+            for to in paths(to: s) {
+                let m = PTAMessage(type: .readiness, flags: can ? PTAMessage.canCarry : 0, sender: config.node.name,
+                                   counter: counter.next(now: now), bootID: bootID)
+                guard let datagram = try? PTAWire.encode(m, key: key), (try? socket.send(datagram, to: to, port: config.pta.port)) != nil else { continue }
+                daemon.ptaMessage(m, direction: "sent", peer: s.name)
+            }
+        }
+    }
+
+    /// At once when what this node can do changed (a switch, a verdict), not at the next interval.
+    func readinessMaybeChanged() {
+        if toldReady != nil, toldReady != daemon.canServeSiblings { sendReadiness() }
+    }
+
+    /// The sibling's ends of the private links that lead to it: the configured
+    /// one (when a [[link]] names the sibling) and every hot link's.
+    func paths(to s: HANetConfig.Sibling) -> [IPv4Address] {
+        var out: [IPv4Address] = config.links.contains { $0.sibling == s.name } ? [s.address] : []
+        for slave in daemon.slaves where slave.hot && slave.config.sibling == s.name {
+            if let a = slave.peerAddress, !out.contains(a) { out.append(a) }
+        }
+        return out
+    }
+
+    /// Compares every sibling's readiness with what the daemon last decided
+    /// on; a change is logged, becomes an event and makes the daemon decide again.
+    func noteReadiness(now: UInt64) {
+        let current = readiness.snapshot(now: now)
+        let changed = current.keys.sorted().filter { current[$0] != (decidedReadiness[$0] ?? .unknown) }
+        decidedReadiness = current
+        guard !changed.isEmpty, daemon.running, !daemon.settling else { return }
+        for sib in changed {
+            let why = readiness.reason(of: sib, now: now)
+            log.info("PTA: sibling \(sib) is \(current[sib]!.rawValue): \(why)")
+            daemon.ptaEvent("sibling-readiness", sibling: sib, addresses: [], reason: "\(current[sib]!.rawValue): \(why)")
+        }
+        daemon.reevaluate(trigger: now, cause: changed.map { "sibling \($0) \(current[$0]!.rawValue)" }.joined(separator: ", "))
     }
 
     // MARK: messages
@@ -192,6 +265,13 @@ final class PTAAgent {
         }
         daemon.ptaMessage(m, direction: "received", peer: m.sender)
         switch m.type {
+        case .readiness:
+            if let why = readinessGuard.accept(m) {
+                daemon.refusals.refuse(.ptaReplay, source: "\(from)", "PTA: dropped: \(why)")
+                return
+            }
+            readiness.heard(m.sender, canCarry: m.flags & PTAMessage.canCarry != 0, now: now)
+            noteReadiness(now: now)
         case .ack where m.addresses.isEmpty && daemon.hotHelloAnswered(m, from: from):
             break
         case .ack, .refuse:
@@ -208,7 +288,11 @@ final class PTAAgent {
                 do { try env.kernel.flushNeighbours(on: config.master.name) } catch { log.error("\(error)") }
                 log.info("PTA: takeover by \(m.sender) acknowledged \(UTCTimestamp.fixed(Double(now &- (daemon.lastSwitchTrigger ?? now)) / 1e6, 3)) ms after the fault")
             }
-            if m.type == .refuse { log.warning("PTA: \(m.sender) refused: \(m.reason)") }
+            if m.type == .refuse {
+                log.warning("PTA: \(m.sender) refused: \(m.reason)")
+                readiness.markUnable(m.sender, reason: "it refused: \(m.reason)", now: now)
+                noteReadiness(now: now)
+            }
         default:
             if m.type == .takeover, serving[m.sender] == nil { takeoverReceivedNanos[m.sender] = now }
             perform(responder.receive(m, now: now, via: hot.map { (address: from, link: $0.link) }))
@@ -218,14 +302,22 @@ final class PTAAgent {
 
     func tick() {
         let now = env.clock.nowNanos()
-        if let r = requester { perform(r.tick(now: now)) }
+        if let r = requester {
+            let wasServed = r.isServed
+            perform(r.tick(now: now))
+            if wasServed, !r.isServed {
+                readiness.markUnable(r.sibling, reason: "it let the lease lapse (no ACK to RENEW)", now: now)
+            }
+        }
         perform(responder.tick(now: now))
+        noteReadiness(now: now)
         scheduleTick()
     }
 
     func scheduleTick() {
         guard let timer else { return }
-        let deadlines = [requester?.nextDeadline, responder.nextDeadline].compactMap { $0 }
+        let deadlines = [requester?.nextDeadline, responder.nextDeadline,
+                         readiness.nextChange(now: env.clock.nowNanos())].compactMap { $0 }
         guard let next = deadlines.min() else {
             timer.schedule(deadline: .distantFuture)
             return
@@ -293,6 +385,15 @@ final class PTAAgent {
     func linksChanged() {
         responder.relink(config.links)
         refreshPrivateLinks()
+    }
+
+    /// A private link went BAD: the siblings served over it cannot be reached
+    /// through it, and its proxy entries would go on answering their ARP on
+    /// the LAN, competing with the sibling that carries them next. A sibling
+    /// that still uses the link after it heals renews, which serves it again.
+    func linkFailed(_ link: String) {
+        perform(responder.stop(link: link, reason: "\(link) is BAD"))
+        scheduleTick()
     }
 
     /// A hot link was unplugged: services over it end (the kernel already removed its routes).
@@ -377,6 +478,21 @@ final class PTAAgent {
     }
 
     // MARK: status
+
+    /// Every configured sibling: its readiness, the links that lead to it, and who carries whom.
+    var siblingsStatus: [DaemonStatus.Sibling] {
+        let now = env.clock.nowNanos()
+        return config.siblings.map { s in
+            let r = readiness.readiness(of: s.name, now: now)
+            let heard = readiness.entries[s.name]?.heardNanos
+            return DaemonStatus.Sibling(
+                name: s.name, ready: r == .ready, readiness: r.rawValue, reason: readiness.reason(of: s.name, now: now),
+                links: daemon.slaves.filter { $0.role == .private && $0.config.sibling == s.name }.map(\.name),
+                last_heard_s: heard.map { Double(now &- $0) / 1e9 },
+                serves_us: requester.map { $0.sibling == s.name && $0.state != .idle } ?? false,
+                we_serve: serving[s.name] != nil, preference: s.preference)
+        }
+    }
 
     var status: DaemonStatus.PTA {
         let serving = self.serving.values.sorted { $0.sibling < $1.sibling }.map {

@@ -81,8 +81,8 @@ final class PTAWireTests: XCTestCase {
         XCTAssertEqual(decode(b), .failure(.badMagic))
         b = good; b[4] = 2
         XCTAssertEqual(decode(b), .failure(.badVersion(2)))
-        b = good; b[5] = 7
-        XCTAssertEqual(decode(b), .failure(.unknownType(7)))
+        b = good; b[5] = 8
+        XCTAssertEqual(decode(b), .failure(.unknownType(8)))
         b = good; b[5] = 0
         XCTAssertEqual(decode(b), .failure(.unknownType(0)))
 
