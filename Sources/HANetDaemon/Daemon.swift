@@ -112,6 +112,8 @@ public final class Daemon {
         for r in plugins.load(from: search, disabled: disabled) where r.state != .enabled {
             log.warning("plugin \(r.file): \(r.state.rawValue): \(r.reason ?? "")")
         }
+        // What `hanet check` warns about: valid, so the daemon runs, but the log says what is probably wrong.
+        for w in ConfigCheck.warnings(config) { log.warning("config: \(w)") }
 
         // Read-only resolution first.
         var resolved: [Slave] = []
@@ -372,6 +374,7 @@ public final class Daemon {
             verdictChanged(slave: name, detector: detector, health: health, reason: reason, effectiveChanged: changed, effective: s.tracker.effective)
         }
         scheduleDamping(s)
+        if changed, s.role == .private, s.tracker.effective == .bad { pta?.linkFailed(s.name) }
         guard running, changed else { return }
         if settling {
             settleIfEveryoneReported()
@@ -410,7 +413,9 @@ public final class Daemon {
 
     /// Asks the interface manager and switches when it says so.
     func reevaluate(trigger: UInt64?, cause: String) {
-        let decision = InterfaceManager.choose(slaves.map(\.candidate), current: active, failback: config.master.failback)
+        // Told after the decision: a slave that failed over to another public one never says "unable".
+        defer { pta?.readinessMaybeChanged() }
+        let decision = InterfaceManager.choose(candidates, current: active, failback: config.master.failback)
         guard decision.active != active else { return }
         switchTo(decision.active, reason: "\(cause); \(decision.reason)", trigger: trigger ?? env.clock.nowNanos())
     }
@@ -463,6 +468,20 @@ public final class Daemon {
     }
 
     var activeSlave: Slave? { slaves.first { $0.name == active } }
+
+    /// The slaves as the interface manager sees them, private ones with their sibling's readiness and preference.
+    var candidates: [SlaveCandidate] {
+        let now = env.clock.nowNanos()
+        return slaves.map { s in
+            var c = s.candidate
+            if s.role == .private, let sib = s.config.sibling {
+                c.sibling = sib
+                c.readiness = pta?.readiness.readiness(of: sib, now: now)
+                c.preference = config.siblings.first { $0.name == sib }?.preference ?? 0
+            }
+            return c
+        }
+    }
 
     /// The PTA port closed on every public slave (`PTAGuard`), when this node has siblings to speak PTA with.
     var ptaGuard: PTAGuard {
@@ -583,7 +602,7 @@ public final class Daemon {
                             master: master, active: active, links: links, last_switch: lastSwitch,
                             switches: switchCount, adopted: adopted,
                             pta: pta?.status ?? DaemonStatus.PTA(serving: [], served_by: nil), hotplug: hotplugStatus,
-                            refused: refusals.totals)
+                            siblings: pta?.siblingsStatus, refused: refusals.totals)
     }
 
     // MARK: plugins
