@@ -74,7 +74,9 @@ public struct HANetConfig: Equatable, Sendable {
 
     public struct Sibling: Equatable, Sendable {
         public var name: String
-        public var address: IPv4Address         // the sibling's end of the private link
+        /// The sibling's end of the configured private link; nil for a sibling
+        /// reached only through hot-plugged links, whose addresses are derived.
+        public var address: IPv4Address?
         public var keyFile: String
         public var addresses: [IPv4Prefix]      // service addresses it may ask us to carry
         public var location: Location

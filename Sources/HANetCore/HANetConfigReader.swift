@@ -88,6 +88,7 @@ struct HANetConfigReader {
         let hooks = readHooks(hooksTable)
         let metrics = readMetrics(metricsTable)
         let hotplug = readHotplug(hotplugTable, siblings: siblings)
+        checkSiblingsReachable(siblings, siblingTables: siblingTables, linkTables: linkTables ?? [], hotplug: hotplug)
 
         crossCheck(linkTables: linkTables ?? [], siblings: siblings, siblingTables: siblingTables, master: master)
 
@@ -272,12 +273,15 @@ struct HANetConfigReader {
                 name = n
             }
         }
+        // Optional here: required only when a [[link]] names the sibling (crossCheck).
         var address: IPv4Address?
+        var addressOK = true
         if let e = t["address"] {
             if case .string(let s) = e.value.kind, let a = IPv4Address(s) { address = a }
-            else { problem(e.value.line, path + ".address", "expected an IPv4 address without prefix length such as \"169.254.77.2\", got \(e.value.rendered)") }
-        } else {
-            problem(t.line, path + ".address", "missing required key 'address' in [[sibling]] (the sibling's end of the private link, such as \"169.254.77.2\")")
+            else {
+                addressOK = false
+                problem(e.value.line, path + ".address", "expected an IPv4 address without prefix length such as \"169.254.77.2\", got \(e.value.rendered)")
+            }
         }
         var keyFile: String?
         if let (k, line) = requiredString(t, "key_file", path: path, table: "[[sibling]] (\(path))") {
@@ -286,7 +290,7 @@ struct HANetConfigReader {
         }
         let addresses = prefixList(t, "addresses", path: path, table: "[[sibling]] (\(path))", required: true)
         let preference = optionalInt(t, "preference", path: path, range: -1000...1000) ?? 0
-        guard let name, let address, let keyFile, !addresses.isEmpty else { return nil }
+        guard let name, addressOK, let keyFile, !addresses.isEmpty else { return nil }
         return HANetConfig.Sibling(name: name, address: address, keyFile: keyFile, addresses: addresses,
                                    location: .init(file: file, line: t.line), preference: preference)
     }
@@ -323,6 +327,23 @@ struct HANetConfigReader {
     }
 
     // MARK: cross checks
+
+    /// Every sibling needs a way to reach it: the `address` of its end of a
+    /// configured private link when a [[link]] names it, or hot-plug, whose
+    /// links derive their addresses. Without either it could never carry us.
+    mutating func checkSiblingsReachable(_ siblings: [HANetConfig.Sibling], siblingTables: [TOMLTable],
+                                         linkTables: [TOMLTable], hotplug: HANetConfig.Hotplug) {
+        for (i, t) in siblingTables.enumerated() {
+            guard case .string(let name)? = t["name"]?.value.kind, t["address"] == nil,
+                  siblings.contains(where: { $0.name == name }) else { continue }
+            let naming = linkTables.first { if case .string(name)? = $0["sibling"]?.value.kind { return true } else { return false } }
+            if let link = naming {
+                problem(t.line, "sibling[\(i)].address", "missing required key 'address' in [[sibling]] \"\(name)\": the [[link]] on line \(link.line) leads to it, so say its end of that link (such as \"169.254.77.2\")")
+            } else if !hotplug.enabled {
+                problem(t.line, "sibling[\(i)].address", "sibling \"\(name)\" cannot be reached: no [[link]] names it and [hotplug] is off; add its end of a private link as 'address', or turn hot-plug on")
+            }
+        }
+    }
 
     mutating func crossCheck(linkTables: [TOMLTable], siblings: [HANetConfig.Sibling],
                              siblingTables: [TOMLTable], master: HANetConfig.Master?) {
@@ -361,9 +382,9 @@ struct HANetConfigReader {
                 continue
             }
             if let a = t["address"], case .string(let text) = a.value.kind, let p = IPv4Prefix(text),
-               let sib = siblings.first(where: { $0.name == s }), !p.contains(sib.address) {
+               let sib = siblings.first(where: { $0.name == s }), let sa = sib.address, !p.contains(sa) {
                 problem(a.value.line, "link[\(i)].address",
-                        "sibling \"\(s)\" has address \(sib.address), which is outside this link's subnet \(p.network)/\(p.length)")
+                        "sibling \"\(s)\" has address \(sa), which is outside this link's subnet \(p.network)/\(p.length)")
             }
         }
     }

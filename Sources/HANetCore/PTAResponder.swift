@@ -11,12 +11,13 @@ public final class PTAResponder {
     /// A sibling we may serve: from `[[sibling]]` and the `[[link]]` naming it.
     public struct Peer: Equatable, Sendable {
         public var name: String
-        public var address: IPv4Address
+        /// Where answers go: the configured private-link address, or the hot link's far end a message came from.
+        public var address: IPv4Address?
         public var allowed: [IPv4Prefix]
         /// The private link to it; nil when no [[link]] names this sibling.
         public var link: String?
 
-        public init(name: String, address: IPv4Address, allowed: [IPv4Prefix], link: String?) {
+        public init(name: String, address: IPv4Address?, allowed: [IPv4Prefix], link: String?) {
             self.name = name
             self.address = address
             self.allowed = allowed
@@ -186,6 +187,7 @@ public final class PTAResponder {
         while r.utf8.count > PTAWire.maxReason { r.removeLast() }
         let m = PTAMessage(type: type, sender: node, addresses: Array(addresses.prefix(PTAWire.maxAddresses)),
                            counter: counter.next(now: now), bootID: bootID, leaseMillis: lease, reason: r)
-        return .send(m, to: peer.address)
+        guard let to = peer.address else { return .log("PTA: no address to answer \(peer.name) at (no [[link]] and no hot link leads to it)") }
+        return .send(m, to: to)
     }
 }

@@ -504,7 +504,7 @@ public final class Daemon {
         ForwardingPlan(table: config.master.table, port: config.master.port, active: slave?.name,
                        layer: slave?.attributes.layer ?? .l2,
                        serviceAddresses: config.master.addresses.map(\.address),
-                       l3Peer: slave?.config.sibling.flatMap { sib in config.siblings.first { $0.name == sib }?.address },
+                       l3Peer: slave?.peerAddress ?? slave?.config.sibling.flatMap { sib in config.siblings.first { $0.name == sib }?.address },
                        drainNewConnections: drains(slave),
                        slaveOwnAddresses: slave?.config.address.map { [$0.address] } ?? [])
     }

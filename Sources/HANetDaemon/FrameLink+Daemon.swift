@@ -64,8 +64,8 @@ extension Daemon {
         var options = link.options
         options["interface"] = .string(link.interface)
         if let a = link.address { options["address"] = .string(a.description) }
-        if !hot, let name = link.sibling, let s = config.siblings.first(where: { $0.name == name }) {
-            options["peer_address"] = .string(s.address.description)
+        if !hot, let name = link.sibling, let peer = config.siblings.first(where: { $0.name == name })?.address {
+            options["peer_address"] = .string(peer.description)
         }
         return options
     }

@@ -121,16 +121,20 @@ final class PTAAgent {
                 daemon.ptaEvent("sibling-move", sibling: sib, addresses: r.addresses, link: s.name,
                                 reason: "from \(r.sibling) (\(readiness.reason(of: r.sibling, now: now)))")
             }
+            guard let address = s.peerAddress ?? sibling.address else {
+                log.error("PTA: no address for \(sib) on \(s.name); cannot ask it to carry \(config.node.name)")
+                return
+            }
             if requester == nil {
                 requester = PTARequester(node: config.node.name, bootID: bootID, sibling: sib,
-                                         siblingAddress: s.peerAddress ?? sibling.address,
+                                         siblingAddress: address,
                                          addresses: config.master.addresses.map(\.address),
                                          pta: config.pta, counter: counter)
                 requesterSince = Date()
             }
             if !requester!.isServed { takeoverSentNanos = nil; takeoverAnsweredNanos = nil }
             // Another private slave to the same sibling (a hot link came or went): ask over it now.
-            perform(requester!.redirect(to: s.peerAddress ?? sibling.address, now: now))
+            perform(requester!.redirect(to: address, now: now))
             perform(requester!.start(now: now))
         } else if let r = requester {
             perform(r.stop(now: now))
@@ -175,7 +179,7 @@ final class PTAAgent {
     /// The sibling's ends of the private links that lead to it: the configured
     /// one (when a [[link]] names the sibling) and every hot link's.
     func paths(to s: HANetConfig.Sibling) -> [IPv4Address] {
-        var out: [IPv4Address] = config.links.contains { $0.sibling == s.name } ? [s.address] : []
+        var out: [IPv4Address] = config.links.contains { $0.sibling == s.name } ? [s.address].compactMap { $0 } : []
         for slave in daemon.slaves where slave.hot && slave.config.sibling == s.name {
             if let a = slave.peerAddress, !out.contains(a) { out.append(a) }
         }

@@ -262,6 +262,21 @@ final class HANetConfigParseTests: XCTestCase {
         ])
     }
 
+    func testASiblingNeedsAnAddressOnlyWhenAConfiguredLinkLeadsToIt() throws {
+        let sibling = "[[sibling]]\nname = \"s2\"\nkey_file = \"/k\"\naddresses = [\"198.51.100.12/32\"]\n"
+        let link = "[[link]]\ninterface = \"priv0\"\nrole = \"private\"\nsibling = \"s2\"\naddress = \"169.254.77.1/30\"\n"
+        XCTAssertEqual(problems(base + link + sibling), [
+            "c.toml:10: sibling[0].address: missing required key 'address' in [[sibling]] \"s2\": the [[link]] on line 5 leads to it, so say its end of that link (such as \"169.254.77.2\")",
+        ])
+        let eth0 = "[[link]]\ninterface = \"eth0\"\n"
+        XCTAssertEqual(problems(base + eth0 + sibling), [
+            "c.toml:7: sibling[0].address: sibling \"s2\" cannot be reached: no [[link]] names it and [hotplug] is off; add its end of a private link as 'address', or turn hot-plug on",
+        ])
+        // Reached through hot-plugged links only: their addresses are derived, none is configured.
+        let c = try HANetConfig.parse(base + eth0 + sibling + "[hotplug]\nenabled = true\n[[hotplug.allow]]\ndriver = \"cdc_subset\"\n", file: "c.toml")
+        XCTAssertNil(c.siblings.first?.address)
+    }
+
     func testLinkCannotBeTheMasterOrItsPort() {
         XCTAssertEqual(problems(base + "[[link]]\ninterface = \"hanet0p\"\n"),
                        ["c.toml:6: link[0].interface: interface \"hanet0p\" is the master's port; a link must be a real interface"])
