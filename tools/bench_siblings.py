@@ -86,35 +86,28 @@ class SiblingBench(Bench):
         for i in range(faults):
             self.set_public("s2", False)
             wait_until(5, "s2 unable", lambda: self.readiness("s2") == "unable")
-            collect = self.probes(2.0)
-            time.sleep(0.7)  # probe baseline before the fault
-            t = self.link("s1", "eth0", False)
-            wait_until(5, "s3 to carry s1", lambda: self.served_by("s3"))
-            s = {"fault_to_serving_ms": self.serving_since("s3") - t * 1000}
-            u, _ = collect()
-            s["udp_outage_ms"] = u["longest_gap_ms"]
-            out.append(s)
-            print(f"  dark preferred {i + 1}/{faults}: fault -> s3 serving {s['fault_to_serving_ms']:.3f} ms, "
-                  f"udp outage {s['udp_outage_ms']:.1f} ms", flush=True)
-            self.heal()
+            out.append(self.fault_to_s3(lambda: self.link("s1", "eth0", False), f"dark preferred {i + 1}/{faults}"))
         return out
+
+    def fault_to_s3(self, fault, what):
+        """Probes, `fault` after a baseline, until s3 serves s1; then heals. Returns the sample."""
+        collect = self.probes(2.0)
+        time.sleep(0.7)  # probe baseline before the fault
+        t = fault()
+        wait_until(5, "s3 to carry s1", lambda: self.served_by("s3"))
+        s = {"fault_to_serving_ms": self.serving_since("s3") - t * 1000}
+        u, _ = collect()
+        s["udp_outage_ms"] = u["longest_gap_ms"]
+        print(f"  {what}: fault -> s3 serving {s['fault_to_serving_ms']:.3f} ms, udp outage {s['udp_outage_ms']:.1f} ms", flush=True)
+        self.heal()
+        return s
 
     def carrier(self, faults):
         out = []
         for i in range(faults):
             self.link("s1", "eth0", False)
             wait_until(5, "s2 to carry s1", lambda: self.served_by("s2"))
-            collect = self.probes(2.0)
-            time.sleep(0.7)
-            t = self.set_public("s2", False)
-            wait_until(5, "s3 to carry s1", lambda: self.served_by("s3"))
-            s = {"fault_to_serving_ms": self.serving_since("s3") - t * 1000}
-            u, _ = collect()
-            s["udp_outage_ms"] = u["longest_gap_ms"]
-            out.append(s)
-            print(f"  carrier fault {i + 1}/{faults}: s2 down -> s3 serving {s['fault_to_serving_ms']:.3f} ms, "
-                  f"udp outage {s['udp_outage_ms']:.1f} ms", flush=True)
-            self.heal()
+            out.append(self.fault_to_s3(lambda: self.set_public("s2", False), f"carrier's fault {i + 1}/{faults}"))
         return out
 
     def probes(self, seconds):

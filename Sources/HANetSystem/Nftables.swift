@@ -75,23 +75,12 @@ public final class Nftables: DataPlane {
     }
 
     public func guardDrops(table: String) throws -> UInt64? {
-        let t = PTAGuard.table(for: table)
-        let json: String
-        do {
-            json = try run("list table netdev \(t)", json: true, what: "list table netdev \(t)")
-        } catch let e as HANetError where e.message.contains("No such file or directory") {
-            return nil
-        }
-        guard let listing = try? JSONDecoder().decode(Listing.self, from: Data(json.utf8)) else {
-            throw HANetError(.protocolError, "nftables: list table netdev \(t): unexpected JSON output: \(json.prefix(200))")
-        }
+        guard let listing = try list(PTAGuard.table(for: table)) else { return nil }
         return listing.nftables.compactMap(\.rule).flatMap(\.expr).compactMap(\.counterPackets).reduce(0, +)
     }
 
-    public func installed(table: String) throws -> (port: String, active: String?)? {
-        guard NftablesRuleset.isIdentifier(table) else {
-            throw HANetError(.config, "nftables table name '\(table)': not a valid identifier")
-        }
+    /// `nft -j list table netdev NAME`, decoded; nil when there is no such table.
+    private func list(_ table: String) throws -> Listing? {
         let json: String
         do {
             json = try run("list table netdev \(table)", json: true, what: "list table netdev \(table)")
@@ -101,6 +90,14 @@ public final class Nftables: DataPlane {
         guard let listing = try? JSONDecoder().decode(Listing.self, from: Data(json.utf8)) else {
             throw HANetError(.protocolError, "nftables: list table netdev \(table): unexpected JSON output: \(json.prefix(200))")
         }
+        return listing
+    }
+
+    public func installed(table: String) throws -> (port: String, active: String?)? {
+        guard NftablesRuleset.isIdentifier(table) else {
+            throw HANetError(.config, "nftables table name '\(table)': not a valid identifier")
+        }
+        guard let listing = try list(table) else { return nil }
         var fwdTarget: [String: String] = [:]       // chain name -> device it forwards to
         for item in listing.nftables {
             guard let rule = item.rule else { continue }
