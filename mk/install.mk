@@ -39,6 +39,7 @@ install-plugins:
 install-plugin-dev:
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(INCLUDEDIR)/hanet $(DESTDIR)$(PKGCONFIGDIR)
 	$(INSTALL) -m 0644 $(HANET_PLUGIN_H) $(DESTDIR)$(INCLUDEDIR)/hanet/plugin.h
+	$(INSTALL) -m 0644 $(dir $(HANET_PLUGIN_H))plugin-util.h $(DESTDIR)$(INCLUDEDIR)/hanet/plugin-util.h
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@PLUGINSDIR@|$(HANET_PLUGINS_DIR)|g' \
 	    -e 's|@VERSION@|$(HANET_VERSION)|g' -e 's|@ABI_MAJOR@|$(HANET_ABI_MAJOR)|g' \
 	    -e 's|@ABI_MINOR@|$(HANET_ABI_MINOR)|g' \
@@ -53,6 +54,6 @@ install-systemd:
 
 uninstall:
 	rm -f $(DESTDIR)$(SYSTEMD_UNITDIR)/hanet.service
-	rm -f $(DESTDIR)$(BINDIR)/hanet $(DESTDIR)$(INCLUDEDIR)/hanet/plugin.h $(DESTDIR)$(PKGCONFIGDIR)/hanet-plugin.pc
+	rm -f $(DESTDIR)$(BINDIR)/hanet $(DESTDIR)$(INCLUDEDIR)/hanet/plugin.h $(DESTDIR)$(INCLUDEDIR)/hanet/plugin-util.h $(DESTDIR)$(PKGCONFIGDIR)/hanet-plugin.pc
 	for id in $(HANET_PLUGIN_IDS); do rm -f $(DESTDIR)$(HANET_PLUGINS_DIR)/libhanet-plugin-$$id.so; done
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/hanet $(DESTDIR)$(HANET_PLUGINS_DIR) 2>/dev/null
