@@ -26,7 +26,7 @@
  * reported at the next poll, at most one interval later.
  */
 #define _GNU_SOURCE
-#include <hanet/plugin.h>
+#include <hanet/plugin-util.h>
 #include <hanet_plugin_support.h>
 
 #include <arpa/inet.h>
@@ -124,7 +124,7 @@ static void maybe_report(arp_instance *a) {
 }
 
 static void report_counters(arp_instance *a) {
-    hanet_ps_report_counters(a->api, a->handle, a->sent, a->replies, a->last_reply_ns);
+    hanet_util_report_counters(a->api, a->handle, a->sent, a->replies, a->last_reply_ns);
 }
 
 /* ---- capture --------------------------------------------------------- */
@@ -288,8 +288,8 @@ static int arp_create(void *state, const hanet_detector_context *ctx, void **ins
     a->last_health = HANET_HEALTH_UNKNOWN;
     a->tx = a->ioctl_fd = -1;
 
-    if (hanet_ps_config_int(api, ctx->config, "missed_max", 1, 1000, &a->missed_max, "arp-monitor", a->slave, error,
-                            error_size) != 0)
+    if (hanet_util_config_int(api, ctx->config, "missed_max", 1, 1000, &a->missed_max, "arp-monitor", a->slave, error,
+                            error_size) < 0)
         goto invalid;
     const char *v = api->config_get(api, ctx->config, "all_targets");
     if (v != NULL) {
@@ -299,31 +299,29 @@ static int arp_create(void *state, const hanet_detector_context *ctx, void **ins
             goto invalid;
         }
     }
-    v = api->config_get(api, ctx->config, "targets");
-    if (v == NULL || v[0] == '\0') {
+    size_t ntargets = hanet_util_config_count(api, ctx->config, "targets");
+    if (ntargets == 0) {
         snprintf(error, error_size, "arp-monitor on %s: `targets` is required: IPv4 hosts on the slave's LAN that answer ARP, "
                  "e.g. targets = [\"198.51.100.1\"] in [detector.arp-monitor]", a->slave);
         goto invalid;
     }
-    {
-        char list[1024];
-        snprintf(list, sizeof list, "%s", v);
-        char *save = NULL;
-        for (char *tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-            while (*tok == ' ') tok++;
-            struct in_addr in;
-            if (inet_pton(AF_INET, tok, &in) != 1 || in.s_addr == 0) {
-                snprintf(error, error_size, "arp-monitor on %s: targets: \"%s\" is not a unicast IPv4 address", a->slave, tok);
-                goto invalid;
-            }
-            if (a->ntargets == MAX_TARGETS) {
-                snprintf(error, error_size, "arp-monitor on %s: targets: more than %d addresses", a->slave, MAX_TARGETS);
-                goto invalid;
-            }
-            arp_target *t = &a->targets[a->ntargets++];
-            t->ip = in.s_addr;
-            inet_ntop(AF_INET, &in, t->text, sizeof t->text);
+    for (size_t i = 0; i < ntargets; i++) {
+        char item[64] = "";
+        hanet_util_config_item(api, ctx->config, "targets", i, item, sizeof item);
+        const char *tok = item;
+        while (*tok == ' ') tok++;
+        struct in_addr in;
+        if (inet_pton(AF_INET, tok, &in) != 1 || in.s_addr == 0) {
+            snprintf(error, error_size, "arp-monitor on %s: targets: \"%s\" is not a unicast IPv4 address", a->slave, tok);
+            goto invalid;
         }
+        if (a->ntargets == MAX_TARGETS) {
+            snprintf(error, error_size, "arp-monitor on %s: targets: more than %d addresses", a->slave, MAX_TARGETS);
+            goto invalid;
+        }
+        arp_target *t = &a->targets[a->ntargets++];
+        t->ip = in.s_addr;
+        inet_ntop(AF_INET, &in, t->text, sizeof t->text);
     }
 
     if ((a->tx = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0)) < 0 ||
@@ -364,5 +362,5 @@ static const hanet_detector_type arp_type = {
     .link_event = NULL,
 };
 
-HANET_PS_DETECTOR_PLUGIN("arp-monitor", "1.0.0", arp_type,
+HANET_UTIL_DETECTOR_PLUGIN("arp-monitor", "1.0.0", 0, arp_type,
                          "arp-monitor detector (ARP probes to targets, libpcap capture before the data plane)")

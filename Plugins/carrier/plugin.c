@@ -9,7 +9,7 @@
  * verdict forever). Only changes are reported: the host's tracker keeps the
  * last verdict, and a netlink storm (MTU, address changes) must not flood it.
  */
-#include <hanet/plugin.h>
+#include <hanet/plugin-util.h>
 #include <hanet_plugin_support.h>
 
 #include <stdio.h>
@@ -20,11 +20,8 @@
 #define IFF_LOWER_UP_ 0x10000u
 
 typedef struct carrier_instance {
-    const hanet_host_api *api;
-    hanet_instance_handle *handle;
+    hanet_util_reporter reporter;
     char slave[64];
-    int last_health;      /* HANET_HEALTH_* last reported */
-    char last_reason[128];
 } carrier_instance;
 
 static const char *operstate_name(uint32_t operstate) {
@@ -34,7 +31,7 @@ static const char *operstate_name(uint32_t operstate) {
 }
 
 static void verdict(carrier_instance *c, int health, const char *reason) {
-    hanet_ps_report_change(c->api, c->handle, &c->last_health, c->last_reason, sizeof c->last_reason, health, reason);
+    hanet_util_report(&c->reporter, health, "%s", reason);
 }
 
 /* The verdict for a slave that is UP (IFF_UP) or not, with carrier (LOWER_UP) or not, in operstate OPER. */
@@ -78,10 +75,8 @@ static int carrier_create(void *state, const hanet_detector_context *ctx, void *
         snprintf(error, error_size, "carrier: out of memory");
         return HANET_ERROR;
     }
-    c->api = ctx->api;
-    c->handle = ctx->handle;
+    hanet_util_reporter_init(&c->reporter, ctx);
     snprintf(c->slave, sizeof c->slave, "%s", ctx->slave);
-    c->last_health = HANET_HEALTH_UNKNOWN;
     check_sysfs(c); /* the slave gets a verdict now, not at the next netlink event */
     *instance = c;
     return HANET_OK;
@@ -109,5 +104,5 @@ static const hanet_detector_type carrier_type = {
     .link_event = carrier_link_event,
 };
 
-HANET_PS_DETECTOR_PLUGIN("carrier", "1.0.0", carrier_type,
+HANET_UTIL_DETECTOR_PLUGIN("carrier", "1.0.0", 0, carrier_type,
                          "carrier detector (link up and carrier, from netlink events)")

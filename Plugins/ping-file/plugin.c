@@ -32,7 +32,7 @@
  * min_ok is reported at the next poll, at most one interval later.
  */
 #define _GNU_SOURCE
-#include <hanet/plugin.h>
+#include <hanet/plugin-util.h>
 #include <hanet_plugin_support.h>
 
 #include <arpa/inet.h>
@@ -192,7 +192,7 @@ static void maybe_report(ping_instance *p) {
 }
 
 static void report_counters(ping_instance *p) {
-    hanet_ps_report_counters(p->api, p->handle, p->sent, p->replies, p->last_reply_ns);
+    hanet_util_report_counters(p->api, p->handle, p->sent, p->replies, p->last_reply_ns);
 }
 
 /* A valid answer from host `ip`. */
@@ -463,10 +463,10 @@ static int ping_create(void *state, const hanet_detector_context *ctx, void **in
     /* The identifier tells our echo replies from other pingers' */
     p->ident = (uint16_t)((uintptr_t)p >> 4 ^ (uint16_t)getpid() ^ (uint16_t)ctx->ifindex * 31);
 
-    if (hanet_ps_config_int(api, ctx->config, "missed_max", 1, 1000, &p->missed_max, "ping-file", p->slave, error,
-                            error_size) != 0 ||
-        hanet_ps_config_int(api, ctx->config, "min_ok", 1, MAX_HOSTS, &p->min_ok, "ping-file", p->slave, error,
-                            error_size) != 0)
+    if (hanet_util_config_int(api, ctx->config, "missed_max", 1, 1000, &p->missed_max, "ping-file", p->slave, error,
+                            error_size) < 0 ||
+        hanet_util_config_int(api, ctx->config, "min_ok", 1, MAX_HOSTS, &p->min_ok, "ping-file", p->slave, error,
+                            error_size) < 0)
         goto invalid;
     const char *v = api->config_get(api, ctx->config, "file");
     if (v == NULL || v[0] == '\0') {
@@ -526,5 +526,5 @@ static const hanet_detector_type ping_type = {
     .link_event = NULL,
 };
 
-HANET_PS_DETECTOR_PLUGIN("ping-file", "1.0.0", ping_type,
+HANET_UTIL_DETECTOR_PLUGIN("ping-file", "1.0.0", 0, ping_type,
                          "ping-file detector (hosts from a file, probed through the slave without announcing the service address)")

@@ -731,11 +731,8 @@ static const hanet_link_type ppp_type = {
 /* ---- the ppp-echo detector --------------------------------------------------- */
 
 typedef struct echo_instance {
-    const hanet_host_api *api;
-    hanet_instance_handle *handle;
+    hanet_util_reporter reporter;
     char slave[64];
-    int last_health;
-    char last_reason[200];
 } echo_instance;
 
 static int echo_create(void *state, const hanet_detector_context *ctx, void **instance, char *error, size_t error_size) {
@@ -752,10 +749,8 @@ static int echo_create(void *state, const hanet_detector_context *ctx, void **in
     }
     echo_instance *e = calloc(1, sizeof *e);
     if (e == NULL) return HANET_ERROR;
-    e->api = ctx->api;
-    e->handle = ctx->handle;
+    hanet_util_reporter_init(&e->reporter, ctx);
     snprintf(e->slave, sizeof e->slave, "%s", ctx->slave);
-    e->last_health = -1;
     *instance = e;
     return HANET_OK;
 }
@@ -790,8 +785,8 @@ static void echo_poll(void *instance) {
         pthread_mutex_unlock(&l->state_lock);
     }
     pthread_mutex_unlock(&links_lock);
-    hanet_ps_report_counters(e->api, e->handle, sent, replies, last);
-    hanet_ps_report_change(e->api, e->handle, &e->last_health, e->last_reason, sizeof e->last_reason, health, reason);
+    hanet_util_report_counters(e->reporter.api, e->reporter.handle, sent, replies, last);
+    hanet_util_report(&e->reporter, health, "%s", reason);
 }
 
 static const hanet_detector_type echo_type = {
@@ -810,10 +805,10 @@ static const hanet_detector_type echo_type = {
 static int ppp_init(const hanet_host_api *api, void **state, char *error, size_t error_size) {
     pthread_once(&fcstab_once, fcstab_init);
     *state = (void *)api; /* describe and open read the configuration through config_get */
-    if (hanet_ps_register_link_type(api, &ppp_type, error, error_size) != HANET_OK) return HANET_ERROR;
-    return hanet_ps_register_detector(api, &echo_type, error, error_size);
+    if (hanet_util_register_link_type(api, &ppp_type, error, error_size) != HANET_OK) return HANET_ERROR;
+    return hanet_util_register_detector(api, &echo_type, error, error_size);
 }
 
-HANET_PS_PLUGIN("ppp-serial", "1.0.0",
+HANET_UTIL_PLUGIN("ppp-serial", "1.0.0", 0,
                 "ppp-serial link type (PPP over a serial line to a sibling, in user space) and the ppp-echo detector",
                 ppp_init)

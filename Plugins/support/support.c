@@ -10,25 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* ---- registration ------------------------------------------------------------ */
-
-int hanet_ps_register_link_type(const hanet_host_api *api, const hanet_link_type *type, char *error, size_t error_size) {
-    if (api->register_link_type(api, type) != HANET_OK) {
-        snprintf(error, error_size, "could not register link type \"%s\"", type->name);
-        return HANET_ERROR;
-    }
-    return HANET_OK;
-}
-
-int hanet_ps_register_detector(const hanet_host_api *api, const hanet_detector_type *type, char *error,
-                               size_t error_size) {
-    if (api->register_detector(api, type) != HANET_OK) {
-        snprintf(error, error_size, "could not register detector \"%s\"", type->name);
-        return HANET_ERROR;
-    }
-    return HANET_OK;
-}
-
 /* ---- link types over a kernel netdev ------------------------------------------- */
 
 int hanet_ps_is_netdev(const hanet_device_info *device) {
@@ -125,40 +106,6 @@ int hanet_ps_check_slave(const char *plugin, const char *slave, size_t max, char
         return HANET_INVALID;
     }
     return HANET_OK;
-}
-
-/* TEXT as a whole decimal number from LO to HI; 0 on success, -1 otherwise. */
-static int hanet_ps_parse_int(const char *text, int lo, int hi, int *out) {
-    if (text == NULL || text[0] == '\0') return -1;
-    char *end;
-    long v = strtol(text, &end, 10);
-    if (*end != '\0' || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
-
-int hanet_ps_config_int(const hanet_host_api *api, const hanet_config *config, const char *key, int lo, int hi,
-                        int *out, const char *plugin, const char *slave, char *error, size_t error_size) {
-    const char *v = api->config_get(api, config, key);
-    if (v != NULL && hanet_ps_parse_int(v, lo, hi, out) != 0) {
-        snprintf(error, error_size, "%s on %s: %s = %s: expected a whole number from %d to %d", plugin, slave, key, v,
-                 lo, hi);
-        return -1;
-    }
-    return 0;
-}
-
-void hanet_ps_report_change(const hanet_host_api *api, hanet_instance_handle *handle, int *last_health,
-                            char *last_reason, size_t last_reason_size, int health, const char *reason) {
-    if (health == *last_health && strcmp(reason, last_reason) == 0) return;
-    *last_health = health;
-    snprintf(last_reason, last_reason_size, "%s", reason);
-    api->report(api, handle, health, reason);
-}
-
-void hanet_ps_report_counters(const hanet_host_api *api, hanet_instance_handle *handle, uint64_t sent,
-                              uint64_t replies, uint64_t last_reply_ns) {
-    if (HANET_HOST_API_HAS(api, report_counters)) api->report_counters(api, handle, sent, replies, last_reply_ns);
 }
 
 int hanet_ps_refresh_due(uint32_t interval_ms, uint64_t polls, int ifindex) {

@@ -81,7 +81,8 @@ public struct PluginAdmin {
 
     /// `hanet plugins list`: one row per file, refusals explained under their row.
     public static func table(_ records: [PluginRecord], search: PluginSearchPath) -> String {
-        var rows = [["ID", "STATE", "KINDS", "TYPES", "VERSION", "ABI", "FILE"]]
+        // REQUIRES: the oldest host ABI the plugin runs on (its descriptor's major.minor).
+        var rows = [["ID", "STATE", "KINDS", "TYPES", "VERSION", "REQUIRES", "FILE"]]
         var notes: [Int: String] = [:]
         for r in records {
             let abi = r.abiMajor.map { "\($0).\(r.abiMinor.map(String.init) ?? "?")" } ?? "-"
@@ -110,7 +111,7 @@ public struct PluginAdmin {
         line("state:", r.state.rawValue)
         line("reason:", r.reason)
         line("version:", r.version)
-        line("abi:", r.abiMajor.map { "\($0).\(r.abiMinor.map(String.init) ?? "?")" })
+        line("requires:", r.abiMajor.map { "plugin ABI \($0).\(r.abiMinor.map(String.init) ?? "?") (this host: \(PluginHost.abiMajor).\(PluginHost.abiMinor))" })
         line("file:", r.file)
         line("description:", r.description)
         line("kinds:", r.kinds.isEmpty ? "-" : r.kinds.joined(separator: ", "))

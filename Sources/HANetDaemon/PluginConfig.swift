@@ -3,21 +3,37 @@ import FoundationEssentials
 import HANetCore
 
 /// One configuration object handed to a plugin (`const hanet_config *`):
-/// every value is rendered to a C string once, up front, so the pointers
-/// `config_get` returns stay valid for as long as this object lives (the
-/// instance's lifetime for detectors, the call for describe).
+/// every value and every array element is rendered to a C string once, up
+/// front, so the pointers `config_get` and `config_get_at` return stay valid
+/// for as long as this object lives (the instance's lifetime for detectors,
+/// the link's for open, the call for describe).
 final class PluginConfig {
     private let arena: CStringArena
     private let values: [String: UnsafePointer<CChar>]
+    /// A scalar is its own one element; an array's elements are never joined.
+    private let elements: [String: [UnsafePointer<CChar>]]
 
     init(_ config: [String: HANetConfig.Value]) {
         let arena = CStringArena()
         self.arena = arena
         values = config.mapValues { arena.make($0.text) }
+        elements = config.mapValues { value in
+            if case .array(let items) = value { return items.map { arena.make($0.text) } }
+            return [arena.make(value.text)]
+        }
     }
 
     func value(_ key: String) -> UnsafePointer<CChar>? {
         values[key]
+    }
+
+    func count(_ key: String) -> Int {
+        elements[key]?.count ?? 0
+    }
+
+    func element(_ key: String, at index: Int) -> UnsafePointer<CChar>? {
+        guard let items = elements[key], index >= 0, index < items.count else { return nil }
+        return items[index]
     }
 
     /// The opaque `hanet_config *` for this object (not retained: the owner keeps it alive).

@@ -26,6 +26,10 @@ public final class DetectorInstance {
     private let countersBox: DetectorCountersBox?
     /// The host's damping for this instance (init_wait_ms, updelay_ms, downdelay_ms).
     public let damping: DetectorDamper.Settings
+    private let pollTimingBox = PollTimingBox()
+    /// Called after every poll that took longer than HANET_POLL_BUDGET_MS, with
+    /// its duration and the line to log (nil when the rate limit holds it back).
+    var onSlowPoll: ((_ nanos: UInt64, _ log: String?) -> Void)?
 
     init(typeName: String, pluginID: String, slave: String, intervalMillis: Int, type: hanet_detector_type,
          state: UnsafeMutableRawPointer?, threadSafe: Bool, keepAlive: [AnyObject],
@@ -49,6 +53,9 @@ public final class DetectorInstance {
     /// The plugin's probe counters (ABI 1.1 `report_counters`), nil when it
     /// never reported any (event-driven detectors, 1.0 plugins). Any thread.
     public var counters: DetectorCounters? { countersBox?.load() }
+
+    /// How this instance's polls measure against HANET_POLL_BUDGET_MS. Any thread.
+    public var pollTiming: PollTiming { pollTimingBox.load() }
 
     /// True once `destroy` ran (explicitly, or because the plugin was disabled).
     public var isDestroyed: Bool {
@@ -76,8 +83,14 @@ public final class DetectorInstance {
     /// One check (the daemon's timer calls this every `intervalMillis`).
     public func poll() {
         guard let poll = type.poll, enter() else { return }
-        defer { leave() }
+        let start = DispatchTime.now().uptimeNanoseconds
         poll(state)
+        let end = DispatchTime.now().uptimeNanoseconds
+        let hook = onSlowPoll
+        leave()
+        let nanos = end &- start
+        let (slow, line) = pollTimingBox.record(nanos: nanos, now: end)
+        if slow { hook?(nanos, line) }
     }
 
     /// A netlink notification about this instance's slave. A removed link is

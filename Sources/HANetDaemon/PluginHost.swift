@@ -21,15 +21,18 @@ public final class PluginHost {
     /// The ABI this host implements; from the header, so they cannot drift.
     public static let abiMajor = Int(HANET_PLUGIN_ABI_MAJOR)
     public static let abiMinor = Int(HANET_PLUGIN_ABI_MINOR)
-    static let entrySymbol = HANET_PLUGIN_ENTRY_SYMBOL
+    /// HANET_PLUGIN_ENTRY_SYMBOL, which the header derives from the major.
+    static let entrySymbol = String(cString: hanet_host_entry_symbol())
+    /// How long one `poll` may take (HANET_POLL_BUDGET_MS), in nanoseconds.
+    public static let pollBudgetNanos = UInt64(HANET_POLL_BUDGET_MS) * 1_000_000
 
     /// Struct sizes this host knows, per ABI minor: index = minor. A struct is
     /// accepted when its size is one of the known layouts up to the plugin's
     /// minor (minors only append, so older plugins declare smaller sizes).
-    /// Minor 1 only appended to the host's table, so plugin structs keep their 1.0 layout.
-    static let descriptorSizes = [MemoryLayout<hanet_plugin_descriptor>.size, MemoryLayout<hanet_plugin_descriptor>.size]
-    static let linkTypeSizes = [MemoryLayout<hanet_link_type>.size, MemoryLayout<hanet_link_type>.size]
-    static let detectorTypeSizes = [MemoryLayout<hanet_detector_type>.size, MemoryLayout<hanet_detector_type>.size]
+    /// Minors 1 and 2 only appended to the host's table, so plugin structs keep their 1.0 layout.
+    static let descriptorSizes = Array(repeating: MemoryLayout<hanet_plugin_descriptor>.size, count: abiMinor + 1)
+    static let linkTypeSizes = Array(repeating: MemoryLayout<hanet_link_type>.size, count: abiMinor + 1)
+    static let detectorTypeSizes = Array(repeating: MemoryLayout<hanet_detector_type>.size, count: abiMinor + 1)
 
     let logger: Logger
     /// Guards every mutable field below. Never held while plugin code runs.
@@ -165,7 +168,7 @@ public final class PluginHost {
             return refuse(.incompatible, "descriptor declares plugin ABI major \(major); this host speaks major \(Self.abiMajor) (majors must be equal)")
         }
         guard minor <= Self.abiMinor else {
-            return refuse(.incompatible, "built for plugin ABI \(major).\(minor), newer than this host's \(Self.abiMajor).\(Self.abiMinor): upgrade HANet or rebuild the plugin against this header")
+            return refuse(.incompatible, "requires plugin ABI \(major).\(minor), newer than this host's \(Self.abiMajor).\(Self.abiMinor): upgrade HANet, or lower the plugin's required minor if it checks newer services with HANET_HOST_API_HAS")
         }
         if let problem = Self.sizeProblem(size, known: Self.descriptorSizes, minor: minor, what: "hanet_plugin_descriptor") {
             return refuse(.incompatible, problem)
@@ -497,6 +500,11 @@ public final class PluginHost {
         let instance = DetectorInstance(typeName: type, pluginID: t.plugin.id, slave: slave, intervalMillis: interval,
                                         type: t.type, state: state, threadSafe: t.type.flags & UInt32(HANET_DETECTOR_THREAD_SAFE) != 0,
                                         keepAlive: [store, slaveC, sink], counters: sink.counters, damping: damping)
+        let pluginID = t.plugin.id
+        instance.onSlowPoll = { [weak self] _, line in
+            guard let line, let self else { return }
+            self.logger(pluginID, Int32(HANET_LOG_WARNING.rawValue), "detector \(type) on \(slave): \(line)")
+        }
         instance.onDestroy = { [weak self, weak plugin = t.plugin] in
             sink.close()
             guard let self else { return }

@@ -40,6 +40,8 @@ enum PluginHostServices {
         api.monotonic_ns = monotonicNanos
         api.deliver_frame = deliverFrame
         api.report_counters = reportCounters
+        api.config_count = configCount
+        api.config_get_at = configGetAt
         return api
     }
 
@@ -138,6 +140,16 @@ enum PluginHostServices {
     static let configGet: @convention(c) (UnsafePointer<hanet_host_api>?, OpaquePointer?, UnsafePointer<CChar>?) -> UnsafePointer<CChar>? = { _, config, key in
         guard let config, let key else { return nil }
         return PluginConfig.from(config).value(String(cString: key))
+    }
+
+    static let configCount: @convention(c) (UnsafePointer<hanet_host_api>?, OpaquePointer?, UnsafePointer<CChar>?) -> Int = { _, config, key in
+        guard let config, let key else { return 0 }
+        return PluginConfig.from(config).count(String(cString: key))
+    }
+
+    static let configGetAt: @convention(c) (UnsafePointer<hanet_host_api>?, OpaquePointer?, UnsafePointer<CChar>?, Int) -> UnsafePointer<CChar>? = { _, config, key, index in
+        guard let config, let key else { return nil }
+        return PluginConfig.from(config).element(String(cString: key), at: index)
     }
 
     static let monotonicNanos: @convention(c) (UnsafePointer<hanet_host_api>?) -> UInt64 = { _ in

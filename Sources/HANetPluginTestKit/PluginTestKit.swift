@@ -19,6 +19,13 @@ public enum PluginTestKit {
     /// The third-party plugin template.
     public static var templateDirectory: String { packageRoot + "/plugin-template" }
 
+    /// The out-of-tree example plugins, one folder each.
+    public static var examplesDirectory: String { packageRoot + "/plugin-examples" }
+
+    /// What the ABI compatibility tests build old hosts and old plugins from:
+    /// the 1.1 header (abi-1.1/hanet/plugin.h) and a 1.1 host (old-host-1.1.c).
+    public static var abiFixturesDirectory: String { packageRoot + "/Tests/PluginABIFixtures" }
+
     /// The built-in plugin ids, in the order Package.swift lists them.
     public static let builtinPluginIDs = ["ethernet", "usbnet", "ppp-serial", "ieee1394", "carrier", "arp-monitor", "ping-file"]
 
@@ -51,16 +58,18 @@ public enum PluginTestKit {
     }
 
     /// Compiles C `source` into `directory/fileName` with `cc -shared -fPIC`
-    /// against the in-tree header, mode 0644. The .c file goes to a scratch
-    /// folder so that it is not a candidate in the plugins folder.
+    /// against the in-tree header (or the one under `includeDirectory`), mode
+    /// 0644. The .c file goes to a scratch folder so that it is not a
+    /// candidate in the plugins folder.
     @discardableResult
-    public static func compilePlugin(source: String, fileName: String, in directory: String, flags: [String] = []) throws -> String {
+    public static func compilePlugin(source: String, fileName: String, in directory: String, flags: [String] = [],
+                                     includeDirectory: String = headerDirectory) throws -> String {
         let scratch = try makeTrustedDirectory("src")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let src = scratch + "/plugin.c"
         try source.write(toFile: src, atomically: true, encoding: .utf8)
         let out = directory + "/" + fileName
-        let r = try run("/usr/bin/cc", ["-shared", "-fPIC", "-Wall", "-Werror", "-I", headerDirectory] + flags + ["-o", out, src])
+        let r = try run("/usr/bin/cc", ["-shared", "-fPIC", "-Wall", "-Werror", "-I", includeDirectory] + flags + ["-o", out, src])
         guard r.status == 0 else {
             throw HANetError(.io, "cc failed for \(fileName) (status \(r.status)):\n\(r.stderr)")
         }

@@ -15,7 +15,7 @@ struct PluginsCommand: ParsableCommand {
         STATE_DIR/plugins.json (--state-dir, else $HANET_STATE_DIR, else /var/lib/hanet) and applied \
         by a running daemon at once.
         """,
-        subcommands: [List.self, Info.self, Enable.self, Disable.self],
+        subcommands: [List.self, Info.self, Enable.self, Disable.self, Try.self],
         defaultSubcommand: List.self
     )
 

@@ -84,12 +84,12 @@ final class PluginRefusalTests: XCTestCase {
         }
         let expected: [(String, PluginState, String)] = [
             ("major2.so", .incompatible, "declares plugin ABI major 2; this host speaks major 1"),
-            ("minor.so", .incompatible, "built for plugin ABI 1.2, newer than this host's 1.1"),
+            ("minor.so", .incompatible, "requires plugin ABI 1.3, newer than this host's 1.2"),
             ("noentry.so", .error, "missing entry symbol hanet_plugin_entry_v1"),
             ("v2entry.so", .incompatible, "built for plugin ABI major 2 (exports hanet_plugin_entry_v2)"),
             ("nullentry.so", .error, "entry hanet_plugin_entry_v1 returned NULL"),
             ("initfail.so", .error, "init failed (status -1): no widget found"),
-            ("bigsize.so", .incompatible, "hanet_plugin_descriptor.struct_size is 48 bytes, larger than the 40 this host knows for ABI 1.1"),
+            ("bigsize.so", .incompatible, "hanet_plugin_descriptor.struct_size is 48 bytes, larger than the 40 this host knows for ABI 1.2"),
             ("bigtype.so", .error, "init registered an invalid type: hanet_detector_type.struct_size is"),
             ("nodestroy.so", .error, "detector \"no-destroy-detector\" lacks create or destroy"),
             ("noprobe.so", .error, "link type \"no-probe-link\" lacks probe or describe"),

@@ -59,7 +59,7 @@ final class PluginTemplateTests: XCTestCase {
         // A relative path is refused at create with the key and what was expected.
         XCTAssertThrowsError(try host.createDetector(type: "file-flag", slave: "hnt0", ifindex: 0, layer: .l2, intervalMillis: nil,
                                                      config: ["path": .string("relative/flag")]) { _, _ in }) {
-            XCTAssertTrue("\($0)".contains("path = \"relative/flag\": expected an absolute file path"), "\($0)")
+            XCTAssertTrue("\($0)".contains("path = relative/flag: expected an absolute file path"), "\($0)")
         }
     }
 }

@@ -4,49 +4,25 @@
  * built with -fvisibility=hidden, so none of these functions is exported: a
  * plugin still exports only HANET_PLUGIN_ENTRY.
  *
- * Third-party plugins (plugin-template/) do not use it: they build against
- * hanet/plugin.h alone. Nothing here links libpcap, so the plugins that do not
- * capture do not need it.
+ * What every plugin needs (the descriptor, registration, reporting changes,
+ * reading configuration) is public, in hanet/plugin-util.h; this file keeps
+ * what only the built-in link types and probing detectors share (sysfs, udev
+ * properties, ARP frames). Nothing here links libpcap, so the plugins that do
+ * not capture do not need it.
  */
 #ifndef HANET_PLUGIN_SUPPORT_H
 #define HANET_PLUGIN_SUPPORT_H
 
-#include <hanet/plugin.h>
+#include <hanet/plugin-util.h>
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- registration and the descriptor -------------------------------------- */
-
-/* Registers TYPE; on failure writes `could not register link type "NAME"` and returns HANET_ERROR. */
-int hanet_ps_register_link_type(const hanet_host_api *api, const hanet_link_type *type, char *error, size_t error_size);
-
-/* Registers TYPE; on failure writes `could not register detector "NAME"` and returns HANET_ERROR. */
-int hanet_ps_register_detector(const hanet_host_api *api, const hanet_detector_type *type, char *error,
-                               size_t error_size);
-
-/* Defines the plugin's descriptor and the one exported symbol, HANET_PLUGIN_ENTRY. */
-#define HANET_PS_PLUGIN(id_, version_, description_, init_)                                  \
-    static const hanet_plugin_descriptor descriptor = {                                      \
-        HANET_PLUGIN_DESCRIPTOR_HEADER,                                                      \
-        .id = id_,                                                                           \
-        .version = version_,                                                                 \
-        .description = description_,                                                         \
-        .init = init_,                                                                       \
-    };                                                                                       \
-    HANET_PLUGIN_EXPORT const hanet_plugin_descriptor *HANET_PLUGIN_ENTRY(void) { return &descriptor; }
-
-/* A plugin that registers one link type (TYPE_, a hanet_link_type) and keeps no state. */
-#define HANET_PS_LINK_TYPE_PLUGIN(id_, version_, type_, description_)                           \
-    static int hanet_ps_plugin_init(const hanet_host_api *api, void **state, char *error, size_t error_size) { \
-        *state = NULL;                                                                          \
-        return hanet_ps_register_link_type(api, &(type_), error, error_size);                   \
-    }                                                                                           \
-    HANET_PS_PLUGIN(id_, version_, description_, hanet_ps_plugin_init)
+/* ---- a link type over a kernel netdev ------------------------------------ */
 
 /* A plugin whose one link type is a kernel netdev (it carries the frames, so
  * open and close only keep the handle): the type is named like the plugin and
- * only PROBE_ and DESCRIBE_ are its own. */
+ * only PROBE_ and DESCRIBE_ are its own. It requires ABI minor 0. */
 #define HANET_PS_NETDEV_LINK_TYPE_PLUGIN(id_, version_, description_, type_description_, probe_, describe_) \
     static const hanet_link_type hanet_ps_netdev_type = {                                      \
         .struct_size = sizeof(hanet_link_type),                                                 \
@@ -57,15 +33,7 @@ int hanet_ps_register_detector(const hanet_host_api *api, const hanet_detector_t
         .open = hanet_ps_netdev_open,                                                           \
         .close = hanet_ps_netdev_close,                                                         \
     };                                                                                          \
-    HANET_PS_LINK_TYPE_PLUGIN(id_, version_, hanet_ps_netdev_type, description_)
-
-/* A plugin that registers one detector (TYPE_, a hanet_detector_type) and keeps no state. */
-#define HANET_PS_DETECTOR_PLUGIN(id_, version_, type_, description_)                            \
-    static int hanet_ps_plugin_init(const hanet_host_api *api, void **state, char *error, size_t error_size) { \
-        *state = NULL;                                                                          \
-        return hanet_ps_register_detector(api, &(type_), error, error_size);                    \
-    }                                                                                           \
-    HANET_PS_PLUGIN(id_, version_, description_, hanet_ps_plugin_init)
+    HANET_UTIL_LINK_TYPE_PLUGIN(id_, version_, 0, hanet_ps_netdev_type, description_)
 
 /* ---- link types over a kernel netdev --------------------------------------- */
 
@@ -108,20 +76,6 @@ void hanet_ps_netdev_close(void *link);
 
 /* A slave name that is set, not empty and shorter than MAX: else "PLUGIN: invalid slave name", HANET_INVALID. */
 int hanet_ps_check_slave(const char *plugin, const char *slave, size_t max, char *error, size_t error_size);
-
-/* Configuration KEY, when set, as a whole number from LO to HI into *out (left alone when unset).
- * -1 with "PLUGIN on SLAVE: KEY = VALUE: expected a whole number from LO to HI" in error. */
-int hanet_ps_config_int(const hanet_host_api *api, const hanet_config *config, const char *key, int lo, int hi,
-                        int *out, const char *plugin, const char *slave, char *error, size_t error_size);
-
-/* Reports HEALTH and REASON only when either differs from the last report (kept in *last_health
- * and LAST_REASON, of LAST_REASON_SIZE bytes). */
-void hanet_ps_report_change(const hanet_host_api *api, hanet_instance_handle *handle, int *last_health,
-                            char *last_reason, size_t last_reason_size, int health, const char *reason);
-
-/* report_counters, when the host has it (ABI 1.1). */
-void hanet_ps_report_counters(const hanet_host_api *api, hanet_instance_handle *handle, uint64_t sent,
-                              uint64_t replies, uint64_t last_reply_ns);
 
 /* Whether a poll should re-read the slave's identity (index, MAC, ...): about once a
  * second at INTERVAL_MS, and whenever the cached IFINDEX is unknown. */

@@ -10,7 +10,12 @@
  * Versioning (the rule GStreamer and SQLite's extension API use):
  *   - ABI major: must equal the host's. A different major changes the entry
  *     symbol's name, so an old host cannot even find a new plugin's entry.
- *   - ABI minor: the plugin's must be <= the host's. Minors only append.
+ *   - ABI minor: the descriptor states the minor the plugin REQUIRES, the
+ *     oldest host whose services it calls without checking. The host loads
+ *     any plugin whose required minor is <= its own, so a plugin built against
+ *     this header that needs only 1.0 services says 0 and runs on every 1.x
+ *     host. Services of later minors are then used only after
+ *     HANET_HOST_API_HAS (below) says the host has them. Minors only append.
  *   - Every struct starts with `struct_size`. Structs are append-only; the
  *     host copies min(struct_size, what it knows) bytes, and refuses a
  *     struct_size larger than any it knows for the plugin's declared minor
@@ -29,9 +34,10 @@
  *     `deliver_frame`) may be called from any thread, including threads the
  *     plugin made. `report` and `deliver_frame` only enqueue; they never call
  *     back into the plugin, so they are safe to call from inside a callback.
- *   - A callback must not block for long: `poll` runs on a shared scheduler.
- *     A detector that must wait (for a reply, a timeout) sends in `poll` and
- *     reports later from its own thread or from a later `poll`.
+ *   - A callback must not block: `poll` runs on a shared scheduler and has
+ *     HANET_POLL_BUDGET_MS to return. A detector that must wait (for a reply,
+ *     a timeout) sends in `poll` and reports later from its own thread or
+ *     from a later `poll`.
  *   - Plugins are never unloaded (the host never dlclose()s). A disabled
  *     plugin's instances are destroyed; its code stays mapped.
  *
@@ -50,14 +56,33 @@ extern "C" {
 #endif
 
 #define HANET_PLUGIN_ABI_MAJOR 1
-/* 1.1 appended hanet_host_api.report_counters. */
-#define HANET_PLUGIN_ABI_MINOR 1
+/*
+ * The minors and what each appended (all to hanet_host_api; the structs a
+ * plugin hands the host have kept their 1.0 layout):
+ *   1.1 report_counters
+ *   1.2 config_count, config_get_at
+ */
+#define HANET_PLUGIN_ABI_MINOR 2
 
 #define HANET_PLUGIN_ENTRY_NAME_(major) hanet_plugin_entry_v##major
 #define HANET_PLUGIN_ENTRY_NAME(major) HANET_PLUGIN_ENTRY_NAME_(major)
 /** The one exported symbol: `const hanet_plugin_descriptor *hanet_plugin_entry_v1(void)`. */
 #define HANET_PLUGIN_ENTRY HANET_PLUGIN_ENTRY_NAME(HANET_PLUGIN_ABI_MAJOR)
-#define HANET_PLUGIN_ENTRY_SYMBOL "hanet_plugin_entry_v1"
+#define HANET_PLUGIN_STRINGIFY_(x) #x
+#define HANET_PLUGIN_STRINGIFY(x) HANET_PLUGIN_STRINGIFY_(x)
+/** The entry's name as a string, for dlsym: "hanet_plugin_entry_v1". */
+#define HANET_PLUGIN_ENTRY_SYMBOL HANET_PLUGIN_STRINGIFY(HANET_PLUGIN_ENTRY)
+
+/**
+ * How long one `poll` call may take, in milliseconds. `poll` runs on a
+ * scheduler thread shared by every instance, so a slow poll delays all the
+ * others. The host times every call; one that takes longer is counted
+ * against the instance and logged (at most once a minute per instance, with
+ * the count and the longest since the last line), and `hanet plugins try`
+ * prints each one. Work that may take longer (a TCP connect, a DNS lookup)
+ * is started non-blocking in one poll and finished in a later one.
+ */
+#define HANET_POLL_BUDGET_MS 5
 
 #if defined(__GNUC__)
 #define HANET_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -174,7 +199,17 @@ struct hanet_host_api {
     int (*register_detector)(const hanet_host_api *api, const hanet_detector_type *type);
     /** A detector's verdict. Any thread; only enqueues. `reason` is copied. */
     void (*report)(const hanet_host_api *api, hanet_instance_handle *instance, int health, const char *reason);
-    /** A configuration value as text ("50", "true", "198.51.100.1,198.51.100.2" for arrays), or NULL. */
+    /**
+     * A configuration value as text, or NULL when `key` is not set.
+     * Lifetime: the string belongs to the host and stays valid, unchanged, as
+     * long as `config` does: for a detector until its `destroy` returns, for a
+     * link from `open` until `close` returns, for `describe` during the call.
+     * Encoding: NUL-terminated UTF-8. Strings as written, without quotes and
+     * with escapes resolved; integers in decimal ("50"); floats in decimal;
+     * booleans "true" or "false"; an array's elements joined with ","
+     * ("198.51.100.1,198.51.100.2"), which is ambiguous when an element
+     * contains a comma: read arrays with config_count and config_get_at.
+     */
     const char *(*config_get)(const hanet_host_api *api, const hanet_config *config, const char *key);
     /** CLOCK_MONOTONIC in nanoseconds. */
     uint64_t (*monotonic_ns)(const hanet_host_api *api);
@@ -191,6 +226,21 @@ struct hanet_host_api {
      */
     void (*report_counters)(const hanet_host_api *api, hanet_instance_handle *instance,
                             uint64_t probes_sent, uint64_t replies, uint64_t last_reply_ns);
+
+    /* ---- since ABI 1.2 (check with HANET_HOST_API_HAS before calling) ---- */
+
+    /**
+     * How many values `key` holds: 0 when it is not set (or is an empty
+     * array), 1 for a scalar, the number of elements for an array.
+     */
+    size_t (*config_count)(const hanet_host_api *api, const hanet_config *config, const char *key);
+    /**
+     * Element `index` of `key` as text (encoded as config_get encodes a
+     * scalar; a scalar is its own element 0), or NULL when `index` is out of
+     * range. Never joined: an element may contain commas. Same lifetime as
+     * config_get's result.
+     */
+    const char *(*config_get_at)(const hanet_host_api *api, const hanet_config *config, const char *key, size_t index);
 };
 
 /**
@@ -251,7 +301,7 @@ struct hanet_detector_type {
     int (*create)(void *plugin_state, const hanet_detector_context *context, void **instance,
                   char *error, size_t error_size);
     void (*destroy)(void *instance);
-    /** Called every interval_ms. May be NULL. */
+    /** Called every interval_ms. Must return within HANET_POLL_BUDGET_MS. May be NULL. */
     void (*poll)(void *instance);
     /** Called on every netlink link notification for this slave. May be NULL. */
     void (*link_event)(void *instance, const hanet_link_event *event);
@@ -262,7 +312,7 @@ struct hanet_detector_type {
 typedef struct hanet_plugin_descriptor {
     uint32_t struct_size;
     uint16_t abi_major;      /* HANET_PLUGIN_ABI_MAJOR the plugin was built with */
-    uint16_t abi_minor;      /* HANET_PLUGIN_ABI_MINOR the plugin was built with */
+    uint16_t abi_minor;      /* the oldest host minor the plugin needs (<= the header's) */
     const char *id;          /* unique, [a-z0-9-]+: what `hanet plugins enable ID` takes */
     const char *version;     /* the plugin's own version, e.g. "1.0.0" */
     const char *description;
@@ -274,10 +324,24 @@ typedef struct hanet_plugin_descriptor {
     int (*init)(const hanet_host_api *api, void **plugin_state, char *error, size_t error_size);
 } hanet_plugin_descriptor;
 
-/** Fill the versioning fields of a descriptor. */
-#define HANET_PLUGIN_DESCRIPTOR_HEADER \
+/**
+ * Fill the versioning fields of a descriptor for a plugin that requires host
+ * minor `minor`: the highest minor whose services it calls without checking
+ * HANET_HOST_API_HAS. 0 when it uses only 1.0 services or checks the rest.
+ */
+#define HANET_PLUGIN_DESCRIPTOR_HEADER_REQUIRING(minor) \
     .struct_size = sizeof(hanet_plugin_descriptor), \
-    .abi_major = HANET_PLUGIN_ABI_MAJOR, .abi_minor = HANET_PLUGIN_ABI_MINOR
+    .abi_major = HANET_PLUGIN_ABI_MAJOR, .abi_minor = (minor)
+
+/*
+ * The required minor HANET_PLUGIN_DESCRIPTOR_HEADER states: define
+ * HANET_PLUGIN_REQUIRED_MINOR before including this header to lower it.
+ * Without it a plugin is assumed to use every service of this header.
+ */
+#ifndef HANET_PLUGIN_REQUIRED_MINOR
+#define HANET_PLUGIN_REQUIRED_MINOR HANET_PLUGIN_ABI_MINOR
+#endif
+#define HANET_PLUGIN_DESCRIPTOR_HEADER HANET_PLUGIN_DESCRIPTOR_HEADER_REQUIRING(HANET_PLUGIN_REQUIRED_MINOR)
 
 /** The entry symbol's type. Returns NULL when the plugin cannot run at all. */
 typedef const hanet_plugin_descriptor *(*hanet_plugin_entry_fn)(void);
