@@ -63,3 +63,34 @@ final class PluginTemplateTests: XCTestCase {
         }
     }
 }
+
+/// The template README's `sh` blocks, run literally one after another in a
+/// scratch HOME, take an author from copying the folder to seeing verdicts.
+final class PluginTemplateReadmeTests: XCTestCase {
+    func testReadmeShellStepsRunFromCopyToVerdict() throws {
+        let readme = try String(contentsOfFile: PluginTestKit.templateDirectory + "/README.md", encoding: .utf8)
+        var blocks: [String] = []
+        var current: [Substring]?
+        for line in readme.split(separator: "\n", omittingEmptySubsequences: false) {
+            if current == nil, line == "```sh" { current = [] } else if current != nil, line == "```" {
+                blocks.append(current!.joined(separator: "\n"))
+                current = nil
+            } else { current?.append(line) }
+        }
+        XCTAssertGreaterThanOrEqual(blocks.count, 3, "copy, build, try")
+        let home = try PluginTestKit.makeTrustedDirectory("readme")
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        var env = ProcessInfo.processInfo.environment
+        env["HOME"] = home
+        env["HANET_SRC"] = PluginTestKit.packageRoot
+        env["PATH"] = try PluginTestKit.productsDirectory() + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        env["HANET_PLUGINS_DIR"] = nil
+        env["HANET_STATE_DIR"] = home + "/state"
+        let script = "set -e\n" + blocks.joined(separator: "\n")
+        let r = try PluginTestKit.run("/bin/bash", ["-c", script], directory: home, environment: env)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("file-flag  enabled"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("file-flag on lo: GOOD  no fault flag (\(home)/fault-flag absent)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("file-flag on lo: BAD  fault flag \(home)/fault-flag exists"), r.stdout)
+    }
+}
