@@ -1,4 +1,4 @@
-/// `[hotplug]` and its `[[hotplug.allow]]` rules (issue 8).
+/// `[hotplug]` and its `[[hotplug.allow]]` rules.
 extension HANetConfigReader {
     static let hotplugKeys = ["enabled", "sibling", "priority", "detectors", "allow"]
     static let hotplugRuleKeys = ["driver", "name", "subsystem", "property", "type", "detectors", "sibling", "address"]

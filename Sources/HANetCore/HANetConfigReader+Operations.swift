@@ -1,4 +1,4 @@
-/// `[hooks]` and `[metrics]`: the operations tables (issue 9).
+/// `[hooks]` and `[metrics]`: the operations tables.
 extension HANetConfigReader {
     static let hooksKeys = ["on_switch", "on_pta", "on_event", "timeout_ms"]
     static let metricsKeys = ["listen"]

@@ -27,7 +27,7 @@ final class HotplugState {
     static let helloPatience = 20
 }
 
-/// Issue 8: private links plugged in while the daemon runs become backup
+/// Private links plugged in while the daemon runs become backup
 /// slaves once the sibling at the other end answers an authenticated HELLO;
 /// a link pulled out leaves the candidate set at once.
 ///
@@ -87,7 +87,7 @@ extension Daemon {
                                            uevent_monotonic_ns: uevent)
         hotplug.history.append(r)
         if hotplug.history.count > HotplugState.historyLimit { hotplug.history.removeFirst(hotplug.history.count - HotplugState.historyLimit) }
-        ops.events.emit("hotplug") { ev in
+        ops.events.emit(.hotplug) { ev in
             ev.message = action
             ev.slave = interface
             ev.sibling = sibling

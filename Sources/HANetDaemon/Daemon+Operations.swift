@@ -24,7 +24,7 @@ extension Daemon {
     /// The end of `start` (on the control queue, with the control socket up).
     func startOperations() throws {
         ops.metrics?.setActive(active, now: env.clock.nowNanos())
-        ops.events.emit("start") { e in
+        ops.events.emit(.start) { e in
             e.to = self.active
             e.reason = self.adopted ? "adopted the data plane a previous instance left" : nil
         }
@@ -68,7 +68,7 @@ extension Daemon {
         ops.readySent = true
         let status = active.map { "forwarding on \($0)" } ?? "no GOOD slave yet; master up, nothing forwarded"
         ops.notify.send("READY=1\nSTATUS=\(status)\nMAINPID=\(ProcessSignals.pid)")
-        ops.events.emit("ready") { e in e.to = self.active; e.reason = status }
+        ops.events.emit(.ready) { e in e.to = self.active; e.reason = status }
     }
 
     func startMetricsServer() throws {
@@ -91,7 +91,7 @@ extension Daemon {
         ops.watchdog = nil
         ops.notify.send("STOPPING=1")
         ops.metricsServer?.stop()
-        ops.events.emit("stop")
+        ops.events.emit(.stop)
         ops.events.closeAll()
     }
 
@@ -99,7 +99,7 @@ extension Daemon {
 
     func switched(from: String?, to: String?, reason: String, trigger: UInt64, rulesAt: UInt64) {
         ops.metrics?.switched(ruleSeconds: from == nil ? nil : Double(rulesAt &- trigger) / 1e9)
-        ops.events.emit("switch") { e in
+        ops.events.emit(.switch) { e in
             e.from = from
             e.to = to
             e.reason = reason
@@ -108,14 +108,14 @@ extension Daemon {
     }
 
     func verdictChanged(slave: String, detector: String, health: Health, reason: String, effectiveChanged: Bool, effective: Health) {
-        ops.events.emit("verdict") { e in
+        ops.events.emit(.verdict) { e in
             e.slave = slave
             e.detector = detector
             e.health = health.rawValue
             e.reason = reason
         }
         if effectiveChanged {
-            ops.events.emit("health") { e in
+            ops.events.emit(.health) { e in
                 e.slave = slave
                 e.health = effective.rawValue
                 e.reason = "\(detector): \(reason)"
@@ -129,7 +129,7 @@ extension Daemon {
         ops.metrics?.ptaMessage(direction: direction, type: m.type.description)
         // RENEW, its ACK and READINESS are too frequent for the event ring; readiness changes have their own event.
         guard m.type != .renew, m.type != .ack, m.type != .readiness else { return }
-        ops.events.emit("pta") { e in
+        ops.events.emit(.pta) { e in
             e.sibling = peer
             e.message = "\(direction) \(m.type)"
             e.addresses = m.addresses.map(\.description)
@@ -137,7 +137,7 @@ extension Daemon {
         }
     }
 
-    func ptaEvent(_ kind: String, sibling: String, addresses: [IPv4Address], link: String? = nil, reason: String? = nil) {
+    func ptaEvent(_ kind: EventKind, sibling: String, addresses: [IPv4Address], link: String? = nil, reason: String? = nil) {
         ops.events.emit(kind) { e in
             e.sibling = sibling
             e.addresses = addresses.map(\.description)

@@ -40,7 +40,7 @@ extension Daemon {
 
     private func refuse(_ problems: [String]) -> ReloadResult {
         log.error("reload refused; still running the previous configuration:\n  " + problems.joined(separator: "\n  "))
-        ops.events.emit("reload-refused") { $0.changes = problems; $0.reason = "kept the running configuration" }
+        ops.events.emit(.reloadRefused) { $0.changes = problems; $0.reason = "kept the running configuration" }
         return ReloadResult(ok: false, applied: [], problems: problems)
     }
 
@@ -157,7 +157,7 @@ extension Daemon {
         }
         for s in slaves { scheduleDamping(s) }
         log.info(applied.isEmpty ? "reload: configuration unchanged" : "reload applied:\n  " + applied.joined(separator: "\n  "))
-        ops.events.emit("reload") { $0.changes = applied }
+        ops.events.emit(.reload) { $0.changes = applied }
         reevaluate(trigger: nil, cause: "configuration reloaded")
         return ReloadResult(ok: true, applied: applied, problems: [])
     }

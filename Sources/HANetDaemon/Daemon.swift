@@ -47,8 +47,10 @@ public struct DaemonOptions {
 /// interface manager picks another slave. So a crash leaves traffic flowing
 /// on the last active slave (fail-static), and a restart adopts what it finds.
 ///
-/// All state lives on one serial queue; detector reports and kernel events
-/// from other threads are enqueued onto it.
+/// All state lives on one serial queue, `queue`, its one owner: detector
+/// reports, kernel events, PTA messages and control requests from other
+/// threads are enqueued onto it, and the functions that read or change the
+/// state assert that they run there (`assertOwner`).
 public final class Daemon {
     /// Replaced by a reload (Daemon+Reload.swift), on the control queue only.
     public internal(set) var config: HANetConfig
@@ -86,7 +88,7 @@ public final class Daemon {
         self.config = config
         self.env = environment
         self.options = options
-        let log = DaemonLog(node: config.node.name)
+        let log = DaemonLog(node: config.node.name, minimumLevel: DaemonLog.level(from: options.environment))
         self.log = log
         self.refusals = Refusals(log: log, clock: environment.clock)
         self.plugins = PluginHost { plugin, level, message in log.write(level: Int(level), "plugin \(plugin): \(message)") }
@@ -362,6 +364,7 @@ public final class Daemon {
     }
 
     func report(slave name: String, detector: String, health: Health, reason: String, at now: UInt64) {
+        assertOwner()
         guard let s = slaves.first(where: { $0.name == name }) else { return }
         s.verdictTimes[detector] = now
         let before = s.tracker.effective
@@ -413,6 +416,7 @@ public final class Daemon {
 
     /// Asks the interface manager and switches when it says so.
     func reevaluate(trigger: UInt64?, cause: String) {
+        assertOwner()
         // Told after the decision: a slave that failed over to another public one never says "unable".
         defer { pta?.readinessMaybeChanged() }
         let decision = InterfaceManager.choose(candidates, current: active, failback: config.master.failback)
@@ -425,6 +429,7 @@ public final class Daemon {
     /// the master's attributes, then the announcements that move the
     /// neighbours' caches.
     func switchTo(_ name: String?, reason: String, trigger: UInt64) {
+        assertOwner()
         let from = active
         let new = name.flatMap { n in slaves.first { $0.name == n } }
         let old = from.flatMap { n in slaves.first { $0.name == n } }
@@ -468,6 +473,12 @@ public final class Daemon {
     }
 
     var activeSlave: Slave? { slaves.first { $0.name == active } }
+
+    /// Traps when called off the control queue: the daemon's state has one owner.
+    /// A check of the current queue, cheap enough for every decision.
+    func assertOwner() {
+        dispatchPrecondition(condition: .onQueue(queue))
+    }
 
     /// The slaves as the interface manager sees them, private ones with their sibling's readiness and preference.
     var candidates: [SlaveCandidate] {
@@ -570,6 +581,7 @@ public final class Daemon {
     }
 
     func statusOnQueue() -> DaemonStatus {
+        assertOwner()
         let m = config.master
         let k = try? env.kernel.link(named: m.name)
         let addrs = (try? env.kernel.addresses(of: m.name)) ?? []
@@ -608,8 +620,8 @@ public final class Daemon {
     // MARK: plugins
 
     /// `hanet plugins enable|disable` on a running daemon: a disabled
-    /// plugin's detector instances stop (the code stays loaded; Swift images
-    /// cannot be unloaded), an enabled one's start again.
+    /// plugin's detector instances stop (its image stays loaded: a plugin is
+    /// never unloaded), an enabled one's start again.
     func reloadPluginState() {
         let disabled = (try? PluginStateFile(directory: stateDirectory).load()) ?? []
         let now = env.clock.nowNanos()

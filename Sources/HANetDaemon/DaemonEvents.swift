@@ -1,6 +1,42 @@
 import FoundationEssentials
 import HANetSystem
 
+/// What an event is about. The raw values are the `kind` of `hanet events
+/// --json` and `HANET_EVENT` of hooks; docs/operations.md lists every one (a
+/// test holds the two together).
+public enum EventKind: String, CaseIterable, Codable, Sendable {
+    /// The daemon started (`to`: the active slave, adopted or none yet).
+    case start
+    /// The data plane forwards on its first active slave (also sent to systemd).
+    case ready
+    /// The active slave changed.
+    case `switch`
+    /// A detector's verdict changed.
+    case verdict
+    /// A slave's effective health changed (after the policy and the delays).
+    case health
+    /// A PTA message sent or received (not RENEW, its ACK or READINESS: too frequent).
+    case pta
+    /// Our sibling now carries this node.
+    case ptaServed = "pta-served"
+    /// This node carries a sibling.
+    case ptaServing = "pta-serving"
+    /// This node stopped carrying a sibling.
+    case ptaStopped = "pta-stopped"
+    /// A sibling's readiness changed.
+    case siblingReadiness = "sibling-readiness"
+    /// This node moved from one carrying sibling to another.
+    case siblingMove = "sibling-move"
+    /// A hot-plug attach, claim, learned sibling, detach or refusal.
+    case hotplug
+    /// A reload was applied.
+    case reload
+    /// A reload was refused; the running configuration stays.
+    case reloadRefused = "reload-refused"
+    /// The daemon is stopping.
+    case stop
+}
+
 /// One thing that happened in the daemon, as `hanet events --json` prints it
 /// and as hooks see it (`HANET_*` variables). Field names are part of the
 /// documented interface (docs/operations.md): append, never rename.
@@ -8,8 +44,7 @@ public struct DaemonEvent: Codable, Equatable {
     /// Increases by one per event for the life of the daemon; a gap seen by a
     /// subscriber means it fell behind and events were dropped for it.
     public var seq: UInt64
-    /// start | ready | switch | verdict | health | pta | pta-serving | pta-stopped | reload | reload-refused | stop
-    public var kind: String
+    public var kind: EventKind
     /// Wall clock, RFC 3339 with fractions.
     public var time: String
     /// CLOCK_MONOTONIC (ns), comparable with `last_switch.trigger_monotonic_ns` and across namespaces of one host.
@@ -28,7 +63,7 @@ public struct DaemonEvent: Codable, Equatable {
     /// reload: what was applied; reload-refused: every problem found.
     public var changes: [String]?
 
-    public init(seq: UInt64, kind: String, time: String, monotonic_ns: UInt64, node: String) {
+    public init(seq: UInt64, kind: EventKind, time: String, monotonic_ns: UInt64, node: String) {
         self.seq = seq
         self.kind = kind
         self.time = time
@@ -39,7 +74,7 @@ public struct DaemonEvent: Codable, Equatable {
     /// The hook environment: every field that is set, as `HANET_<FIELD>`.
     public var environment: [String: String] {
         var env: [String: String] = [
-            "HANET_EVENT": kind, "HANET_SEQ": String(seq), "HANET_TIME": time,
+            "HANET_EVENT": kind.rawValue, "HANET_SEQ": String(seq), "HANET_TIME": time,
             "HANET_MONOTONIC_NS": String(monotonic_ns), "HANET_NODE": node,
         ]
         let optional: [(String, String?)] = [
@@ -54,11 +89,11 @@ public struct DaemonEvent: Codable, Equatable {
 
     /// One line for a terminal: `hanet events` without --json.
     public var line: String {
-        var parts = ["\(time) #\(seq) \(kind)"]
+        var parts = ["\(time) #\(seq) \(kind.rawValue)"]
         if let slave { parts.append("slave=\(slave)") }
         if let detector { parts.append("detector=\(detector)") }
         if let health { parts.append("health=\(health)") }
-        if from != nil || to != nil || kind == "switch" { parts.append("\(from ?? "none") -> \(to ?? "none")") }
+        if from != nil || to != nil || kind == .switch { parts.append("\(from ?? "none") -> \(to ?? "none")") }
         if let sibling { parts.append("sibling=\(sibling)") }
         if let message { parts.append(message) }
         if let addresses { parts.append(addresses.joined(separator: ",")) }
@@ -137,7 +172,7 @@ public final class DaemonEvents {
 
     /// Records an event; `fill` sets its kind-specific fields.
     @discardableResult
-    func emit(_ kind: String, _ fill: (inout DaemonEvent) -> Void = { _ in }) -> DaemonEvent {
+    func emit(_ kind: EventKind, _ fill: (inout DaemonEvent) -> Void = { _ in }) -> DaemonEvent {
         lock.lock()
         var e = DaemonEvent(seq: nextSeq, kind: kind, time: DaemonLog.timestamp(Date()), monotonic_ns: clock(), node: node)
         nextSeq += 1

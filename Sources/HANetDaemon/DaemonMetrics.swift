@@ -54,9 +54,9 @@ final class DaemonMetrics {
 
     /// Every event moves its counters.
     func observe(_ e: DaemonEvent) {
-        counter("events", "Events recorded, by kind (see `hanet events`).", [("kind", e.kind)]).increment()
+        counter("events", "Events recorded, by kind (see `hanet events`).", [("kind", e.kind.rawValue)]).increment()
         switch e.kind {
-        case "switch":
+        case .switch:
             lock.lock()
             accrue(now: e.monotonic_ns)
             activeName = e.to
@@ -65,12 +65,12 @@ final class DaemonMetrics {
                 counter("switches", "Changes of the active slave (the first activation at start is not counted).",
                         [("from", e.from ?? "none"), ("to", e.to ?? "none")]).increment()
             }
-        case "verdict":
+        case .verdict:
             counter("detector_verdicts", "Detector verdict changes, by the new health.",
                     [("slave", e.slave ?? ""), ("detector", e.detector ?? ""), ("health", e.health ?? "")]).increment()
-        case "reload", "reload-refused":
+        case .reload, .reloadRefused:
             counter("reloads", "Configuration reloads, applied or refused.",
-                    [("result", e.kind == "reload" ? "applied" : "refused")]).increment()
+                    [("result", e.kind == .reload ? "applied" : "refused")]).increment()
         default:
             break
         }

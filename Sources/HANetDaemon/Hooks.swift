@@ -37,10 +37,10 @@ final class Hooks {
     }
 
     /// The scripts an event of `kind` runs.
-    static func scripts(for kind: String, in c: HANetConfig.Hooks) -> [String] {
+    static func scripts(for kind: EventKind, in c: HANetConfig.Hooks) -> [String] {
         var out: [String] = []
-        if kind == "switch", let s = c.onSwitch { out.append(s) }
-        if kind.hasPrefix("pta"), let s = c.onPTA { out.append(s) }
+        if kind == .switch, let s = c.onSwitch { out.append(s) }
+        if kind.rawValue.hasPrefix("pta"), let s = c.onPTA { out.append(s) }
         if let s = c.onEvent { out.append(s) }
         return out
     }
@@ -53,7 +53,7 @@ final class Hooks {
             lock.lock()
             if inFlight >= maxInFlight {
                 lock.unlock()
-                log?.warning("hook \(script) for \(e.kind) #\(e.seq) skipped: \(maxInFlight) hooks still running")
+                log?.warning("hook \(script) for \(e.kind.rawValue) #\(e.seq) skipped: \(maxInFlight) hooks still running")
                 continue
             }
             inFlight += 1
@@ -62,11 +62,11 @@ final class Hooks {
                 let r = Self.run(script, event: e, timeoutMillis: c.timeoutMillis)
                 lock.lock(); inFlight -= 1; lock.unlock()
                 if r.timedOut {
-                    log?.warning("hook \(script) for \(e.kind) #\(e.seq) killed after \(c.timeoutMillis) ms")
+                    log?.warning("hook \(script) for \(e.kind.rawValue) #\(e.seq) killed after \(c.timeoutMillis) ms")
                 } else if let err = r.error {
-                    log?.warning("hook \(script) for \(e.kind) #\(e.seq): \(err)")
+                    log?.warning("hook \(script) for \(e.kind.rawValue) #\(e.seq): \(err)")
                 } else if let s = r.status, s != 0 {
-                    log?.warning("hook \(script) for \(e.kind) #\(e.seq) exited \(s)")
+                    log?.warning("hook \(script) for \(e.kind.rawValue) #\(e.seq) exited \(s)")
                 }
                 onFinish?(r)
             }
@@ -77,13 +77,13 @@ final class Hooks {
     static func run(_ script: String, event e: DaemonEvent, timeoutMillis: Int) -> Run {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in e.environment { env[k] = v }
-        switch ChildProcess.run(script, arguments: [e.kind], environment: env, timeoutMillis: timeoutMillis) {
+        switch ChildProcess.run(script, arguments: [e.kind.rawValue], environment: env, timeoutMillis: timeoutMillis) {
         case .exited(let status), .signalled(let status):
-            return Run(script: script, event: e.kind, status: status, timedOut: false, error: nil)
+            return Run(script: script, event: e.kind.rawValue, status: status, timedOut: false, error: nil)
         case .timedOut:
-            return Run(script: script, event: e.kind, status: nil, timedOut: true, error: nil)
+            return Run(script: script, event: e.kind.rawValue, status: nil, timedOut: true, error: nil)
         case .failed(let why):
-            return Run(script: script, event: e.kind, status: nil, timedOut: false, error: "cannot run: \(why)")
+            return Run(script: script, event: e.kind.rawValue, status: nil, timedOut: false, error: "cannot run: \(why)")
         }
     }
 }

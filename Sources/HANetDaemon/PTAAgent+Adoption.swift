@@ -69,7 +69,7 @@ extension PTAAgent {
             if inKernel, responder.adopt(sibling: svc.sibling, addresses: addrs, link: svc.link, now: now) {
                 serving[svc.sibling] = Service(sibling: svc.sibling, addresses: addrs, link: svc.link, since: Date(), sinceNanos: now)
                 log.info("PTA: adopted the service of \(svc.sibling) (\(svc.addresses.joined(separator: ", ")) over \(svc.link)) a previous instance left; it lasts while \(svc.sibling) renews it")
-                daemon.ptaEvent("pta-serving", sibling: svc.sibling, addresses: addrs, link: svc.link,
+                daemon.ptaEvent(.ptaServing, sibling: svc.sibling, addresses: addrs, link: svc.link,
                                 reason: "adopted from the previous instance")
             } else {
                 leftovers.append((svc, addrs))

@@ -111,6 +111,7 @@ final class PTAAgent {
     /// Called after every switch: a private active slave with a sibling means
     /// ask that sibling; a public one means give back what we asked for.
     func activeChanged(to slave: Slave?) {
+        daemon.assertOwner()
         let now = env.clock.nowNanos()
         if let s = slave, s.role == .private, let sib = s.config.sibling,
            let sibling = config.siblings.first(where: { $0.name == sib }) {
@@ -118,7 +119,7 @@ final class PTAAgent {
                 perform(r.stop(now: now))
                 requester = nil
                 log.info("PTA: moving from \(r.sibling) to \(sib) (\(s.name))")
-                daemon.ptaEvent("sibling-move", sibling: sib, addresses: r.addresses, link: s.name,
+                daemon.ptaEvent(.siblingMove, sibling: sib, addresses: r.addresses, link: s.name,
                                 reason: "from \(r.sibling) (\(readiness.reason(of: r.sibling, now: now)))")
             }
             guard let address = s.peerAddress ?? sibling.address else {
@@ -196,7 +197,7 @@ final class PTAAgent {
         for sib in changed {
             let why = readiness.reason(of: sib, now: now)
             log.info("PTA: sibling \(sib) is \(current[sib]!.rawValue): \(why)")
-            daemon.ptaEvent("sibling-readiness", sibling: sib, addresses: [], reason: "\(current[sib]!.rawValue): \(why)")
+            daemon.ptaEvent(.siblingReadiness, sibling: sib, addresses: [], reason: "\(current[sib]!.rawValue): \(why)")
         }
         daemon.reevaluate(trigger: now, cause: changed.map { "sibling \($0) \(current[$0]!.rawValue)" }.joined(separator: ", "))
     }
@@ -261,6 +262,7 @@ final class PTAAgent {
 
     /// An authentic message, on the control queue.
     func receive(_ m: PTAMessage, from: IPv4Address, now: UInt64) {
+        daemon.assertOwner()
         let hot = daemon.hotPeer(at: from).flatMap { $0.sibling == m.sender ? $0 : nil }
         guard let sib = config.siblings.first(where: { $0.name == m.sender }), sib.address == from || hot != nil else {
             daemon.refusals.refuse(.ptaWrongSource, source: "\(from)",
@@ -286,7 +288,7 @@ final class PTAAgent {
             let wasServed = r.isServed
             perform(r.receive(m, now: now))
             if !wasServed, r.isServed {
-                daemon.ptaEvent("pta-served", sibling: m.sender, addresses: r.addresses, reason: "the sibling carries this node's addresses")
+                daemon.ptaEvent(.ptaServed, sibling: m.sender, addresses: r.addresses, reason: "the sibling carries this node's addresses")
                 takeoverAnsweredNanos = now
                 // Entries resolved before the sibling answered point nowhere useful.
                 do { try env.kernel.flushNeighbours(on: config.master.name) } catch { log.error("\(error)") }
@@ -305,6 +307,7 @@ final class PTAAgent {
     }
 
     func tick() {
+        daemon.assertOwner()
         let now = env.clock.nowNanos()
         if let r = requester {
             let wasServed = r.isServed
@@ -364,7 +367,7 @@ final class PTAAgent {
                 do {
                     try stopServing(sibling: sibling, addresses: addresses, link: link)
                     log.info("PTA: stopped serving \(sibling): \(reason)")
-                    daemon.ptaEvent("pta-stopped", sibling: sibling, addresses: addresses, link: link, reason: reason)
+                    daemon.ptaEvent(.ptaStopped, sibling: sibling, addresses: addresses, link: link, reason: reason)
                 } catch {
                     log.error("PTA: stop serving \(sibling): \(error)")
                 }
@@ -442,7 +445,7 @@ final class PTAAgent {
                                    receivedNanos: old?.receivedNanos ?? takeoverReceivedNanos[sibling])
         log.info("PTA: serving \(sibling): \(addresses.map(\.description).joined(separator: ", ")) over \(link)")
         persistState()
-        daemon.ptaEvent("pta-serving", sibling: sibling, addresses: addresses, link: link)
+        daemon.ptaEvent(.ptaServing, sibling: sibling, addresses: addresses, link: link)
     }
 
     private func stopServing(sibling: String, addresses: [IPv4Address], link: String) throws {

@@ -8,9 +8,10 @@ import Glibc
 /// dlopen, dlsym and stat for plugins, so the host above it stays free of
 /// Glibc and the loading policy can be read in one file.
 ///
-/// There is deliberately no `close`: the host never dlclose()s a plugin
-/// (Swift images cannot be unloaded, and a plugin's function pointers may
-/// still sit in a queue), so a `DynamicLibrary` simply lives forever.
+/// There is deliberately no `close`: the host never dlclose()s a plugin (a
+/// plugin's function pointers may still sit in a queue or a timer, and a C
+/// plugin may have started threads of its own), so a `DynamicLibrary` simply
+/// lives forever.
 public final class DynamicLibrary: @unchecked Sendable {
     public let path: String
     private let handle: UnsafeMutableRawPointer

@@ -5,7 +5,7 @@ import Glibc
 // and Thread are the same calls underneath, but they live in libFoundation.so,
 // which the daemon no longer maps (4.6 MB resident, plus ICU through it).
 
-/// A mutex (what NSLock was): `lock()`/`unlock()` or `withLock { }`.
+/// A mutex over pthreads: `lock()`/`unlock()` or `withLock { }`.
 public final class Lock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 

@@ -1,7 +1,7 @@
 import XCTest
 @testable import HANetCore
 
-/// The [[link]] keys of issue 7: a tty link without `interface`,
+/// The [[link]] keys of links that are not NICs: a tty link without `interface`,
 /// `slow_link_policy`, `udev_properties` and the PPP timers.
 final class LinkOptionsParseTests: XCTestCase {
     static let head = """

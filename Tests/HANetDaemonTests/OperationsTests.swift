@@ -10,7 +10,7 @@ final class OperationsTests: XCTestCase {
     func testEventRingIsBoundedAndKeepsTheNewestInOrder() {
         var t: UInt64 = 0
         let events = DaemonEvents(node: "s1", capacity: 5, clock: { t += 10; return t })
-        for i in 0..<12 { events.emit("switch") { $0.to = "eth\(i)" } }
+        for i in 0..<12 { events.emit(.switch) { $0.to = "eth\(i)" } }
         XCTAssertEqual(events.count, 5)
         let all = events.recent()
         XCTAssertEqual(all.map(\.seq), [8, 9, 10, 11, 12])
@@ -24,19 +24,19 @@ final class OperationsTests: XCTestCase {
         let events = DaemonEvents(node: "s1", capacity: 100, clock: { 1 })
         let fast = events.subscribe()
         let slow = events.subscribe(backlog: 3)
-        for _ in 0..<10 { events.emit("verdict") }
+        for _ in 0..<10 { events.emit(.verdict) }
         XCTAssertEqual(fast.next(timeout: 1)?.map(\.seq), Array(1...10))
         XCTAssertEqual(slow.next(timeout: 1)?.map(\.seq), [8, 9, 10])
         XCTAssertEqual(slow.dropped, 7)
         XCTAssertEqual(fast.next(timeout: 0.05)?.count, 0, "no event: an empty batch after the timeout")
         events.unsubscribe(fast)
         XCTAssertNil(fast.next(timeout: 1), "closed")
-        events.emit("switch")
-        XCTAssertEqual(slow.next(timeout: 1)?.map(\.kind), ["switch"])
+        events.emit(.switch)
+        XCTAssertEqual(slow.next(timeout: 1)?.map(\.kind), [.switch])
     }
 
     func testEventEnvironmentCarriesEveryField() {
-        var e = DaemonEvent(seq: 7, kind: "switch", time: "t", monotonic_ns: 42, node: "s1")
+        var e = DaemonEvent(seq: 7, kind: .switch, time: "t", monotonic_ns: 42, node: "s1")
         e.from = "eth0"; e.to = "eth1"; e.reason = "eth0 BAD: carrier lost"
         let env = e.environment
         XCTAssertEqual(env["HANET_EVENT"], "switch")
@@ -60,7 +60,7 @@ final class OperationsTests: XCTestCase {
         let out = NSTemporaryDirectory() + "hanet-hook-out-\(UInt32.random(in: 0..<UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: out) }
         let s = try script("echo \"$HANET_EVENT $HANET_FROM $HANET_TO $1\" > \(out)")
-        var e = DaemonEvent(seq: 1, kind: "switch", time: "t", monotonic_ns: 1, node: "s1")
+        var e = DaemonEvent(seq: 1, kind: .switch, time: "t", monotonic_ns: 1, node: "s1")
         e.from = "eth0"; e.to = "priv0"
         let r = Hooks.run(s, event: e, timeoutMillis: 5000)
         XCTAssertEqual(r.status, 0)
@@ -76,11 +76,11 @@ final class OperationsTests: XCTestCase {
         var run: Hooks.Run?
         hooks.onFinish = { run = $0; finished.fulfill() }
         let start = Date()
-        hooks.handle(DaemonEvent(seq: 1, kind: "switch", time: "t", monotonic_ns: 1, node: "s1"))
+        hooks.handle(DaemonEvent(seq: 1, kind: .switch, time: "t", monotonic_ns: 1, node: "s1"))
         XCTAssertLessThan(Date().timeIntervalSince(start), 0.05, "handle only enqueues")
         wait(for: [finished], timeout: 5)
         XCTAssertEqual(run?.timedOut, true)
-        XCTAssertEqual(Hooks.scripts(for: "verdict", in: .init(onSwitch: s)), [], "on_switch runs for switches only")
-        XCTAssertEqual(Hooks.scripts(for: "pta-serving", in: .init(onPTA: "/x", onEvent: "/y")), ["/x", "/y"])
+        XCTAssertEqual(Hooks.scripts(for: .verdict, in: .init(onSwitch: s)), [], "on_switch runs for switches only")
+        XCTAssertEqual(Hooks.scripts(for: .ptaServing, in: .init(onPTA: "/x", onEvent: "/y")), ["/x", "/y"])
     }
 }

@@ -3,7 +3,7 @@ import XCTest
 import HANetCore
 import HANetDaemon
 
-/// Issue 3's scenarios: real namespaces, bridge, veth, nftables and the daemon
+/// Public failover: real namespaces, bridge, veth, nftables and the daemon
 /// process, with real traffic (iperf3 and wrk) from a client on the LAN.
 final class CarrierFailoverTests: XCTestCase {
     var net: ScenarioNetwork!

@@ -3,7 +3,7 @@ import XCTest
 import HANetCore
 import HANetDaemon
 
-/// Issue 5's scenarios: silent faults (carrier up, the LAN bridge port of a
+/// Silent faults (carrier up, the LAN bridge port of a
 /// slave blocked) found by the probing detectors, with the daemon process,
 /// real namespaces and traffic from the client. The client namespace also
 /// plays the probe targets (198.51.100.1 and .2 as extra addresses on c0).

@@ -3,7 +3,7 @@ import XCTest
 import HANetCore
 import HANetDaemon
 
-/// Issue 8's scenarios: a veth pair created between the two servers while
+/// Hot-plug: a veth pair created between the two servers while
 /// both daemons run becomes a private slave on both sides after an
 /// authenticated HELLO; the PTA uses it; deleting it fails over at once.
 final class HotplugScenarioTests: XCTestCase {

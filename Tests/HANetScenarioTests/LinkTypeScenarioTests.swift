@@ -3,7 +3,7 @@ import XCTest
 import HANetCore
 import HANetDaemon
 
-/// Issue 7's scenarios: the private link to the sibling is not a NIC. With
+/// Private links that are not NICs. With
 /// every public link of s1 down, s2 carries s1's traffic over (a) a serial
 /// line running HANet's user-space PPP, two ptys joined by socat, and (b) a
 /// veth shaped to USB 1.1's 12 Mbit/s and claimed as `usbnet` through the

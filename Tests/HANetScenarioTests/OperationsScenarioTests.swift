@@ -5,7 +5,7 @@ import HANetCore
 import HANetDaemon
 import HANetSystem
 
-/// Issue 9's scenarios: reload, events, hooks and metrics on a live daemon;
+/// Operations on a live daemon: reload, events, hooks and metrics;
 /// the systemd watchdog under a supervising harness; a SIGKILL during a PTA
 /// takeover on either side.
 final class OperationsScenarioTests: XCTestCase {
@@ -56,7 +56,7 @@ final class OperationsScenarioTests: XCTestCase {
         let original = try String(contentsOfFile: cfg, encoding: .utf8)
         let daemon = try net.startDaemon("s1", config: cfg)
         XCTAssertEqual(try net.status("s1").active, "eth0")
-        try waitUntil(5, "the ready event") { try events("s1").contains { $0.kind == "ready" } }
+        try waitUntil(5, "the ready event") { try events("s1").contains { $0.kind.rawValue == "ready" } }
 
         let m0 = try Self.parsePrometheus(try scrape("s1", port: 9477))
         XCTAssertEqual(m0["hanet_up"], 1)
@@ -76,8 +76,8 @@ final class OperationsScenarioTests: XCTestCase {
         XCTAssertGreaterThan(m1[#"hanet_slave_active_seconds_total{slave="eth0"}"#] ?? 0, 0)
         XCTAssertEqual(m1["hanet_switch_duration_seconds_count"], 1)
         let evs = try events("s1")
-        XCTAssertTrue(evs.contains { $0.kind == "switch" && $0.from == "eth0" && $0.to == "eth1" }, "\(evs.map(\.line))")
-        XCTAssertTrue(evs.contains { $0.kind == "verdict" && $0.slave == "eth0" && $0.health == "BAD" })
+        XCTAssertTrue(evs.contains { $0.kind.rawValue == "switch" && $0.from == "eth0" && $0.to == "eth1" }, "\(evs.map(\.line))")
+        XCTAssertTrue(evs.contains { $0.kind.rawValue == "verdict" && $0.slave == "eth0" && $0.health == "BAD" })
         try net.carrier("s1", "eth0", up: true)
         try waitUntil(5, "eth0 GOOD again") { try net.status("s1").links.first { $0.interface == "eth0" }?.health == "GOOD" }
 
@@ -91,8 +91,8 @@ final class OperationsScenarioTests: XCTestCase {
         // SIGHUP with a broken file: refused, the old config keeps running.
         try (preferEth1 + "\n[master]\nbogus = 1\n").write(toFile: cfg, atomically: true, encoding: .utf8)
         kill(daemon.processIdentifier, SIGHUP)
-        try waitUntil(5, "the refused reload") { try events("s1").contains { $0.kind == "reload-refused" } }
-        let refused = try XCTUnwrap(try events("s1").last { $0.kind == "reload-refused" })
+        try waitUntil(5, "the refused reload") { try events("s1").contains { $0.kind.rawValue == "reload-refused" } }
+        let refused = try XCTUnwrap(try events("s1").last { $0.kind.rawValue == "reload-refused" })
         XCTAssertTrue(refused.changes?.joined().contains("master") ?? false, "\(refused)")
         XCTAssertTrue(daemon.isRunning)
         XCTAssertEqual(try net.status("s1").links.first { $0.interface == "eth1" }?.priority, 50)

@@ -62,7 +62,7 @@ final class PTARestartTests: XCTestCase {
         s2 = try net.startDaemon("s2", config: cfg2, name: "daemon-s2-again")
         let adopted = try net.status("s2")
         XCTAssertEqual(adopted.pta.serving.map(\.sibling), ["s1"], "adopted from the kernel")
-        XCTAssertTrue(try control("s2").contains { $0.kind == "pta-serving" && $0.reason?.contains("adopted") == true })
+        XCTAssertTrue(try control("s2").contains { $0.kind.rawValue == "pta-serving" && $0.reason?.contains("adopted") == true })
         // Renewals keep the adopted lease alive past a whole lease time (3 s).
         try waitUntil(6, "s2 still serving a whole lease time after its restart (renewals reached it)") {
             try self.stillServingAfterALease()

@@ -3,7 +3,7 @@ import XCTest
 import HANetCore
 import HANetDaemon
 
-/// Issue 4's scenarios: two servers each running the daemon, a private veth
+/// The PTA takeover: two servers each running the daemon, a private veth
 /// link between them, a client on the LAN. When every public link of s1 loses
 /// carrier, s2 carries s1's traffic; nothing the client does fails.
 final class PTATakeoverTests: XCTestCase {

@@ -4,7 +4,7 @@ import HANetCore
 import HANetDaemon
 import HANetSystem
 
-/// Issue 9: a reload adds and removes [[link]]s on a live daemon while a
+/// A reload adds and removes [[link]]s on a live daemon while a
 /// client's TCP stream runs through it.
 final class ReloadLinksScenarioTests: XCTestCase {
     var net: ScenarioNetwork!
@@ -77,9 +77,9 @@ final class ReloadLinksScenarioTests: XCTestCase {
         XCTAssertEqual(st.last_switch?.from, "eth0")
         XCTAssertTrue(st.last_switch?.reason.contains("link eth0 removed by reload") ?? false, "\(String(describing: st.last_switch))")
         let evs = try events("s1")
-        XCTAssertTrue(evs.contains { $0.kind == "reload" && ($0.changes ?? []).contains { $0.hasPrefix("link eth1 added") } })
-        XCTAssertTrue(evs.contains { $0.kind == "reload" && ($0.changes ?? []).contains { $0.hasPrefix("link eth0 removed") } })
-        XCTAssertTrue(evs.contains { $0.kind == "switch" && $0.from == "eth0" && $0.to == "eth1" })
+        XCTAssertTrue(evs.contains { $0.kind.rawValue == "reload" && ($0.changes ?? []).contains { $0.hasPrefix("link eth1 added") } })
+        XCTAssertTrue(evs.contains { $0.kind.rawValue == "reload" && ($0.changes ?? []).contains { $0.hasPrefix("link eth0 removed") } })
+        XCTAssertTrue(evs.contains { $0.kind.rawValue == "switch" && $0.from == "eth0" && $0.to == "eth1" })
         XCTAssertTrue(try net.exec("s1", "nft list table netdev hanet").out.contains("\"eth1\""), "the rules forward on eth1")
         XCTAssertEqual(try slaveGauges(), [#"hanet_slave_active{slave="eth1",role="public",type="ethernet"} 1.0"#],
                        "a removed slave leaves the gauges")
@@ -119,7 +119,7 @@ final class ReloadLinksScenarioTests: XCTestCase {
         XCTAssertEqual(st.links.map(\.interface), ["eth0"], "eth1 was not added either")
         XCTAssertEqual(st.active, "eth0")
         XCTAssertEqual(st.switches, 0)
-        XCTAssertTrue(try events("s1").contains { $0.kind == "reload-refused" && ($0.changes ?? []).joined().contains("eth9") })
+        XCTAssertTrue(try events("s1").contains { $0.kind.rawValue == "reload-refused" && ($0.changes ?? []).joined().contains("eth9") })
         XCTAssertFalse(try net.exec("s1", "nft list table netdev hanet").out.contains("\"eth1\""))
 
         // The same file without eth9 applies.
@@ -180,7 +180,7 @@ final class ReloadLinksScenarioTests: XCTestCase {
         let st = try net.status("s2")
         XCTAssertEqual(st.pta.serving.count, 0)
         XCTAssertEqual(st.links.map(\.interface), ["eth0", "eth1"])
-        XCTAssertTrue(try events("s2").contains { $0.kind == "pta-stopped" && $0.reason == "priv0 was removed" })
+        XCTAssertTrue(try events("s2").contains { $0.kind.rawValue == "pta-stopped" && $0.reason == "priv0 was removed" })
         XCTAssertFalse(try net.exec("s2", "ip -4 addr show dev priv0").out.contains("169.254.77.2"), "the link's address left with it")
         XCTAssertEqual(try net.ptaKernelState(), before, "s2 left nothing of the service behind")
     }

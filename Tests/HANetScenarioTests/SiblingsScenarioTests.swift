@@ -135,8 +135,8 @@ final class SiblingsScenarioTests: XCTestCase {
         let outage = try check()
         print("carrier lost its public NIC: udp outage \(outage) ms")
         let events = try ControlProtocol.send(.init(command: "events"), to: net.socket("s1")).events ?? []
-        XCTAssertTrue(events.contains { $0.kind == "sibling-move" && $0.sibling == "s3" }, "no sibling-move event: \(events.map(\.kind))")
-        XCTAssertTrue(events.contains { $0.kind == "sibling-readiness" && $0.sibling == "s2" })
+        XCTAssertTrue(events.contains { $0.kind.rawValue == "sibling-move" && $0.sibling == "s3" }, "no sibling-move event: \(events.map(\.kind))")
+        XCTAssertTrue(events.contains { $0.kind.rawValue == "sibling-readiness" && $0.sibling == "s2" })
     }
 
     func testTheServerMovesWhenItsCarriersDaemonIsKilled() throws {
