@@ -17,6 +17,8 @@ public enum ConfigCheck {
         public var file: String
         public var ok: Bool
         public var problems: [Problem]
+        /// Valid but almost certainly not what was meant (`ConfigCheck.warnings`); they do not make `ok` false.
+        public var warnings: [Problem]
         /// The plugins the names were checked against (nil when the file did not parse that far).
         public var detectors: [String]?
         public var link_types: [String]?
@@ -27,6 +29,7 @@ public enum ConfigCheck {
         var problems: [ConfigProblem] = []
         var detectors: [String]?
         var linkTypes: [String]?
+        var warnings: [ConfigProblem] = []
         do {
             let config = try read(path)
             var dTypes: Set<String>?
@@ -47,6 +50,7 @@ public enum ConfigCheck {
                 }
             }
             problems += offline(config, detectorTypes: dTypes, linkTypes: lTypes)
+            warnings = Self.warnings(config)
         } catch let e as ConfigError {
             problems = e.problems
         } catch let e as HANetError {
@@ -54,8 +58,10 @@ public enum ConfigCheck {
         } catch {
             problems = [ConfigProblem(file: path, line: 0, key: "-", message: "\(error)")]
         }
-        return Report(file: path, ok: problems.isEmpty,
-                      problems: problems.map { .init(file: $0.file, line: $0.line, key: $0.key, message: $0.message) },
+        func entries(_ list: [ConfigProblem]) -> [Report.Problem] {
+            list.map { .init(file: $0.file, line: $0.line, key: $0.key, message: $0.message) }
+        }
+        return Report(file: path, ok: problems.isEmpty, problems: entries(problems), warnings: entries(warnings),
                       detectors: detectors, link_types: linkTypes)
     }
 
@@ -132,10 +138,14 @@ public enum ConfigCheck {
         return out
     }
 
-    /// The human form: one `file:line: key: message` per problem.
+    /// The human form: one `file:line: key: message` per problem, then one
+    /// `file:line: key: warning: message` per warning, then the verdict.
     public static func text(_ r: Report) -> String {
-        if r.ok { return "\(r.file): OK" }
-        return r.problems.map { "\($0.file):\($0.line): \($0.key): \($0.message)" }.joined(separator: "\n")
-            + "\n\(r.file): \(r.problems.count) problem\(r.problems.count == 1 ? "" : "s")"
+        func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
+        let lines = r.problems.map { "\($0.file):\($0.line): \($0.key): \($0.message)" }
+            + r.warnings.map { "\($0.file):\($0.line): \($0.key): warning: \($0.message)" }
+        let verdict = r.ok ? "OK" : plural(r.problems.count, "problem")
+        return (lines + ["\(r.file): \(verdict)" + (r.warnings.isEmpty ? "" : ", \(plural(r.warnings.count, "warning"))")])
+            .joined(separator: "\n")
     }
 }

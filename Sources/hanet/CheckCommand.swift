@@ -18,7 +18,13 @@ struct CheckCommand: ParsableCommand {
         `hanet plugins list` does). The daemon refuses to start, and a reload is refused, on \
         the same problems. Interfaces that do not exist on this host are only found by the daemon.
 
-        Exit status: 0 when the file is valid, 1 when it has problems.
+        Then it warns about what is valid but almost certainly not meant: carrier listed with \
+        a probing detector under detector_policy = "any" (the probe can never mark the link \
+        BAD), a private link that names no sibling, a sibling on a public link, a sibling \
+        allowed to carry this node's own addresses, detector settings no link uses, and \
+        hot-plug rules that can never match. The daemon logs the same warnings at start.
+
+        Exit status: 0 when the file is valid (with or without warnings), 1 when it has problems.
         """)
 
     @Option(name: .long, help: ArgumentHelp("The configuration file (TOML).", valueName: "file"))
@@ -30,7 +36,7 @@ struct CheckCommand: ParsableCommand {
     @Flag(name: .long, help: "Skip the plugin checks (link types and detector names).")
     var noPlugins = false
 
-    @Flag(name: .long, help: "Print one JSON object: {file, ok, problems: [{file, line, key, message}], detectors, link_types}.")
+    @Flag(name: .long, help: "Print one JSON object: {file, ok, problems: [{file, line, key, message}], warnings: [same], detectors, link_types}.")
     var json = false
 
     func run() throws {

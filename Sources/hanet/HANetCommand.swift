@@ -12,7 +12,7 @@ struct HANetCommand: ParsableCommand {
         that then carries the traffic (the Packet Transmission Agent). Link types and fault \
         detectors are plugins loaded from the plugins directory.
         """,
-        version: "0.1.0",
+        version: BuildInfo.versionText,
         subcommands: HANetSubcommands.all
     )
 }
