@@ -486,23 +486,10 @@ struct HANetConfigReader {
         return out
     }
 
-    /// A plugin setting: scalars and arrays of them; plugins read text.
+    /// A plugin setting: scalars and arrays of them; plugins read text. A table is a problem at its line.
     mutating func pluginValue(_ v: TOMLValue, path: String) -> HANetConfig.Value? {
-        switch v.kind {
-        case .string(let s): return .string(s)
-        case .integer(let i): return .integer(i)
-        case .float(let d): return .float(d)
-        case .boolean(let b): return .bool(b)
-        case .array(let items):
-            var out: [HANetConfig.Value] = []
-            for (i, item) in items.enumerated() {
-                guard let x = pluginValue(item, path: "\(path)[\(i)]") else { return nil }
-                out.append(x)
-            }
-            return .array(out)
-        case .table, .tableArray:
-            problem(v.line, path, "expected a string, number, boolean or array for a plugin setting, got \(v.typeName)")
-            return nil
+        HANetConfig.Value.pluginSetting(v, path: path) { line, path, typeName in
+            problem(line, path, "expected a string, number, boolean or array for a plugin setting, got \(typeName)")
         }
     }
 
@@ -593,5 +580,31 @@ private extension String {
             if !skipping { out.append(ch) }
         }
         return out
+    }
+}
+
+extension HANetConfig.Value {
+    /// A plugin setting as the configuration file and `hanet plugins try
+    /// --set` both read it: scalars and arrays of them, since plugins read
+    /// text. Nil when `v` is or holds a table, after `rejected` heard the
+    /// line, path and TOML type of the first one.
+    public static func pluginSetting(_ v: TOMLValue, path: String = "",
+                                     rejected: (_ line: Int, _ path: String, _ typeName: String) -> Void = { _, _, _ in }) -> HANetConfig.Value? {
+        switch v.kind {
+        case .string(let s): return .string(s)
+        case .integer(let i): return .integer(i)
+        case .float(let d): return .float(d)
+        case .boolean(let b): return .bool(b)
+        case .array(let items):
+            var out: [HANetConfig.Value] = []
+            for (i, item) in items.enumerated() {
+                guard let x = pluginSetting(item, path: "\(path)[\(i)]", rejected: rejected) else { return nil }
+                out.append(x)
+            }
+            return .array(out)
+        case .table, .tableArray:
+            rejected(v.line, path, v.typeName)
+            return nil
+        }
     }
 }

@@ -598,10 +598,13 @@ public final class Daemon {
                 let v = s.tracker.verdicts[d.typeName]
                 let age = s.verdictTimes[d.typeName].map { Double(now &- $0) / 1e9 }
                 let c = d.counters
+                let t = d.intervalMillis > 0 ? d.pollTiming : nil
                 return DaemonStatus.Detector(name: d.typeName, plugin: d.pluginID, health: (v?.health ?? .unknown).rawValue,
                                              reason: v?.reason ?? "no verdict yet", age_s: age, interval_ms: d.intervalMillis,
                                              probes_sent: c?.probesSent, replies: c?.replies,
-                                             last_reply_age_s: c?.lastReplyAge(now: now))
+                                             last_reply_age_s: c?.lastReplyAge(now: now),
+                                             polls: t?.polls, slow_polls: t?.slowPolls,
+                                             longest_poll_ms: t.map { Double($0.maxNanos) / 1e6 })
             }
             return DaemonStatus.Link(
                 interface: s.name, type: s.typeName, role: s.role.rawValue, layer: s.attributes.layer.rawValue,

@@ -28,6 +28,11 @@ public struct DaemonStatus: Codable, Equatable {
         public var probes_sent: UInt64?
         public var replies: UInt64?
         public var last_reply_age_s: Double?
+        /// Polled detectors only (nil for event-driven ones): `poll` calls so
+        /// far, those over HANET_POLL_BUDGET_MS, and the longest one.
+        public var polls: UInt64?
+        public var slow_polls: UInt64?
+        public var longest_poll_ms: Double?
     }
 
     public struct Link: Codable, Equatable {

@@ -98,21 +98,8 @@ public final class PluginTrial {
     /// as a bare string, so `--set path=/run/flag` needs no quotes.
     public static func configValue(_ text: String) -> HANetConfig.Value {
         guard let doc = try? TOMLDocument.parse("v = \(text)\n", file: "--set"), let v = doc.root["v"]?.value,
-              let value = Self.plain(v) else { return .string(text) }
+              let value = HANetConfig.Value.pluginSetting(v) else { return .string(text) }
         return value
-    }
-
-    private static func plain(_ v: TOMLValue) -> HANetConfig.Value? {
-        switch v.kind {
-        case .string(let s): return .string(s)
-        case .integer(let i): return .integer(i)
-        case .float(let d): return .float(d)
-        case .boolean(let b): return .bool(b)
-        case .array(let items):
-            let values = items.compactMap(plain)
-            return values.count == items.count ? .array(values) : nil
-        default: return nil
-        }
     }
 
     /// Runs the trial of `type` on the interface `slave`, handing every event
