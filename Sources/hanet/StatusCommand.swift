@@ -68,6 +68,20 @@ enum StatusRenderer {
             }
             out.append(contentsOf: table(rows))
         }
+        if let siblings = st.siblings, !siblings.isEmpty {
+            out.append("")
+            var rows = [["SIBLING", "READINESS", "LINKS", "HEARD", "CARRIES", "REASON"]]
+            for sib in siblings {
+                let carries = sib.serves_us ? "us" : sib.we_serve ? "(we carry it)" : "-"
+                rows.append([sib.name, sib.readiness, sib.links.isEmpty ? "-" : sib.links.joined(separator: ","),
+                             sib.last_heard_s.map { UTCTimestamp.fixed($0, 2) + "s ago" } ?? "never", carries, sib.reason])
+            }
+            out.append(contentsOf: table(rows))
+        }
+        if let refused = st.refused?.filter({ $0.value > 0 }), !refused.isEmpty {
+            out.append("")
+            out.append("refused: " + refused.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
         let pta = st.pta
         if !pta.serving.isEmpty || pta.served_by != nil {
             out.append("")
