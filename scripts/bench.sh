@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "make bench needs root (network namespaces)"; exit 1; }
+# The peer the benchmark compares with: keepalived, from Debian (installed only when missing).
+make -s deps DEBS=keepalived
 start=$SECONDS
 swift build -c release
 echo "release build: $((SECONDS - start)) s"
