@@ -2,11 +2,13 @@
 #   make demo    a live failover on a built-in network of namespaces (root)
 #   make test    install what the tests need, build, run `swift test` (root)
 #   make bench   the benchmark: figures measured side by side in one run (root)
+#   make install / make deb   mk/install.mk, mk/deb.mk
 
 SWIFT ?= swift
 PREFIX ?= /usr/local
 DEBS = libnl-3-dev libnl-route-3-dev libnftables-dev libpcap-dev libudev-dev \
-       nftables iproute2 iperf3 wrk socat curl tcpdump iputils-ping python3 nginx pkg-config make gcc python3-matplotlib
+       nftables iproute2 iperf3 wrk socat curl tcpdump iputils-ping python3 nginx pkg-config make gcc python3-matplotlib \
+       dpkg-dev lintian man-db systemd
 
 .PHONY: deps build test demo bench install clean
 
@@ -22,8 +24,11 @@ build: deps
 	$(SWIFT) build
 
 # The suite is XCTest; without Swift Testing's empty run its summary is the last line.
+# Then the package test: a fresh copy of the tree through make install and make deb,
+# the package installed on this machine, checked and purged (one release build).
 test: build
 	$(SWIFT) test --disable-swift-testing
+	bash scripts/test-package.sh
 
 demo: build
 	bash scripts/demo.sh
@@ -32,6 +37,7 @@ bench: build
 	bash scripts/bench.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build hanet_*.deb Sources/hanet/BuildCommit.generated.swift
 
 -include mk/install.mk
+-include mk/deb.mk
