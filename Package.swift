@@ -2,8 +2,10 @@
 import PackageDescription
 
 /// Built-in plugins are C shared objects, one product per plugin folder under `Plugins/`.
-/// C keeps them free of the Swift runtime and of host symbols: the host and its plugins
-/// meet only at `hanet/plugin.h`.
+/// C keeps them free of host symbols: the host and its plugins meet only at `hanet/plugin.h`.
+/// SwiftPM links every library product with the Swift driver, which adds the Swift runtime
+/// to these builds (the host has it loaded anyway); `make install` and `make deb` compile
+/// the installed plugins with cc instead (mk/install.mk), and those need only libc.
 let builtinPlugins = ["ethernet", "usbnet", "ppp-serial", "ieee1394", "carrier", "arp-monitor", "ping-file"]
 
 func pluginTargetName(_ id: String) -> String {
