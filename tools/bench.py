@@ -793,7 +793,8 @@ def report(res):
         L.append(f"- `{p}`: {what}")
     L += ["", "## Phases", "", "| phase | seconds |", "|---|---|"]
     L += [f"| {k} | {v} |" for k, v in res["phases"].items()]
-    L += ["", f"Regenerate: `make bench` (or `python3 tools/bench.py --out DIR`), arguments: `{' '.join(res['argv'])}`."]
+    argv = " ".join(a.replace(ROOT + "/", "") for a in res["argv"])
+    L += ["", f"Regenerate: `make bench` (or `python3 tools/bench.py --out DIR`), arguments: `{argv}`."]
     return "\n".join(L) + "\n"
 
 
