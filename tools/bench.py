@@ -651,14 +651,18 @@ def across_runs(res, ok):
         return []
     L = ["", f"## Across {len(runs)} runs", "",
          f"The whole suite ran {len(runs)} times. Each row is a goal's metric as each run measured it (the median of that "
-         "run's faults or repeats); the ✅ is judged on the median across runs, and the range shows how far one run can be off.", "",
+         "run's faults or repeats); the ✅ is judged on the median across runs, and the range shows how far one run can be off. "
+         f"Why {len(runs)} runs: a goal whose whole range lies on one side of its threshold is settled by them, since no run "
+         "disagrees; a goal whose range straddles its threshold (marked ±) is judged on the median, and more runs "
+         "(`--repeat`) would be needed to settle it.", "",
          "| goal's metric | " + " | ".join(f"run {i + 1}" for i in range(len(runs))) + " | median (min–max) | goal | |",
          "|---|" + "---|" * len(runs) + "---|---|---|"]
     for k, g in res["figures"]["goals"].items():
         xs = [r["figures"]["goals"][k][0] for r in runs if k in r["figures"]["goals"]]
         med = statistics.median(xs)
+        straddles = len({ok((x, g[1], g[2])) for x in xs}) > 1
         L.append(f"| `{k}` | " + " | ".join(f"{x:.3f}" for x in xs) + f" | {med:.3f} ({min(xs):.3f}–{max(xs):.3f}) | "
-                 f"{'≤' if g[2] == 'le' else '≥'} {g[1]} | {ok((med, g[1], g[2]))} |")
+                 f"{'≤' if g[2] == 'le' else '≥'} {g[1]} | {ok((med, g[1], g[2]))}{' ±' if straddles else ''} |")
     return L
 
 
@@ -688,6 +692,8 @@ def peer_rows(f, s):
         return []
     K, T, L = f["keepalived"], f["takeover"], f["fault_load"]
     return [
+        "| **beside keepalived**: it moves the service *address* to the other server, so connections open to the failed "
+        "server are reset there; HANet moves the *path* to the same server, so they survive | | | | |",
         f"| same NIC fault, keepalived (VRRPv3, {K['advert_ms']:.0f} ms adverts) moving the address: UDP outage | "
         f"{s(K['udp_outage_ms'], '{:.1f}')} ms, max {K['udp_outage_ms']['max']:.1f} (HANet's PTA takeover: {T['udp_outage_ms']['median']:.1f} ms) | — | — | |",
         f"| same NIC fault: the 1 kHz TCP stream's connection | keepalived: broken in {K['tcp_broken']} of {K['n']}; "
