@@ -157,7 +157,8 @@ final class PTAAgent {
     /// traffic now. Best effort: a path that is down is the siblings' problem
     /// to notice (their view of us goes stale), not a log line every interval.
     func sendReadiness(canCarry: Bool? = nil) {
-        guard let socket else { return }
+        // Before the first decision there is no active slave yet: saying "unable" then would only flap.
+        guard let socket, canCarry != nil || !daemon.settling else { return }
         let can = canCarry ?? daemon.canServeSiblings
         toldReady = can
         let now = env.clock.nowNanos()
