@@ -45,10 +45,6 @@ final class Refusals: @unchecked Sendable {
         }
     }
 
-    func total(_ reason: RefusalReason) -> UInt64 {
-        lock.withLock { counts[Self.index[reason]!] }
-    }
-
     /// The last interval of a flood gets its summary even when nothing follows it.
     private func scheduleFlush(at deadline: UInt64, now: UInt64) {
         let wait = deadline > now ? deadline - now : 0
