@@ -67,7 +67,7 @@ extension Daemon {
                 try failover(to: to)
                 answer = .init(ok: true, status: status())
             case "plugins-reload":
-                queue.sync { reloadPluginState() }
+                executor.sync { reloadPluginState() }
                 answer = .init(ok: true)
             case "reload", "events":
                 answer = operationsAnswer(req)

@@ -12,10 +12,10 @@ final class HotplugState {
         /// on the link until one of them answers.
         var candidates: [HotplugCandidate]
         var hellos = 0
-        var timer: DispatchSourceTimer
+        var timer: ScheduledWork
     }
 
-    var monitor: UdevMonitor?
+    var monitor: EventSource?
     var pending: [String: Pending] = [:]
     /// HELLO answers go around the requester (and its replay guard): they get their own.
     var replay = PTAReplayGuard()
@@ -40,13 +40,10 @@ extension Daemon {
     func startHotplug() {
         guard config.hotplug.enabled else { return }
         do {
-            let m = try UdevMonitor(subsystems: ["net", "tty"]) { [weak self] e in
-                guard let self else { return }
-                self.queue.async { self.hotplugEvent(e) }
-            }
+            let m = try env.deviceEvents { [weak self] e in self?.submit(.udev(e)) }
             m.start()
             hotplug.monitor = m
-            log.info("hotplug: watching net and tty devices (udev source \"\(m.source)\"), \(config.hotplug.allow.count) allow rule(s), " + (config.hotplug.sibling.map { "sibling \($0)" } ?? "siblings discovered by HELLO among \(config.hotplugSiblings.joined(separator: ", "))"))
+            log.info("hotplug: watching net and tty devices\((m as? UdevMonitor).map { " (udev source \"\($0.source)\")" } ?? ""), \(config.hotplug.allow.count) allow rule(s), " + (config.hotplug.sibling.map { "sibling \($0)" } ?? "siblings discovered by HELLO among \(config.hotplugSiblings.joined(separator: ", "))"))
         } catch {
             log.error("hotplug: \(error); devices plugged in will not be attached")
         }
@@ -57,12 +54,12 @@ extension Daemon {
         hotplug.monitor = nil
         for p in hotplug.pending.values {
             p.timer.cancel()
-            closeSlave(p.slave)
+            switcher.close(p.slave)
         }
         hotplug.pending.removeAll()
     }
 
-    /// A udev event, on the control queue.
+    /// A udev event, on the executor.
     func hotplugEvent(_ e: UdevEvent) {
         guard running, e.subsystem == "net" || e.subsystem == "tty" else { return }
         switch e.action {
@@ -156,7 +153,7 @@ extension Daemon {
             do {
                 for c in candidates.dropFirst() { try env.kernel.addAddress(c.mine, to: name) }
             } catch {
-                closeSlave(slave)
+                switcher.close(slave)
                 throw error
             }
         } catch {
@@ -175,12 +172,11 @@ extension Daemon {
 
     /// HELLOs every 50 ms to each candidate until one answers (hotHelloAnswered).
     func startHello(_ name: String, slave: Slave, candidates: [HotplugCandidate]) {
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        t.schedule(deadline: .now(), repeating: .milliseconds(HotplugState.helloIntervalMillis), leeway: .milliseconds(5))
-        t.setEventHandler { [weak self] in self?.sayHello(name) }
+        let t = executor.repeating(every: UInt64(HotplugState.helloIntervalMillis) * 1_000_000, from: env.clock.nowNanos()) { [weak self] in
+            self?.sayHello(name)
+        }
         hotplug.pending[name] = HotplugState.Pending(slave: slave, candidates: candidates, timer: t)
         pta?.refreshPrivateLinks()
-        t.resume()
     }
 
     private func sayHello(_ name: String) {
@@ -199,7 +195,10 @@ extension Daemon {
             let why = "\(p.hellos) HELLOs to \(to) unanswered: is \(who) running with hot-plug on, with the same key, and its end of the link named \(name) too?"
             log.warning("hotplug: \(name): \(why); asking once a second from now on")
             hotRecord("unanswered", interface: name, sibling: p.candidates.count == 1 ? p.candidates[0].sibling : nil, reason: why)
-            p.timer.schedule(deadline: .now() + 1, repeating: 1.0, leeway: .milliseconds(50))
+            p.timer.cancel()
+            p.timer = executor.repeating(every: 1_000_000_000, from: env.clock.nowNanos() + 1_000_000_000) { [weak self] in
+                self?.sayHello(name)
+            }
         }
         hotplug.pending[name] = p
     }
@@ -229,22 +228,22 @@ extension Daemon {
         // Described when it was still down: a link without carrier reads no speed,
         // and speed ranks private slaves before priority does.
         if s.config.speedBitsPerSecond == nil, let k = s.kernel,
-           let attrs = try? plugins.describe(linkType: s.typeName, device: netDevice(k, link: s.config), config: s.config.options),
+           let attrs = try? linkTypes.describe(linkType: s.typeName, device: netDevice(k, link: s.config), config: s.config.options),
            attrs.speedBitsPerSecond != 0 {
             s.attributes.speedBitsPerSecond = attrs.speedBitsPerSecond
         }
-        enlist(s)
+        switcher.enlist(s)
         hotRecord("sibling-learned", interface: name, type: s.typeName, sibling: sibling,
                   reason: "\(sibling) answered HELLO from \(from) after \(p.hellos) HELLO(s)")
         log.info("hotplug: \(name) leads to \(sibling) (HELLO answered from \(from)); it is a backup slave now")
-        for (d, error) in startLinkDetectors(s) { log.error("hotplug: \(name): detector \(d): \(error)") }
+        for (d, error) in switcher.startLinkDetectors(s) { log.error("hotplug: \(name): detector \(d): \(error)") }
         return true
     }
 
     private func hotDetach(name: String, at nanos: UInt64) {
         if let p = hotplug.pending.removeValue(forKey: name) {
             p.timer.cancel()
-            closeSlave(p.slave)
+            switcher.close(p.slave)
             pta?.refreshPrivateLinks()
             hotRecord("detached", interface: name, reason: "removed before a sibling answered")
             log.info("hotplug: \(name) removed before a sibling answered HELLO")
@@ -252,7 +251,7 @@ extension Daemon {
         }
         guard let s = slaves.first(where: { $0.name == name && $0.hot }) else { return }
         s.kernel = nil
-        retire(s, trigger: nanos, cause: "\(name) removed")
+        switcher.retire(s, trigger: nanos, cause: "\(name) removed")
         log.info("hotplug: detached \(name)")
         hotRecord("detached", interface: name, type: s.typeName, sibling: s.config.sibling, reason: "device removed", uevent: nanos)
     }

@@ -21,7 +21,7 @@ extension Daemon {
         }
     }
 
-    /// The end of `start` (on the control queue, with the control socket up).
+    /// The end of `start` (on the executor, with the control socket up).
     func startOperations() throws {
         ops.metrics?.setActive(active, now: env.clock.nowNanos())
         ops.events.emit(.start) { e in
@@ -34,7 +34,7 @@ extension Daemon {
         // finds its service in place and only renews it), behind the first
         // decision so a public slave that is GOOD again wins.
         let wasAdopted = adopted
-        queue.async { [self] in
+        executor.execute { [self] in
             if wasAdopted, let s = activeSlave, s.role == .private, s.config.sibling != nil, pta?.requester == nil {
                 log.info("resuming the PTA request to \(s.config.sibling!) over the adopted private slave \(s.name)")
                 pta?.activeChanged(to: s)
@@ -42,20 +42,15 @@ extension Daemon {
         }
         // READY now if an adopted slave is active, else at the first switch
         // to a slave (switched), else when 10 s have passed.
-        queue.async { [self] in readyIfProgrammed() }
-        queue.asyncAfter(deadline: .now() + .seconds(10)) { [weak self] in self?.readyIfProgrammed(gaveUp: true) }
+        executor.execute { [self] in readyIfProgrammed() }
+        executor.schedule(at: env.clock.nowNanos() + 10_000_000_000) { [weak self] in self?.readyIfProgrammed(gaveUp: true) }
         if ops.notify.enabled, let usec = ops.notify.watchdogMicros {
-            // Pinged from the control queue itself: a hung queue stops the
+            // Pinged from the executor itself: a hung executor stops the
             // pings, and systemd restarts the daemon (the kernel keeps forwarding meanwhile).
-            let t = DispatchSource.makeTimerSource(queue: queue)
             let every = max(UInt64(1000), usec / 2)
-            t.schedule(deadline: .now(), repeating: .microseconds(Int(every)), leeway: .microseconds(Int(every / 10)))
-            t.setEventHandler { [weak self] in
-                guard let self else { return }
-                self.ops.notify.send("WATCHDOG=1")
+            ops.watchdog = executor.repeating(every: every * 1000, from: env.clock.nowNanos()) { [weak self] in
+                self?.ops.notify.send("WATCHDOG=1")
             }
-            t.resume()
-            ops.watchdog = t
         }
     }
 
@@ -85,7 +80,7 @@ extension Daemon {
         log.info("metrics: http://\(address):\(server.port)/metrics")
     }
 
-    /// The beginning of `stop` (on the control queue).
+    /// The beginning of `stop` (on the executor).
     func stopOperations() {
         ops.watchdog?.cancel()
         ops.watchdog = nil
