@@ -120,6 +120,16 @@ extension Daemon {
 
     /// PTA messages: every one is counted; RENEW and ACK only as counters,
     /// the rest also as events (a served node renews every second).
+    func hotplugRecorded(_ r: DaemonStatus.HotplugRecord) {
+        ops.events.emit(.hotplug) { ev in
+            ev.message = r.action
+            ev.slave = r.interface
+            ev.sibling = r.sibling
+            let reason = [r.type.map { "type \($0)" }, r.reason].compactMap { $0 }.joined(separator: "; ")
+            ev.reason = reason.isEmpty ? nil : reason
+        }
+    }
+
     func ptaMessage(_ m: PTAMessage, direction: String, peer: String) {
         ops.metrics?.ptaMessage(direction: direction, type: m.type.description)
         // RENEW, its ACK and READINESS are too frequent for the event ring; readiness changes have their own event.

@@ -141,7 +141,7 @@ extension Daemon {
             // Rules, siblings, priority and detectors are read at each uevent: they
             // apply to devices plugged in from now on; attached hot links stay as they are.
             if old.hotplug.enabled != new.hotplug.enabled {
-                if new.hotplug.enabled { startHotplug() } else { stopHotplug() }
+                if new.hotplug.enabled { hotplug.start() } else { hotplug.stop() }
             }
             applied.append("[hotplug]: " + (new.hotplug.enabled
                 ? "\(new.hotplug.allow.count) allow rule(s), for devices plugged in from now on"

@@ -28,7 +28,8 @@ public struct DaemonOptions {
 /// The parts, each in files of its own, all on one executor (`ControlExecutor`):
 /// - `Switcher`: the slaves, their detectors and health, the active slave, the decisions;
 /// - `PTAAgent`: the Packet Transmission Agent, through `PTAHost`;
-/// - hot-plug (Daemon+Hotplug.swift, `HotplugState`) and reload (Daemon+Reload.swift);
+/// - `Hotplug`: links plugged in at run time, through `HotplugHost`;
+/// - reload (Daemon+Reload.swift): a new config applied live, across the parts;
 /// - operations (Daemon+Operations.swift, `DaemonOperations`): control socket, events, hooks, metrics, systemd.
 /// This type starts and stops them, opens links (Daemon+Slaves.swift), takes
 /// inputs from other threads (`submit`, `DaemonInput`) and connects the parts
@@ -55,8 +56,8 @@ public final class Daemon {
     var monitor: EventSource?
     var control: UnixSocketServer?
     var pta: PTAAgent?
-    /// Links attached while running (Daemon+Hotplug.swift).
-    let hotplug = HotplugState()
+    /// Links attached while running (Hotplug.swift).
+    private(set) var hotplug: Hotplug!
     let startedAt = Date()
 
     public var socketPath: String { options.socketPath ?? config.node.controlSocket }
@@ -80,6 +81,9 @@ public final class Daemon {
         executor = environment.makeExecutor(environment.clock)
         switcher = Switcher(config: config, env: environment, executor: executor, log: log, detectors: detectors ?? plugins)
         switcher.delegate = self
+        hotplug = Hotplug(host: self, switcher: switcher, env: environment, executor: executor, log: log, refusals: refusals) {
+            [weak self] e in self?.submit(.udev(e))
+        }
     }
 
     // MARK: state the parts share (read-only views of the switcher's)
@@ -104,7 +108,7 @@ public final class Daemon {
         case .linkNotificationsLost(let at): switcher.linkNotificationsLost(at: at)
         case .verdict(let v): switcher.verdict(v)
         case .ptaInbox: pta?.drainInbox()
-        case .udev(let e): hotplugEvent(e)
+        case .udev(let e): hotplug.event(e)
         }
     }
 
@@ -177,7 +181,7 @@ public final class Daemon {
         monitor.start()
 
         switcher.running = true
-        startHotplug()
+        hotplug.start()
         if active == nil {
             // Nothing forwarded until the first decision: the master is up,
             // the table exists, no slave is bridged yet.
@@ -205,7 +209,7 @@ public final class Daemon {
             pta?.stop()
             switcher.stop()
             monitor?.stop()
-            stopHotplug()
+            hotplug.stop()
             control?.stop()
             stopOperations()
             if teardown {
@@ -282,7 +286,7 @@ public final class Daemon {
         return DaemonStatus(node: config.node.name, pid: ProcessSignals.pid, started: DaemonLog.timestamp(startedAt),
                             master: master, active: active, links: switcher.linkStatus(now: env.clock.nowNanos()),
                             last_switch: switcher.lastSwitch, switches: switcher.switchCount, adopted: adopted,
-                            pta: pta?.status ?? DaemonStatus.PTA(serving: [], served_by: nil), hotplug: hotplugStatus,
+                            pta: pta?.status ?? DaemonStatus.PTA(serving: [], served_by: nil), hotplug: hotplug.status,
                             siblings: pta?.siblingsStatus, refused: refusals.totals)
     }
 
@@ -316,13 +320,26 @@ extension Daemon: PTAHost {
     var canServeSiblings: Bool { switcher.canServeSiblings }
     var hasDecided: Bool { switcher.running && !switcher.settling }
     var privateSlaves: [Slave] { slaves.filter { $0.role == .private } }
-    var pendingHotLinks: [Slave] { hotplug.pending.values.map(\.slave) }
+    var pendingHotLinks: [Slave] { hotplug.pendingSlaves }
     var lastSwitchTrigger: UInt64? { switcher.lastSwitchTrigger }
 
     func reevaluate(trigger: UInt64, cause: String) { switcher.reevaluate(trigger: trigger, cause: cause) }
+    func hotPeer(at address: IPv4Address) -> (sibling: String, link: String)? { hotplug.peer(at: address) }
+    func hotHelloAnswered(_ m: PTAMessage, from: IPv4Address) -> Bool { hotplug.helloAnswered(m, from: from) }
 
     func announceServed(_ addresses: [IPv4Address]) {
         guard let s = activeSlave, s.role == .public, let mac = switcher.masterMAC(for: s) else { return }
         switcher.announce(addresses, mac: mac, on: s.name, what: "PTA: gratuitous ARP")
     }
+}
+
+extension Daemon: HotplugHost {
+    func describeNow(_ s: Slave) -> LinkAttributes? {
+        guard let k = s.kernel else { return nil }
+        return try? linkTypes.describe(linkType: s.typeName, device: netDevice(k, link: s.config), config: s.config.options)
+    }
+
+    func hasKey(for sibling: String) -> Bool { pta?.keys[sibling] != nil }
+    func sendHello(to sibling: String, at address: IPv4Address) { pta?.sendHello(to: sibling, at: address) }
+    func privateLinksChanged() { pta?.refreshPrivateLinks() }
 }
