@@ -1,3 +1,5 @@
+// Reload: a new configuration validated, then applied across the parts, or refused whole.
+
 import FoundationEssentials
 import HANetCore
 import HANetSystem

@@ -1,3 +1,5 @@
+// What the daemon drives, bundled so the decision tests run it on fakes.
+
 import FoundationEssentials
 import HANetCore
 import HANetSystem

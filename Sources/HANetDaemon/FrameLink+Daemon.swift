@@ -1,3 +1,5 @@
+// Opening a frame link: the TUN and packet pump of a [[link]] whose type moves frames itself (user-space PPP).
+
 import FoundationEssentials
 import HANetCore
 import HANetSystem

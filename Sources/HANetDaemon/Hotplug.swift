@@ -1,3 +1,5 @@
+// Hot-plug: the udev monitor, links waiting for a sibling's HELLO answer, the attach history.
+
 import Dispatch
 import FoundationEssentials
 import HANetCore

@@ -1,3 +1,5 @@
+// The PTA agent: the services this node runs for its siblings, its own request, the siblings' readiness, the socket.
+
 import Dispatch
 import Glibc
 import FoundationEssentials
@@ -72,12 +74,12 @@ final class PTAAgent {
     var takeoverSentNanos: UInt64?
     var takeoverAnsweredNanos: UInt64?
     var takeoverReceivedNanos: [String: UInt64] = [:]
-    /// Authentic messages on their way from the socket's thread to the control queue.
+    /// Authentic messages on their way from the socket's thread to the executor.
     let inbox = PTAInbox()
     /// Where PTA datagrams may arrive from (`refreshPrivateLinks`).
     let privateLinks = PrivateLinks()
     /// The socket's thread runs at this nice value: a flood it must read
-    /// waits behind the control queue for the CPU.
+    /// waits behind the executor for the CPU.
     static let receiverNice: Int32 = 5
     /// What each sibling told us of its readiness, and what the daemon last decided on.
     var readiness: SiblingReadiness
@@ -264,7 +266,7 @@ final class PTAAgent {
                 break
             case .full:
                 refusals.refuse(.ptaInboxFull, source: "\(from)",
-                                "PTA: dropped \(m.type) from \(m.sender) at \(from): \(inbox.capacity) messages already wait for the control queue")
+                                "PTA: dropped \(m.type) from \(m.sender) at \(from): \(inbox.capacity) messages already wait for the executor")
             }
         }
     }
@@ -299,7 +301,7 @@ final class PTAAgent {
         privateLinks.set(Set((host.privateSlaves + host.pendingHotLinks).compactMap { s in s.kernel?.index ?? (try? env.kernel.link(named: s.name))?.index }))
     }
 
-    /// An authentic message, on the control queue.
+    /// An authentic message, on the executor.
     func receive(_ m: PTAMessage, from: IPv4Address, now: UInt64) {
         executor.assertOwner()
         let hot = host.hotPeer(at: from).flatMap { $0.sibling == m.sender ? $0 : nil }

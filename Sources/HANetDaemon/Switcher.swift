@@ -1,3 +1,5 @@
+// The switcher: the slaves, their detectors and health, the active slave, and the decisions.
+
 import FoundationEssentials
 import HANetCore
 import HANetSystem
