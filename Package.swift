@@ -50,6 +50,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // The plugin ABI: one header, no code.
@@ -72,7 +74,9 @@ let package = Package(
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "HANetDaemon",
                 dependencies: ["HANetCore", "HANetSystem", "CHANetPlugin",
-                               .product(name: "Prometheus", package: "swift-prometheus")],
+                               .product(name: "Prometheus", package: "swift-prometheus"),
+                               .product(name: "Logging", package: "swift-log"),
+                               .product(name: "DequeModule", package: "swift-collections")],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "hanet",
                           dependencies: ["HANetDaemon", "HANetCore", "HANetSystem",
