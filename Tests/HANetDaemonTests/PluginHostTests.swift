@@ -24,7 +24,7 @@ final class PluginHostTests: XCTestCase {
     func testEveryBuiltinPluginLoadsAndDescribesItself() throws {
         let records = host.records
         XCTAssertEqual(Set(records.compactMap(\.id)), Set(PluginTestKit.builtinPluginIDs), "records: \(records)")
-        XCTAssertEqual(records.count, 7, "only libhanet-plugin-*.so files are candidates in a build tree: \(records.map(\.file))")
+        XCTAssertEqual(records.count, PluginTestKit.builtinPluginIDs.count, "only libhanet-plugin-*.so files are candidates in a build tree: \(records.map(\.file))")
         for r in records {
             XCTAssertEqual(r.state, .enabled, "\(r.file): \(r.reason ?? "")")
             XCTAssertNil(r.reason)
@@ -47,13 +47,32 @@ final class PluginHostTests: XCTestCase {
             XCTAssertEqual(rec(id).kinds, ["detector"])
             XCTAssertEqual(rec(id).detectorTypes, [id])
         }
-        for id in ["ethernet", "usbnet", "ppp-serial", "ieee1394", "carrier", "arp-monitor", "ping-file"] {
+        for id in PluginTestKit.builtinPluginIDs {
             XCTAssertFalse(rec(id).types.first!.flags.contains("unavailable"), id)
         }
         XCTAssertEqual(rec("carrier").types.first?.defaultIntervalMillis, 0)
         XCTAssertEqual(rec("arp-monitor").types.first?.flags, ["needs-l2"])
         XCTAssertEqual(Set(host.linkTypeNames()), ["ethernet", "usbnet", "ppp-serial", "ieee1394"])
         XCTAssertEqual(Set(host.detectorTypeNames()), ["carrier", "arp-monitor", "ping-file", "ppp-echo"])
+    }
+
+    /// Package.swift's `builtinPlugins` is the one list: every plugin folder is on it (a folder
+    /// left off would be neither built nor installed), and each id names a folder with C sources.
+    /// (testEveryBuiltinPluginLoadsAndDescribesItself holds it against what SwiftPM built.)
+    func testBuiltinListNamesEveryPluginFolder() throws {
+        let ids = PluginTestKit.builtinPluginIDs
+        XCTAssertFalse(ids.isEmpty, "no one-line `let builtinPlugins = [...]` in Package.swift")
+        XCTAssertEqual(ids.count, Set(ids).count, "a plugin is listed twice: \(ids)")
+        let root = PluginTestKit.packageRoot + "/Plugins"
+        let folders = try FileManager.default.contentsOfDirectory(atPath: root).filter { name in
+            var isDir: ObjCBool = false
+            return name != "support" && FileManager.default.fileExists(atPath: root + "/" + name, isDirectory: &isDir) && isDir.boolValue
+        }
+        XCTAssertEqual(Set(folders), Set(ids))
+        for id in ids {
+            let sources = try FileManager.default.contentsOfDirectory(atPath: root + "/" + id).filter { $0.hasSuffix(".c") }
+            XCTAssertFalse(sources.isEmpty, "Plugins/\(id) has no C source")
+        }
     }
 
     func testProbePicksTheMostSpecificLinkType() {
