@@ -155,23 +155,16 @@ extension Daemon {
 // MARK: control socket commands
 
 extension Daemon {
-    /// `reload` and `events` (one answer each).
-    func operationsAnswer(_ req: ControlProtocol.Request) -> ControlProtocol.Answer {
-        switch req.command {
-        case "reload":
-            let r = reload()
-            var a = ControlProtocol.Answer(ok: r.ok)
-            a.reload = r
-            if !r.ok {
-                a.error = "reload refused, the running configuration is kept:\n" + r.problems.joined(separator: "\n")
-                a.code = HANetError.Code.config.rawValue
-            }
-            return a
-        default:
-            var a = ControlProtocol.Answer(ok: true)
-            a.events = ops.events.recent(after: req.after ?? 0, limit: req.limit)
-            return a
+    /// `reload`: what was applied, or why it was refused.
+    func reloadAnswer() -> ControlProtocol.Answer {
+        let r = reload()
+        var a = ControlProtocol.Answer(ok: r.ok)
+        a.reload = r
+        if !r.ok {
+            a.error = "reload refused, the running configuration is kept:\n" + r.problems.joined(separator: "\n")
+            a.code = HANetError.Code.config.rawValue
         }
+        return a
     }
 
     /// `subscribe`: the connection stays open and gets one JSON event per
@@ -179,7 +172,7 @@ extension Daemon {
     /// hangs up or the daemon stops. Nil for every other command.
     func streamControl(_ line: String) -> ((UnixSocketServer.StreamSink) -> Void)? {
         guard let req = try? JSONDecoder().decode(ControlProtocol.Request.self, from: Data(line.utf8)),
-              req.command == "subscribe" else { return nil }
+              (try? req.parsedCommand()) == .subscribe else { return nil }
         let events = ops.events
         let sub = events.subscribe()
         let backlog = req.after.map { events.recent(after: $0) } ?? []

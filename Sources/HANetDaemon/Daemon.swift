@@ -75,7 +75,7 @@ public final class Daemon {
         let log = DaemonLog(node: config.node.name, minimumLevel: DaemonLog.level(from: options.environment))
         self.log = log
         self.refusals = Refusals(log: log, clock: environment.clock)
-        let plugins = PluginHost { plugin, level, message in log.write(level: Int(level), "plugin \(plugin): \(message)") }
+        let plugins = PluginHost(logger: log.plugin)
         self.plugins = plugins
         self.linkTypes = linkTypes ?? plugins
         executor = environment.makeExecutor(environment.clock)

@@ -497,9 +497,7 @@ final class Switcher {
     /// The links as `hanet status` shows them.
     func linkStatus(now: UInt64) -> [DaemonStatus.Link] {
         slaves.map { s -> DaemonStatus.Link in
-            var flags: [String] = []
-            if s.name == active { flags.append("ACTIVE") }
-            if s.tracker.effective == .good { flags.append("GOOD") }
+            let flags = LinkFlag.names(active: s.name == active, health: s.tracker.effective)
             let dets = s.detectors.map { d -> DaemonStatus.Detector in
                 let v = s.tracker.verdicts[d.typeName]
                 let age = s.verdictTimes[d.typeName].map { Double(now &- $0) / 1e9 }
