@@ -50,6 +50,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // The plugin ABI: one header, no code.
@@ -68,7 +69,8 @@ let package = Package(
                 dependencies: [.product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "HANetSystem",
-                dependencies: ["HANetCore", "CHANetPlugin", "CLibNL", "CNftables", "CPcap", "CUdev", "CHANetShim"],
+                dependencies: ["HANetCore", "CHANetPlugin", "CLibNL", "CNftables", "CPcap", "CUdev", "CHANetShim",
+                               .product(name: "SystemPackage", package: "swift-system")],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "HANetDaemon",
                 dependencies: ["HANetCore", "HANetSystem", "CHANetPlugin",
