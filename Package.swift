@@ -86,7 +86,8 @@ let package = Package(
 
         .testTarget(name: "HANetCoreTests", dependencies: ["HANetCore"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "HANetSystemTests", dependencies: ["HANetSystem", "HANetCore"],
+        .testTarget(name: "HANetSystemTests", dependencies: ["HANetSystem", "HANetCore",
+                                                            .product(name: "SystemPackage", package: "swift-system")],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "HANetDaemonTests", dependencies: ["HANetDaemon", "HANetPluginTestKit", "HANetCore"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),

@@ -145,8 +145,9 @@ public func retryingInterrupts<T: FixedWidthInteger & SignedInteger>(_ call: Str
 /// Socket set-up steps as throwing calls, shared by the servers and clients here.
 enum Socket {
     /// socket(2), then `setUp` on it; the descriptor is closed when `setUp` throws.
-    static func open(_ domain: Int32, _ type: Int32, _ setUp: (Int32) throws(SystemCallError) -> Void) throws(SystemCallError) -> Int32 {
-        let fd = socket(domain, type, 0)
+    static func open(_ domain: Int32, _ type: Int32, protocol: Int32 = 0,
+                     _ setUp: (Int32) throws(SystemCallError) -> Void) throws(SystemCallError) -> Int32 {
+        let fd = socket(domain, type, `protocol`)
         guard fd >= 0 else { throw SystemCallError.current("socket") }
         do {
             try setUp(fd)
@@ -188,7 +189,18 @@ enum Socket {
 
 /// Sends all of `bytes` on the socket `fd`: `SystemCalls.sendAll` with the kernel's calls.
 func sendAll(_ fd: Int32, _ bytes: [UInt8], flags: Int32 = 0, deadlineNanos: UInt64? = nil) throws(SystemCallError) {
-    try bytes.withUnsafeBytes { b in
-        Result { () throws(SystemCallError) in try SystemCalls.live.sendAll(fd, b, flags: flags, deadlineNanos: deadlineNanos) }
-    }.get()
+    try bytes.withBytes { b throws(SystemCallError) in try SystemCalls.live.sendAll(fd, b, flags: flags, deadlineNanos: deadlineNanos) }
+}
+
+extension Array where Element == UInt8 {
+    /// `withUnsafeBytes` for a body that throws a `SystemCallError` (the
+    /// standard one rethrows, which erases the error's type).
+    func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws(SystemCallError) -> T) throws(SystemCallError) -> T {
+        try withUnsafeBytes { b in Result { () throws(SystemCallError) in try body(b) } }.get()
+    }
+}
+
+/// open(2), retried on EINTR.
+func openFile(_ path: String, _ flags: Int32) throws(SystemCallError) -> Int32 {
+    try retryingInterrupts("open") { open(path, flags) }
 }

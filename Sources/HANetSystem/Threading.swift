@@ -115,7 +115,7 @@ public final class SystemThread: @unchecked Sendable {
         }, context)
         if rc != 0 {
             Unmanaged<Start>.fromOpaque(context).release()
-            fatalError("pthread_create: \(String(cString: strerror(rc)))")
+            fatalError("\(SystemCallError("pthread_create", code: rc))")
         }
         pthread_detach(tid)
         return thread
