@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import HANetCore
+import struct SystemPackage.Errno
 
 /// The smallest HTTP/1.1 server a Prometheus scrape needs: GET one path,
 /// get one text body, connection closed.
@@ -113,11 +114,7 @@ public final class MetricsHTTPServer {
                 + open.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             // Wake for the next deadline, and at least once a second to see `stop()`.
             let wait = open.map { Int32(min(($0.deadline &- now) / 1_000_000 + 1, 1000)) }.min() ?? 1000
-            let n = poll(&fds, nfds_t(fds.count), wait)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return
-            }
+            guard (try? retryingInterrupts("poll", { poll(&fds, nfds_t(fds.count), wait) })) != nil else { return }
             for i in open.indices.reversed() where fds[i + 1].revents != 0 {
                 if readRequest(&open[i], &chunk) {
                     close(open[i].fd)
@@ -147,9 +144,14 @@ public final class MetricsHTTPServer {
     /// Reads what `c` has sent and answers once its headers are in; true
     /// when the connection is done with (answered, or gone).
     private func readRequest(_ c: inout Connection, _ chunk: inout [UInt8]) -> Bool {
-        let n = read(c.fd, &chunk, chunk.count)
-        if n < 0, errno == EAGAIN || errno == EINTR { return false }
-        if n <= 0 { return true }
+        let n: Int
+        do throws(SystemCallError) {
+            n = try SystemCalls.live.readSome(c.fd, into: &chunk)
+        } catch {
+            // Nothing more yet (a spurious wake-up): keep it; any other failure ends it.
+            return error.errno != .wouldBlock
+        }
+        if n == 0 { return true }
         let from = max(0, c.request.count - 3)
         c.request.append(contentsOf: chunk[0..<n])
         let end: [UInt8] = [13, 10, 13, 10]

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HANetCore
+import struct SystemPackage.Errno
 import Glibc
 
 /// The control socket's transport: a Unix stream socket where every request
@@ -172,16 +173,16 @@ public final class UnixSocketServer {
         while true {
             let listener = lock.withLock { stopped ? -1 : fd }
             guard listener >= 0 else { return }
-            let c = accept(listener, nil, nil)
-            if c >= 0 {
-                admit(c)
-                continue
-            }
-            switch errno {
-            case EINTR, ECONNABORTED: continue
-            // Out of descriptors or memory: clients that finish free some; try again shortly.
-            case EMFILE, ENFILE, ENOBUFS, ENOMEM: usleep(100_000)
-            default: return
+            do throws(SystemCallError) {
+                admit(try retryingInterrupts("accept") { accept(listener, nil, nil) })
+            } catch {
+                switch error.errno {
+                case .connectionAbort: continue
+                // Out of descriptors or memory: clients that finish free some; try again shortly.
+                case .tooManyOpenFiles, .tooManyOpenFilesInSystem, .noBufferSpace, .noMemory: usleep(100_000)
+                // Shut down by stop(), or broken: the loop ends and the socket is closed.
+                default: return
+                }
             }
         }
     }
