@@ -102,6 +102,8 @@ final class UnixSocketServerTests: XCTestCase {
         XCTAssertEqual(readToEnd(idle1), "")
         var p = pollfd(fd: idle2, events: Int16(POLLIN), revents: 0)
         XCTAssertEqual(poll(&p, 1, 100), 0, "the second idle client was closed too")
+        // Reported on the accept thread after the evicted connection is shut down: wait for it.
+        XCTAssertTrue(waitFor(5) { !refused(.controlTooManyClients).isEmpty })
         let r = refused(.controlTooManyClients)
         XCTAssertEqual(r.count, 1, "\(r)")
         XCTAssertTrue(r.first?.2.contains("all 2 client slots taken; closed the connection of pid \(getpid())") ?? false, "\(r)")
@@ -129,7 +131,9 @@ final class UnixSocketServerTests: XCTestCase {
         gate.lock(); open = true; gate.broadcast(); gate.unlock()
         shutdown(busy, Int32(SHUT_WR))
         XCTAssertEqual(readToEnd(busy), "done {\"command\":\"slow\"}\n")
-        XCTAssertTrue(refused(.controlTooManyClients).contains { $0.2.contains("all 1 client slots are answering requests") })
+        // Reported on the accept thread just after the refused connection is closed: wait for it.
+        XCTAssertTrue(waitFor(5) { refused(.controlTooManyClients).contains { $0.2.contains("all 1 client slots are answering requests") } },
+                      "\(refused(.controlTooManyClients))")
     }
 
     func testAClientThatSendsNoLineIsClosedAfterTheIdleTimeout() throws {
