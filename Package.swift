@@ -55,6 +55,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // The plugin ABI: one header, no code.
@@ -73,7 +74,8 @@ let package = Package(
                 dependencies: [.product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "HANetSystem",
-                dependencies: ["HANetCore", "CHANetPlugin", "CLibNL", "CNftables", "CPcap", "CUdev", "CHANetShim"],
+                dependencies: ["HANetCore", "CHANetPlugin", "CLibNL", "CNftables", "CPcap", "CUdev", "CHANetShim",
+                               .product(name: "SystemPackage", package: "swift-system")],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "HANetDaemon",
                 dependencies: ["HANetCore", "HANetSystem", "CHANetPlugin",
@@ -91,7 +93,8 @@ let package = Package(
 
         .testTarget(name: "HANetCoreTests", dependencies: ["HANetCore"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "HANetSystemTests", dependencies: ["HANetSystem", "HANetCore"],
+        .testTarget(name: "HANetSystemTests", dependencies: ["HANetSystem", "HANetCore",
+                                                            .product(name: "SystemPackage", package: "swift-system")],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "HANetDaemonTests", dependencies: ["HANetDaemon", "HANetPluginTestKit", "HANetCore"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),

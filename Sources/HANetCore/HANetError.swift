@@ -19,10 +19,14 @@ public struct HANetError: Error, CustomStringConvertible, Equatable, Sendable {
 
     public var code: Code
     public var message: String
+    /// The errno of the system call that failed, when one did: callers decide on
+    /// it (EEXIST, ENOENT, EAGAIN) without reading the message.
+    public var errno: Int32?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, errno: Int32? = nil) {
         self.code = code
         self.message = message
+        self.errno = errno
     }
 
     public var description: String { message }

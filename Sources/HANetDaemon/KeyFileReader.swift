@@ -1,5 +1,6 @@
 import Glibc
 import HANetCore
+import HANetSystem
 
 extension PTAKeyFile {
     /// The largest key file read: a key is at most 256 hex digits, so
@@ -21,12 +22,12 @@ extension PTAKeyFile {
             if e == ENOENT {
                 throw HANetError(.config, "key file \(path) does not exist (create one with `openssl rand -hex 32 > \(path)` and `chmod 600 \(path)`)")
             }
-            throw HANetError(.config, "cannot read key file \(path): \(String(cString: strerror(e))) (the daemon runs as root; check its permissions)")
+            throw HANetError(.config, "cannot read key file \(path): \(SystemCallError("open", code: e)) (the daemon runs as root; check its permissions)")
         }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
-            throw HANetError(.config, "cannot read key file \(path): fstat: \(String(cString: strerror(errno)))")
+            throw HANetError(.config, "cannot read key file \(path)", SystemCallError.current("fstat"))
         }
         guard st.st_mode & S_IFMT == S_IFREG else {
             throw HANetError(.config, "key file \(path) is not a regular file; expected a file of hexadecimal text")
@@ -40,7 +41,7 @@ extension PTAKeyFile {
         while count < bytes.count {
             let n = bytes[count...].withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0, errno == EINTR { continue }
-            guard n >= 0 else { throw HANetError(.config, "cannot read key file \(path): \(String(cString: strerror(errno)))") }
+            guard n >= 0 else { throw HANetError(.config, "cannot read key file \(path)", SystemCallError.current("read")) }
             if n == 0 { break }
             count += n
             guard count <= maximumFileBytes else {

@@ -13,8 +13,8 @@ public enum ChildProcess {
         case signalled(Int32)
         /// Outlived its timeout and was killed (SIGTERM, then SIGKILL after the grace period).
         case timedOut
-        /// Could not be started: the C library's reason.
-        case failed(String)
+        /// Could not be started, or was reaped elsewhere: the call and its errno.
+        case failed(SystemCallError)
     }
 
     /// Runs `path` with `arguments` and exactly `environment`; standard input and
@@ -53,7 +53,7 @@ public enum ChildProcess {
         }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, path, &actions, &attr, argv, envp)
-        guard rc == 0 else { return .failed(String(cString: strerror(rc))) }
+        guard rc == 0 else { return .failed(SystemCallError("posix_spawn", code: rc)) }
 
         if waitForExit(pid, millis: timeoutMillis) == nil {
             _ = kill(pid, SIGTERM)
@@ -79,10 +79,11 @@ public enum ChildProcess {
                     let now = hanet_shim_monotonic_nanos()
                     wait = now >= deadline ? 0 : Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000))
                 }
+                // EINTR: the loop computes the time left and polls again.
                 let r = poll(&p, 1, wait)
                 if r > 0 { return () }
                 if r == 0 { return nil }
-                if errno != EINTR { break }
+                if Glibc.errno != EINTR { break }
             }
         }
         var info = siginfo_t()
@@ -98,17 +99,21 @@ public enum ChildProcess {
         }
     }
 
-    /// waitpid, retried on EINTR; the raw status, or nil when there is no such child.
-    private static func reap(_ pid: pid_t) -> Int32? {
+    /// waitpid, retried on EINTR: the raw status, or why there is none (ECHILD: reaped elsewhere).
+    private static func reap(_ pid: pid_t) -> Result<Int32, SystemCallError> {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return nil }
+        return Result { () throws(SystemCallError) in
+            _ = try retryingInterrupts("waitpid") { waitpid(pid, &status, 0) }
+            return status
         }
-        return status
     }
 
-    private static func outcome(_ status: Int32?) -> Outcome {
-        guard let status else { return .failed("the child was reaped elsewhere") }
+    private static func outcome(_ reaped: Result<Int32, SystemCallError>) -> Outcome {
+        let status: Int32
+        switch reaped {
+        case .success(let s): status = s
+        case .failure(let e): return .failed(e)
+        }
         let signal = status & 0x7f
         return signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
     }

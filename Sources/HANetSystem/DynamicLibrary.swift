@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HANetCore
+import struct SystemPackage.Errno
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,8 +58,8 @@ public final class DynamicLibrary: @unchecked Sendable {
     public static func status(of path: String) throws -> FileStatus {
         var st = stat()
         guard lstat(path, &st) == 0 else {
-            let e = errno
-            throw HANetError(e == ENOENT ? .notFound : .io, "\(path): \(String(cString: strerror(e)))")
+            let e = SystemCallError.current("lstat")
+            throw HANetError(e.errno == .noSuchFileOrDirectory ? .notFound : .io, "\(path): \(e.errno)")
         }
         let fmt = st.st_mode & S_IFMT
         let kind: FileStatus.Kind = fmt == S_IFREG ? .regular : fmt == S_IFDIR ? .directory : fmt == S_IFLNK ? .symlink : .other

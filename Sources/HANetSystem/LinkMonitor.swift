@@ -25,22 +25,18 @@ public final class LinkMonitor {
     public init(onOverrun: @escaping () -> Void = {}, handler: @escaping (KernelLinkEvent) -> Void) throws {
         self.handler = handler
         overrunHandler = onOverrun
-        let s = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_ROUTE)
-        guard s >= 0 else {
-            throw HANetError(.kernel, "link monitor: socket(AF_NETLINK, NETLINK_ROUTE): \(String(cString: strerror(errno)))")
-        }
-        var size: Int32 = 1 << 20
-        _ = setsockopt(s, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_nl()
         addr.nl_family = sa_family_t(AF_NETLINK)
         addr.nl_groups = 1          // RTMGRP_LINK
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_nl>.size)) }
-        }
-        guard rc == 0 else {
-            let e = errno
-            close(s)
-            throw HANetError(.kernel, "link monitor: bind to RTNLGRP_LINK: \(String(cString: strerror(e)))")
+        let s: Int32
+        do {
+            s = try Socket.open(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), protocol: NETLINK_ROUTE) { s throws(SystemCallError) in
+                var size: Int32 = 1 << 20
+                _ = setsockopt(s, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+                try Socket.bind(s, addr)
+            }
+        } catch {
+            throw HANetError(.kernel, "link monitor: netlink route socket for RTNLGRP_LINK", error)
         }
         do {
             watcher = try ReadableWatcher(fd: s, name: "hanet-link-monitor", what: "link monitor")

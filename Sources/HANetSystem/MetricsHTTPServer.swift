@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import HANetCore
+import struct SystemPackage.Errno
 
 /// The smallest HTTP/1.1 server a Prometheus scrape needs: GET one path,
 /// get one text body, connection closed.
@@ -29,8 +30,13 @@ public final class MetricsHTTPServer {
 
     /// Guards the listener between the server's thread and `stop()`.
     private let lock = Lock()
+    /// The listening socket, owned by the server's thread, the only one that
+    /// closes it (as UnixSocketServer's): `stop()` shuts it down, which wakes
+    /// the poll. Shut down, it listens no more, so a server started again on
+    /// the same port binds at once (SO_REUSEADDR).
     private var fd: Int32 = -1
     private var stopped = false
+    private var thread: SystemThread?
 
     /// An open connection and what it has sent so far.
     private struct Connection {
@@ -49,24 +55,20 @@ public final class MetricsHTTPServer {
 
     /// Binds and listens; port 0 picks a free port (read `port` afterwards).
     public func start() throws {
-        let fd = socket(AF_INET, Self.streamType | Self.closeOnExec | Self.nonBlocking, 0)
-        guard fd >= 0 else { throw HANetError(.io, "metrics: socket: \(String(cString: strerror(errno)))") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
         addr.sin_addr.s_addr = address.value.bigEndian
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else {
-            let e = String(cString: strerror(errno)); close(fd)
-            throw HANetError(.io, "metrics: bind \(address):\(port): \(e)")
-        }
-        guard listen(fd, 128) == 0 else {
-            let e = String(cString: strerror(errno)); close(fd)
-            throw HANetError(.io, "metrics: listen \(address):\(port): \(e)")
+        let fd: Int32
+        do {
+            fd = try Socket.open(AF_INET, Self.streamType | Self.closeOnExec | Self.nonBlocking) { fd throws(SystemCallError) in
+                var one: Int32 = 1
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+                try Socket.bind(fd, addr)
+                try Socket.listen(fd, backlog: 128)
+            }
+        } catch {
+            throw HANetError(.io, "metrics on \(address):\(port)", error)
         }
         var bound = sockaddr_in()
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -74,20 +76,30 @@ public final class MetricsHTTPServer {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
         port = UInt16(bigEndian: bound.sin_port)
-        lock.withLock { self.fd = fd }
-        SystemThread.start(name: "hanet-metrics") { [weak self] in self?.pollLoop() }
+        lock.withLock {
+            self.fd = fd
+            thread = SystemThread.start(name: "hanet-metrics") { [weak self] in self?.pollLoop() }
+        }
     }
 
+    /// Stops listening now; the thread closes the socket and any open
+    /// connection as it wakes (at once).
     public func stop() {
         lock.withLock {
             stopped = true
-            if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)); close(fd); fd = -1 }
+            if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) }
         }
     }
 
     private func pollLoop() {
         var open: [Connection] = []
-        defer { for c in open { close(c.fd) } }
+        defer {
+            for c in open { close(c.fd) }
+            lock.withLock {
+                assert(thread?.isCurrent != false, "the listening socket is closed only by its thread")
+                if fd >= 0 { close(fd); fd = -1 }
+            }
+        }
         var chunk = [UInt8](repeating: 0, count: 2048)
         while true {
             let listener = lock.withLock { stopped ? -1 : fd }
@@ -102,11 +114,7 @@ public final class MetricsHTTPServer {
                 + open.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             // Wake for the next deadline, and at least once a second to see `stop()`.
             let wait = open.map { Int32(min(($0.deadline &- now) / 1_000_000 + 1, 1000)) }.min() ?? 1000
-            let n = poll(&fds, nfds_t(fds.count), wait)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return
-            }
+            guard (try? retryingInterrupts("poll", { poll(&fds, nfds_t(fds.count), wait) })) != nil else { return }
             for i in open.indices.reversed() where fds[i + 1].revents != 0 {
                 if readRequest(&open[i], &chunk) {
                     close(open[i].fd)
@@ -136,9 +144,14 @@ public final class MetricsHTTPServer {
     /// Reads what `c` has sent and answers once its headers are in; true
     /// when the connection is done with (answered, or gone).
     private func readRequest(_ c: inout Connection, _ chunk: inout [UInt8]) -> Bool {
-        let n = read(c.fd, &chunk, chunk.count)
-        if n < 0, errno == EAGAIN || errno == EINTR { return false }
-        if n <= 0 { return true }
+        let n: Int
+        do throws(SystemCallError) {
+            n = try SystemCalls.live.readSome(c.fd, into: &chunk)
+        } catch {
+            // Nothing more yet (a spurious wake-up): keep it; any other failure ends it.
+            return error.errno != .wouldBlock
+        }
+        if n == 0 { return true }
         let from = max(0, c.request.count - 3)
         c.request.append(contentsOf: chunk[0..<n])
         let end: [UInt8] = [13, 10, 13, 10]
@@ -169,6 +182,6 @@ public final class MetricsHTTPServer {
         let payload = Array(text.utf8)
         var out = Array("HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(payload.count)\r\nConnection: close\r\n\r\n".utf8)
         if parts.first != "HEAD" { out += payload }
-        _ = sendAll(c.fd, out, deadlineNanos: Condition.nowNanos() + UInt64(Self.requestTimeoutMillis) * 1_000_000)
+        try? sendAll(c.fd, out, deadlineNanos: Condition.nowNanos() + UInt64(Self.requestTimeoutMillis) * 1_000_000)
     }
 }

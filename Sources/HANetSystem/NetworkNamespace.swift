@@ -2,6 +2,7 @@ import CHANetShim
 import FoundationEssentials
 import Glibc
 import HANetCore
+import struct SystemPackage.Errno
 
 /// Runs code inside a named network namespace (`ip netns add NAME`).
 ///
@@ -24,18 +25,15 @@ public enum NetworkNamespace {
         }
         let path = "\(directory)/\(name)"
         return try whileEntered("enter network namespace \(name)", body) {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd < 0 {
-                let e = errno
-                throw HANetError(e == ENOENT ? .notFound : .kernel,
-                                 "enter network namespace \(name): open \(path): \(String(cString: strerror(e)))")
+            let fd: Int32
+            do throws(SystemCallError) {
+                fd = try openFile(path, O_RDONLY | O_CLOEXEC)
+            } catch {
+                throw HANetError(error.errno == .noSuchFileOrDirectory ? .notFound : .kernel,
+                                 "enter network namespace \(name): open \(path): \(error.errno)")
             }
-            let rc = hanet_shim_setns_net(fd)
-            let e = errno
-            close(fd)
-            if rc != 0 {
-                throw HANetError(.kernel, "enter network namespace \(name): setns: \(String(cString: strerror(e)))")
-            }
+            defer { close(fd) }
+            try setNamespace(fd, "enter network namespace \(name)")
         }
     }
 
@@ -43,20 +41,31 @@ public enum NetworkNamespace {
     /// `body`, and always returns the thread to the namespace it was in. Only this thread moves: the network
     /// namespace is per thread, so the rest of the process is unaffected.
     static func whileEntered<T>(_ label: String, _ body: () throws -> T, enter: () throws -> Void) throws -> T {
-        let home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
-        guard home >= 0 else {
-            throw HANetError(.kernel, "\(label): open /proc/thread-self/ns/net: \(String(cString: strerror(errno)))")
-        }
+        let home = try openOwnNamespace(label)
         defer {
             // Returning is a setns to a namespace the thread was just in; if even that
             // fails the thread would act in the wrong namespace from now on.
             if hanet_shim_setns_net(home) != 0 {
-                fatalError("\(label): cannot return the thread to its network namespace: \(String(cString: strerror(errno)))")
+                fatalError("\(label): cannot return the thread to its network namespace: \(SystemCallError.current("setns"))")
             }
             close(home)
         }
         try enter()
         return try body()
+    }
+
+    /// A descriptor of the calling thread's network namespace.
+    static func openOwnNamespace(_ label: String) throws -> Int32 {
+        do {
+            return try openFile("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+        } catch {
+            throw HANetError(.kernel, "\(label): \(error.call) /proc/thread-self/ns/net: \(error.errno)")
+        }
+    }
+
+    /// Moves the calling thread into the network namespace `fd` refers to.
+    static func setNamespace(_ fd: Int32, _ label: String) throws {
+        guard hanet_shim_setns_net(fd) == 0 else { throw HANetError(.kernel, label, SystemCallError.current("setns")) }
     }
 
     /// The inode of the calling thread's network namespace: equal inodes mean
@@ -79,11 +88,7 @@ final class NamespaceAnchor {
     private let fd: Int32
 
     init() throws {
-        let f = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
-        guard f >= 0 else {
-            throw HANetError(.kernel, "open /proc/thread-self/ns/net: \(String(cString: strerror(errno)))")
-        }
-        fd = f
+        fd = try NetworkNamespace.openOwnNamespace("network namespace anchor")
         identifier = NetworkNamespace.currentIdentifier()
     }
 
@@ -93,9 +98,7 @@ final class NamespaceAnchor {
         if NetworkNamespace.currentIdentifier() == identifier { return try body() }
         let fd = self.fd
         return try NetworkNamespace.whileEntered("re-enter network namespace", body) {
-            if hanet_shim_setns_net(fd) != 0 {
-                throw HANetError(.kernel, "re-enter network namespace: setns: \(String(cString: strerror(errno)))")
-            }
+            try NetworkNamespace.setNamespace(fd, "re-enter network namespace")
         }
     }
 }

@@ -79,18 +79,18 @@ public final class Nftables: DataPlane {
         return listing.nftables.compactMap(\.rule).flatMap(\.expr).compactMap(\.counterPackets).reduce(0, +)
     }
 
-    /// `nft -j list table netdev NAME`, decoded; nil when there is no such table.
+    /// The rules of netdev table `table`, decoded; nil when there is no such table.
+    /// Read from `nft -j list ruleset netdev`, every netdev table, rather than
+    /// `list table netdev NAME`: libnftables tells a missing table only as text
+    /// ("Error: No such file or directory", errno left as it was; measured with
+    /// 1.0.6), while the ruleset lists what exists and fails only when nftables does.
     private func list(_ table: String) throws -> Listing? {
-        let json: String
-        do {
-            json = try run("list table netdev \(table)", json: true, what: "list table netdev \(table)")
-        } catch let e as HANetError where e.message.contains("No such file or directory") {
-            return nil
+        let json = try run("list ruleset netdev", json: true, what: "list ruleset netdev (table \(table))")
+        guard let all = try? JSONDecoder().decode(Listing.self, from: Data(json.utf8)) else {
+            throw HANetError(.protocolError, "nftables: list ruleset netdev (table \(table)): unexpected JSON output: \(json.prefix(200))")
         }
-        guard let listing = try? JSONDecoder().decode(Listing.self, from: Data(json.utf8)) else {
-            throw HANetError(.protocolError, "nftables: list table netdev \(table): unexpected JSON output: \(json.prefix(200))")
-        }
-        return listing
+        guard all.nftables.contains(where: { $0.table == table }) else { return nil }
+        return Listing(nftables: all.nftables.filter { $0.rule?.table == table })
     }
 
     public func installed(table: String) throws -> (port: String, active: String?)? {
@@ -116,21 +116,28 @@ public final class Nftables: DataPlane {
     }
 
     /// What `installed(table:)` and `guardDrops(table:)` read of `nft -j list
-    /// table`: each rule's chain, the device of its `fwd` expression and the
-    /// packets of its `counter`. Everything else is skipped, and an item
-    /// or expression of another shape is ignored rather than failing the listing.
+    /// ruleset`: the tables' names, and each rule's table, chain, the device of
+    /// its `fwd` expression and the packets of its `counter`. Everything else
+    /// is skipped, and an item or expression of another shape is ignored
+    /// rather than failing the listing.
     private struct Listing: Decodable {
         var nftables: [Item]
 
         struct Item: Decodable {
+            /// The name of a table item.
+            var table: String?
             var rule: Rule?
-            enum CodingKeys: String, CodingKey { case rule }
+            enum CodingKeys: String, CodingKey { case table, rule }
+            struct Table: Decodable { var name: String }
             init(from decoder: Decoder) throws {
-                rule = try? decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Rule.self, forKey: .rule)
+                let c = try? decoder.container(keyedBy: CodingKeys.self)
+                table = (try? c?.decodeIfPresent(Table.self, forKey: .table))?.name
+                rule = try? c?.decodeIfPresent(Rule.self, forKey: .rule)
             }
         }
 
         struct Rule: Decodable {
+            var table: String
             var chain: String
             var expr: [Expr]
         }

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import HANetCore
+import struct SystemPackage.Errno
 
 /// `SysctlStore` over /proc/sys files.
 ///
@@ -39,30 +40,28 @@ public final class ProcSysctl: SysctlStore {
         return "\(root)/\(path)"
     }
 
-    private func failure(_ path: String, _ full: String, _ action: String, _ e: Int32) -> HANetError {
-        switch e {
-        case ENOENT:
+    /// What a failed open, read or write of `full` means for the sysctl `path`.
+    private func failure(_ path: String, _ full: String, _ error: SystemCallError) -> HANetError {
+        switch error.errno {
+        case .noSuchFileOrDirectory:
             return HANetError(.notFound, "sysctl \(path): no such key (\(full) does not exist; is the interface or module there?)")
-        case EACCES, EPERM:
-            return HANetError(.kernel, "sysctl \(path): \(action) \(full): permission denied (HANet must run as root)")
+        case .permissionDenied, .notPermitted:
+            return HANetError(.kernel, "sysctl \(path): \(error.call) \(full): permission denied (HANet must run as root)")
         default:
-            return HANetError(.kernel, "sysctl \(path): \(action) \(full): \(String(cString: strerror(e)))")
+            return HANetError(.kernel, "sysctl \(path): \(error.call) \(full): \(error.errno)")
         }
     }
 
     private func readHere(_ path: String) throws -> String {
         let full = try fullPath(path)
-        let fd = open(full, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw failure(path, full, "open", errno) }
+        let fd: Int32
+        do { fd = try openFile(full, O_RDONLY | O_CLOEXEC) } catch { throw failure(path, full, error) }
         defer { close(fd) }
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let n = Glibc.read(fd, &buffer, buffer.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw failure(path, full, "read", errno)
-            }
+            let n: Int
+            do { n = try SystemCalls.live.readSome(fd, into: &buffer) } catch { throw failure(path, full, error) }
             if n == 0 { break }
             data += buffer[0..<n]
         }
@@ -73,18 +72,19 @@ public final class ProcSysctl: SysctlStore {
 
     private func writeHere(_ path: String, _ value: String) throws {
         let full = try fullPath(path)
-        let fd = open(full, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw failure(path, full, "open", errno) }
+        let fd: Int32
+        do { fd = try openFile(full, O_WRONLY | O_CLOEXEC) } catch { throw failure(path, full, error) }
         defer { close(fd) }
         let bytes = Array((value + "\n").utf8)
         // A sysctl write must be one write() call: the kernel parses each call as a whole value.
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            let e = errno
-            if e == EINVAL {
-                throw HANetError(.kernel, "sysctl \(path): the kernel refused the value '\(value)' (\(full): Invalid argument)")
+        let n: Int
+        do {
+            n = try bytes.withBytes { b throws(SystemCallError) in try retryingInterrupts("write") { Glibc.write(fd, b.baseAddress, b.count) } }
+        } catch {
+            if error.errno == .invalidArgument {
+                throw HANetError(.kernel, "sysctl \(path): the kernel refused the value '\(value)' (\(full): \(error.errno))")
             }
-            throw failure(path, full, "write", e)
+            throw failure(path, full, error)
         }
         if n != bytes.count {
             throw HANetError(.kernel, "sysctl \(path): short write to \(full) (\(n) of \(bytes.count) bytes)")

@@ -43,15 +43,7 @@ public enum ProcessSignals {
 
     public static func writeStderr(_ s: String) {
         let line = s.hasSuffix("\n") ? s : s + "\n"
-        line.utf8CString.withUnsafeBufferPointer { buf in
-            var p = 0
-            let n = buf.count - 1
-            while p < n {
-                let w = Glibc.write(2, buf.baseAddress! + p, n - p)
-                if w < 0 && errno == EINTR { continue }
-                if w <= 0 { return }
-                p += w
-            }
-        }
+        // Standard error that is gone has nobody left to tell.
+        try? Array(line.utf8).withBytes { b throws(SystemCallError) in try SystemCalls.live.writeAll(2, b) }
     }
 }

@@ -20,9 +20,7 @@ final class ReadableWatcher {
     /// `what` names the owner in errors ("link monitor").
     init(fd: Int32, name: String, what: String) throws {
         var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else {
-            throw HANetError(.kernel, "\(what): pipe: \(String(cString: strerror(errno)))")
-        }
+        guard pipe(&pipeFDs) == 0 else { throw HANetError(.kernel, what, SystemCallError.current("pipe")) }
         for p in pipeFDs {
             _ = fcntl(p, F_SETFD, FD_CLOEXEC)
             _ = fcntl(p, F_SETFL, O_NONBLOCK)
@@ -71,11 +69,7 @@ final class ReadableWatcher {
         while true {
             fds[0].revents = 0
             fds[1].revents = 0
-            let r = poll(&fds, 2, -1)
-            if r < 0 {
-                if errno == EINTR { continue }
-                return
-            }
+            guard (try? retryingInterrupts("poll", { poll(&fds, 2, -1) })) != nil else { return }
             if fds[1].revents != 0 { return }
             if fds[0].revents != 0 { onReadable() }
         }

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import struct SystemPackage.Errno
 
 /// Text for errors thrown by FoundationEssentials' file APIs. Without full
 /// Foundation there is no `localizedDescription`, and `"\(error)"` prints a
@@ -20,6 +21,6 @@ public enum SystemError {
         return "\(error)"
     }
 
-    /// strerror(code).
-    public static func message(_ code: Int32) -> String { String(cString: strerror(code)) }
+    /// The C library's text for the errno `code`.
+    public static func message(_ code: Int32) -> String { Errno(rawValue: code).description }
 }

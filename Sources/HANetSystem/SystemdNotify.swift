@@ -35,8 +35,8 @@ public final class SystemdNotify {
     @discardableResult
     public func send(_ state: String) -> HANetError? {
         guard let path = socketPath else { return nil }
-        let fd = socket(AF_UNIX, Self.datagramType | 0o2000000, 0)
-        guard fd >= 0 else { return HANetError(.io, "NOTIFY_SOCKET: socket: \(String(cString: strerror(errno)))") }
+        let fd: Int32
+        do { fd = try Socket.open(AF_UNIX, Self.datagramType | 0o2000000) { _ in } } catch { return HANetError(.io, "NOTIFY_SOCKET", error) }
         defer { close(fd) }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
@@ -53,12 +53,17 @@ public final class SystemdNotify {
         // An abstract address is exactly as long as its name; a path includes its NUL.
         let len = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (abstract ? 0 : 1))
         let payload = Array(state.utf8)
-        let n = withUnsafePointer(to: &addr) { a in
-            a.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                payload.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), sa, len) }
+        do {
+            _ = try payload.withBytes { p throws(SystemCallError) in
+                try retryingInterrupts("sendto") {
+                    withUnsafePointer(to: &addr) { a in
+                        a.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, p.baseAddress, p.count, Int32(MSG_NOSIGNAL), $0, len) }
+                    }
+                }
             }
+        } catch {
+            return HANetError(.io, "NOTIFY_SOCKET \(path)", error)
         }
-        if n < 0 { return HANetError(.io, "NOTIFY_SOCKET \(path): sendto: \(String(cString: strerror(errno)))") }
         return nil
     }
 }

@@ -24,7 +24,7 @@ public final class Lock: @unchecked Sendable {
     public func lock() { pthread_mutex_lock(mutex) }
     public func unlock() { pthread_mutex_unlock(mutex) }
 
-    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    public func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         lock(); defer { unlock() }
         return try body()
     }
@@ -115,7 +115,7 @@ public final class SystemThread: @unchecked Sendable {
         }, context)
         if rc != 0 {
             Unmanaged<Start>.fromOpaque(context).release()
-            fatalError("pthread_create: \(String(cString: strerror(rc)))")
+            fatalError("\(SystemCallError("pthread_create", code: rc))")
         }
         pthread_detach(tid)
         return thread

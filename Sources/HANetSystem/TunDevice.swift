@@ -2,6 +2,7 @@ import CHANetShim
 import FoundationEssentials
 import Glibc
 import HANetCore
+import struct SystemPackage.Errno
 
 /// A TUN device (IFF_TUN | IFF_NO_PI: bare IP packets) that stands in for
 /// the kernel netdev a link without a driver lacks (user-space PPP over a
@@ -22,11 +23,12 @@ public final class TunDevice {
         var actual = [CChar](repeating: 0, count: 32)
         let rc = hanet_shim_tun_create(name, &actual, actual.count)
         guard rc >= 0 else {
-            let why = String(cString: strerror(-rc))
-            if -rc == ENOENT {
-                throw HANetError(.kernelUnsupported, "TUN device \(name): /dev/net/tun is missing (load the tun module): \(why)")
+            // The shim returns the negated errno of open("/dev/net/tun") or of the TUNSETIFF ioctl.
+            let e = SystemCallError("TUNSETIFF", code: rc)
+            if e.errno == .noSuchFileOrDirectory {
+                throw HANetError(.kernelUnsupported, "TUN device \(name): /dev/net/tun is missing (load the tun module): \(e.errno)")
             }
-            throw HANetError(.kernel, "TUN device \(name): TUNSETIFF: \(why)")
+            throw HANetError(.kernel, "TUN device \(name)", e)
         }
         fd = rc
         self.name = String(cString: actual)
@@ -64,7 +66,7 @@ public final class TunDevice {
         let f = fd
         lock.unlock()
         guard f >= 0 else { return false }
-        return Glibc.write(f, packet.baseAddress, packet.count) == packet.count
+        return (try? retryingInterrupts("write") { Glibc.write(f, packet.baseAddress, packet.count) }) == packet.count
     }
 
     /// Closes the descriptor: the kernel removes the device.

@@ -52,7 +52,7 @@ public final class UdevMonitor {
         guard rc >= 0 else {
             udev_monitor_unref(m)
             udev_unref(u)
-            throw HANetError(.kernel, "udev monitor: enable receiving on the \(src) source: \(String(cString: strerror(-rc)))")
+            throw HANetError(.kernel, "udev monitor: enable receiving on the \(src) source", SystemCallError("udev_monitor_enable_receiving", code: rc))
         }
         self.source = src
         self.udev = u

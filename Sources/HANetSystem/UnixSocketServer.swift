@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HANetCore
+import struct SystemPackage.Errno
 import Glibc
 
 /// The control socket's transport: a Unix stream socket where every request
@@ -58,8 +59,14 @@ public final class UnixSocketServer {
 
     /// Guards everything below: the accept thread, client threads and `stop()` meet here.
     private let lock = Lock()
+    /// The listening socket. Its owner is the accept thread, the only one that
+    /// closes it: `stop()` shuts it down, which wakes `accept`, and the number
+    /// stays this socket's until the accept thread is out of every call on it
+    /// (closed from `stop()`, the number could be reused by another open while
+    /// the accept thread is about to call `accept` on it).
     private var fd: Int32 = -1
     private var stopped = false
+    private var acceptThread: SystemThread?
     private var clients: [Int: Client] = [:]
     private var lastSerial = 0
     private var streams = 0
@@ -111,31 +118,32 @@ public final class UnixSocketServer {
             throw HANetError(.state, "control socket \(path): another daemon is answering on it")
         }
         unlink(path)
-        let fd = socket(AF_UNIX, Self.streamType, 0)
-        guard fd >= 0 else { throw HANetError(.io, "control socket \(path): socket: \(String(cString: strerror(errno)))") }
-        var addr = try Self.address(path)
-        let old = umask(0o177)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        let addr = try Self.address(path)
+        let (path, backlog) = (path, limits.backlog)
+        let fd: Int32
+        do {
+            fd = try Socket.open(AF_UNIX, Self.streamType) { fd throws(SystemCallError) in
+                let old = umask(0o177)
+                defer { umask(old) }
+                try Socket.bind(fd, addr)
+                chmod(path, 0o600)
+                try Socket.listen(fd, backlog: backlog)
+            }
+        } catch {
+            throw HANetError(.io, "control socket \(path)", error)
         }
-        umask(old)
-        guard rc == 0 else {
-            let e = String(cString: strerror(errno)); close(fd)
-            throw HANetError(.io, "control socket \(path): bind: \(e)")
+        lock.withLock {
+            self.fd = fd
+            acceptThread = SystemThread.start(name: "hanet-control") { [weak self] in self?.acceptLoop() }
         }
-        chmod(path, 0o600)
-        guard listen(fd, limits.backlog) == 0 else {
-            let e = String(cString: strerror(errno)); close(fd)
-            throw HANetError(.io, "control socket \(path): listen: \(e)")
-        }
-        lock.withLock { self.fd = fd }
-        SystemThread.start(name: "hanet-control") { [weak self] in self?.acceptLoop() }
     }
 
+    /// Stops accepting: the socket file goes now, the listening socket once
+    /// the accept thread wakes (at once). Connected clients are answered until they hang up.
     public func stop() {
         lock.withLock {
             stopped = true
-            if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)); close(fd); fd = -1 }
+            if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) }
         }
         unlink(path)
     }
@@ -154,20 +162,27 @@ public final class UnixSocketServer {
         return addr
     }
 
+    /// On the accept thread, which closes the listening socket when it ends.
     private func acceptLoop() {
+        defer {
+            lock.withLock {
+                assert(acceptThread?.isCurrent != false, "the listening socket is closed only by its accept thread")
+                if fd >= 0 { close(fd); fd = -1 }
+            }
+        }
         while true {
             let listener = lock.withLock { stopped ? -1 : fd }
             guard listener >= 0 else { return }
-            let c = accept(listener, nil, nil)
-            if c >= 0 {
-                admit(c)
-                continue
-            }
-            switch errno {
-            case EINTR, ECONNABORTED: continue
-            // Out of descriptors or memory: clients that finish free some; try again shortly.
-            case EMFILE, ENFILE, ENOBUFS, ENOMEM: usleep(100_000)
-            default: return
+            do throws(SystemCallError) {
+                admit(try retryingInterrupts("accept") { accept(listener, nil, nil) })
+            } catch {
+                switch error.errno {
+                case .connectionAbort: continue
+                // Out of descriptors or memory: clients that finish free some; try again shortly.
+                case .tooManyOpenFiles, .tooManyOpenFilesInSystem, .noBufferSpace, .noMemory: usleep(100_000)
+                // Shut down by stop(), or broken: the loop ends and the socket is closed.
+                default: return
+                }
             }
         }
     }
@@ -206,7 +221,7 @@ public final class UnixSocketServer {
                        "control socket \(path): all \(limits.maxClients) client slots taken; closed the connection of pid \(e.pid), \(idle) s without a full request line")
         }
         guard let client else {
-            _ = sendAll(c, Self.errorLine(code: "state", "all \(limits.maxClients) control clients are being answered; try again"), flags: Self.dontWait)
+            try? sendAll(c, Self.errorLine(code: "state", "all \(limits.maxClients) control clients are being answered; try again"), flags: Self.dontWait)
             close(c)
             onRefused?(.controlTooManyClients, "pid \(pid)",
                        "control socket \(path): refused pid \(pid): all \(limits.maxClients) client slots are answering requests")
@@ -227,9 +242,8 @@ public final class UnixSocketServer {
         var scanned = 0
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
-            let n = read(c, &chunk, chunk.count)
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { return }
+            let n = (try? SystemCalls.live.readSome(c, into: &chunk)) ?? 0
+            if n == 0 { return }
             buffer.append(contentsOf: chunk[0..<n])
             while let nl = buffer[scanned...].firstIndex(of: 10) {
                 guard nl <= limits.maxLineBytes else { return refuseLongLine(client) }
@@ -247,7 +261,7 @@ public final class UnixSocketServer {
                                "control socket \(path): pid \(client.pid) sent a line of \(nl) bytes that is not a JSON request with a \"command\"")
                 }
                 if let stream = streamHandler?(line) { return runStream(stream, client) }
-                guard sendAll(c, Array((handler(line) + "\n").utf8)) else { return }
+                guard (try? sendAll(c, Array((handler(line) + "\n").utf8))) != nil else { return }
                 lock.withLock { client.waitingSince = Condition.nowNanos() }
             }
             scanned = buffer.count
@@ -256,7 +270,7 @@ public final class UnixSocketServer {
     }
 
     private func refuseLongLine(_ client: Client) {
-        _ = sendAll(client.fd, Self.errorLine(code: "usage", "request line longer than \(limits.maxLineBytes) bytes"), flags: Self.dontWait)
+        try? sendAll(client.fd, Self.errorLine(code: "usage", "request line longer than \(limits.maxLineBytes) bytes"), flags: Self.dontWait)
         onRefused?(.controlLineTooLong, "pid \(client.pid)",
                    "control socket \(path): pid \(client.pid) sent a request line longer than \(limits.maxLineBytes) bytes; closed its connection")
     }
@@ -272,7 +286,7 @@ public final class UnixSocketServer {
         guard admitted else {
             // Run it on a closed sink so it releases what it set up (a subscription).
             stream(StreamSink(write: { _ in false }, isOpen: { false }))
-            _ = sendAll(client.fd, Self.errorLine(code: "state", "all \(limits.maxStreams) stream slots are taken; try again"), flags: Self.dontWait)
+            try? sendAll(client.fd, Self.errorLine(code: "state", "all \(limits.maxStreams) stream slots are taken; try again"), flags: Self.dontWait)
             onRefused?(.controlTooManyClients, "pid \(client.pid)",
                        "control socket \(path): refused a stream for pid \(client.pid): all \(limits.maxStreams) stream slots are taken")
             return
@@ -306,31 +320,10 @@ public final class UnixSocketServer {
     }
 }
 
-/// Writes all of `bytes` to the socket `fd` (no SIGPIPE). False when the
-/// peer is gone or a send fails: a timeout (SO_SNDTIMEO), or with
-/// `deadlineNanos` on a non-blocking socket, that CLOCK_MONOTONIC deadline.
-func sendAll(_ fd: Int32, _ bytes: [UInt8], flags: Int32 = 0, deadlineNanos: UInt64? = nil) -> Bool {
-    var off = 0
-    while off < bytes.count {
-        let w = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | flags) }
-        if w > 0 { off += w; continue }
-        if w < 0, errno == EINTR { continue }
-        if w < 0, errno == EAGAIN, let deadline = deadlineNanos {
-            let now = Condition.nowNanos()
-            guard now < deadline else { return false }
-            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            _ = poll(&p, 1, Int32(min((deadline - now) / 1_000_000 + 1, 60_000)))
-            continue
-        }
-        return false
-    }
-    return true
-}
-
 extension UnixSocketServer {
     static func sink(_ c: Int32) -> StreamSink {
         StreamSink(write: { text in
-            sendAll(c, Array((text + "\n").utf8))
+            (try? sendAll(c, Array((text + "\n").utf8))) != nil
         }, isOpen: {
             // Readable with nothing to read means the peer closed its end.
             var p = pollfd(fd: c, events: Int16(POLLIN), revents: 0)
@@ -351,11 +344,7 @@ extension UnixSocketClient {
         var buffer = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw HANetError(.io, "read from \(path): \(String(cString: strerror(errno)))")
-            }
+            let n = try read(fd, into: &chunk, path: path)
             if n == 0 { return }
             buffer.append(contentsOf: chunk[0..<n])
             while let nl = buffer.firstIndex(of: 10) {
@@ -376,8 +365,7 @@ public enum UnixSocketClient {
         var buffer = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0 { throw HANetError(.io, "read from \(path): \(String(cString: strerror(errno)))") }
+            let n = try read(fd, into: &chunk, path: path)
             if n == 0 { break }
             buffer.append(contentsOf: chunk[0..<n])
             if let nl = buffer.firstIndex(of: 10) { return String(decoding: buffer[0..<nl], as: UTF8.self) }
@@ -391,26 +379,40 @@ extension UnixSocketClient {
     /// caller reads the answer and closes the descriptor. `timeoutMillis`
     /// bounds each send and receive; nil waits as long as the daemon talks.
     static func connect(path: String, sending line: String, timeoutMillis: Int?) throws -> Int32 {
-        let fd = socket(AF_UNIX, UnixSocketServer.streamType, 0)
-        guard fd >= 0 else { throw HANetError(.io, "socket: \(String(cString: strerror(errno)))") }
+        let addr = try UnixSocketServer.address(path)
+        let fd: Int32
         do {
-            if let ms = timeoutMillis {
+            fd = try Socket.open(AF_UNIX, UnixSocketServer.streamType) { fd in
+                guard let ms = timeoutMillis else { return }
                 var tv = timeval(tv_sec: ms / 1000, tv_usec: (ms % 1000) * 1000)
                 setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
                 setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
             }
-            var addr = try UnixSocketServer.address(path)
-            let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            guard rc == 0 else { throw HANetError(.notFound, "no daemon at \(path): \(String(cString: strerror(errno)))") }
-            guard sendAll(fd, Array((line + "\n").utf8)) else {
-                throw HANetError(.io, "write to \(path): \(String(cString: strerror(errno)))")
-            }
-            return fd
+        } catch {
+            throw HANetError(.io, "control socket client", error)
+        }
+        do {
+            try Socket.connect(fd, addr)
         } catch {
             close(fd)
-            throw error
+            // ENOENT, ECONNREFUSED: the reason alone says it ("no daemon at …: Connection refused").
+            throw HANetError(.notFound, "no daemon at \(path): \(error.errno)")
+        }
+        do {
+            try sendAll(fd, Array((line + "\n").utf8))
+        } catch {
+            close(fd)
+            throw HANetError(.io, "write to \(path)", error)
+        }
+        return fd
+    }
+
+    /// One read of the daemon's answer, retried on EINTR; 0 when it closed the connection.
+    private static func read(_ fd: Int32, into chunk: inout [UInt8], path: String) throws -> Int {
+        do {
+            return try SystemCalls.live.readSome(fd, into: &chunk)
+        } catch {
+            throw HANetError(.io, "read from \(path)", error)
         }
     }
 }

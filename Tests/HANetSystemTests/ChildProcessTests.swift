@@ -1,5 +1,6 @@
 import Foundation
 @testable import HANetSystem
+import SystemPackage
 import XCTest
 
 /// posix_spawn and the timed wait that replaced Foundation's Process (hooks),
@@ -28,7 +29,8 @@ final class ChildProcessTests: XCTestCase {
         guard case .failed(let why) = ChildProcess.run("/nonexistent/hook", arguments: [], environment: [:], timeoutMillis: 100) else {
             return XCTFail("expected a failure to start")
         }
-        XCTAssertEqual(why, String(cString: strerror(ENOENT)))
+        XCTAssertEqual(why, SystemCallError("posix_spawn", .noSuchFileOrDirectory))
+        XCTAssertEqual("\(why)", "posix_spawn: " + String(cString: strerror(ENOENT)), "what a hook's failure reads as")
     }
 
     func testTimeoutTermsThenKills() {

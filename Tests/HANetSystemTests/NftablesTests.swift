@@ -83,6 +83,33 @@ final class NftablesTests: XCTestCase {
         XCTAssertTrue(listing.contains("drop"), listing)
     }
 
+    /// A missing table is told from the tables that exist, never from error
+    /// text: other netdev tables (one of them a prefix of the name) do not count,
+    /// a table of that name that HANet did not make is reported as such, and
+    /// the guard's counter reads nil, then 0.
+    func testAMissingTableIsNilAmongOtherTables() throws {
+        let s = try spaces.make("sy")
+        let nl = try NetworkNamespace.run(s) { try Netlink() }
+        try nl.createVethPair("hanet0", peer: "hanet0p")
+        try nl.createVethPair("e0", peer: "e0p")
+        let nft = try NetworkNamespace.run(s) { try Nftables() }
+        try spaces.exec(s, "nft", "add", "table", "netdev", "hntx")
+        try spaces.exec(s, "nft", "add", "table", "inet", "hnt")
+        XCTAssertNil(try nft.installed(table: "hnt"))
+        XCTAssertNil(try nft.guardDrops(table: "hnt"))
+
+        try spaces.exec(s, "nft", "add", "table", "netdev", "hnt")
+        XCTAssertThrowsError(try nft.installed(table: "hnt")) { e in
+            XCTAssertEqual((e as? HANetError)?.code, .state, "\(e)")
+        }
+        try nft.remove(table: "hnt")
+        try nft.apply(ForwardingPlan(table: "hnt", port: "hanet0p", active: "e0"))
+        XCTAssertTrue(try XCTUnwrap(nft.installed(table: "hnt")) == ("hanet0p", "e0"))
+        try nft.applyGuard(PTAGuard(table: "hnt", port: 7405, publicSlaves: ["e0"]))
+        XCTAssertEqual(try nft.guardDrops(table: "hnt"), 0)
+        XCTAssertTrue(try XCTUnwrap(nft.installed(table: "hnt")) == ("hanet0p", "e0"), "the guard's rules are not the table's")
+    }
+
     func testKernelSupportCheckPasses() throws {
         let s = try spaces.make("ks")
         try NetworkNamespace.run(s) { try KernelSupport.check() }
