@@ -2,6 +2,7 @@
 #   make demo    a live failover on a built-in network of namespaces (root)
 #   make test    install what the tests need, build, run `swift test` (root)
 #   make bench   the benchmark: figures measured side by side in one run (root)
+#   make bench-ab BASE=<git rev>   that rev's build and this tree's, side by side in one run (mk/bench.mk)
 #   make install / make deb   mk/install.mk, mk/deb.mk
 
 SWIFT ?= swift
@@ -40,4 +41,5 @@ clean:
 	rm -rf .build hanet_*.deb Sources/hanet/BuildCommit.generated.swift
 
 -include mk/install.mk
+-include mk/bench.mk
 -include mk/deb.mk

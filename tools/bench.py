@@ -135,9 +135,11 @@ class LinkSwitch:
 
 
 class Bench:
-    def __init__(self, args):
+    def __init__(self, args, prefix="hbench"):
         self.a = args
-        self.p = "hbench%d" % random.randrange(1 << 30)
+        self.hanet = args.hanet  # the binary of the daemons now running, and of `hanet status`
+        self.daemons = {}
+        self.p = prefix + "%d" % random.randrange(1 << 30)
         self.work = tempfile.mkdtemp(prefix="hanet-bench.")
         os.chmod(self.work, 0o755)  # nginx workers (www-data) read the files in it
         self.procs = []
@@ -163,26 +165,49 @@ class Bench:
         return p
 
     def status(self, node="s1"):
-        return json.loads(sh(f"{self.a.hanet} status --json --socket /run/hanet/{self.p}-{node}.sock"))
+        return json.loads(sh(f"{self.hanet} status --json --socket /run/hanet/{self.p}-{node}.sock"))
 
     def link(self, node, ifname, up):
         return self.lan.set(f"{node}e{ifname[3:]}", up)
 
     def up(self):
+        self.network()
+        self.start_daemons()
+        self.servers()
+
+    def network(self):
+        """The two servers, the direct server and the client on the LAN bridge; no daemon yet."""
         net(f"net_up {self.p} pair")
-        key = os.path.join(self.work, "pta.key")
-        net(f"net_key {key}")
+        net(f"net_key {os.path.join(self.work, 'pta.key')}")
         sh(f"ip netns add {self.ns('direct')}")
         net(f"net_lan_port {self.p} {self.ns('direct')} eth0 de0")
         sh(f"ip -n {self.ns('direct')} addr add {DIRECT}/24 dev eth0")
         sh(f"ip -n {self.ns('direct')} link set lo up")
         self.lan = LinkSwitch(self.ns("lan"), ["s1e0", "s1e1", "s2e0", "s2e1", "de0"])
+
+    def start_daemons(self, hanet=None, extra=(), log="daemon"):
+        """`hanet run` on s2, then s1, with `hanet` (default --hanet) and the plugins beside it; waits until
+        each has an active slave. `extra` goes on each command line; each logs to WORK/LOG-NODE.log."""
+        self.hanet = hanet or self.a.hanet
+        key = os.path.join(self.work, "pta.key")
         for node in ("s2", "s1"):
             cfg = os.path.join(self.work, f"{node}.toml")
             net(f"net_config {self.p} {node} {cfg} {key}")
-            self.spawn(node, [self.a.hanet, "run", "--config", cfg, "--socket", f"/run/hanet/{self.p}-{node}.sock",
-                              "--plugins-dir", os.path.dirname(os.path.realpath(self.a.hanet))], f"daemon-{node}")
+            self.daemons[node] = self.spawn(node, [self.hanet, "run", "--config", cfg, "--socket",
+                                                   f"/run/hanet/{self.p}-{node}.sock", "--plugins-dir",
+                                                   os.path.dirname(os.path.realpath(self.hanet)), *extra], f"{log}-{node}")
             wait_until(15, f"the daemon on {node}", lambda: self.status(node)["active"] in ("eth0", "eth1"))
+
+    def stop_daemons(self):
+        """SIGTERM to both daemons (with --teardown among `extra` they remove their master and table); waits for each."""
+        for node, p in self.daemons.items():
+            p.send_signal(signal.SIGTERM)
+            if p.wait(timeout=15) != 0:
+                raise RuntimeError(f"the daemon on {node} exited {p.returncode} on SIGTERM")
+        self.daemons = {}
+
+    def servers(self):
+        """iperf3, the probes' echo server and nginx on s1 (its service address) and on the direct server."""
         for role, addr in (("s1", S1), ("direct", DIRECT)):
             self.spawn(role, ["iperf3", "-s", "-B", addr], f"iperf3-{role}")
             self.spawn(role, ["python3", "tools/probe.py", "server", "--bind", addr], f"probe-{role}")
@@ -858,14 +883,19 @@ def main():
     except ImportError as e:
         print(f"no plots: {e} (install python3-matplotlib: make deps)", file=sys.stderr)
         res["plots"] = {}
-    with open(os.path.join(a.out, "results.json"), "w") as fh:
+    write_results(a.out, res, report(res), res["plots"])
+
+
+def write_results(out, res, md, more=()):
+    """results.json and report.md into `out`; prints the report and what was written (and `more`, files beside them)."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "results.json"), "w") as fh:
         json.dump(res, fh, indent=1)
-    md = report(res)
-    with open(os.path.join(a.out, "report.md"), "w") as fh:
+    with open(os.path.join(out, "report.md"), "w") as fh:
         fh.write(md)
     print()
     print(md)
-    print(f"written: {a.out}/results.json, {a.out}/report.md" + "".join(f", {a.out}/{p}" for p in res["plots"]))
+    print(f"written: {out}/results.json, {out}/report.md" + "".join(f", {out}/{p}" for p in more))
 
 
 def run_suite(a):
