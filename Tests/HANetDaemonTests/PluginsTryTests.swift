@@ -233,7 +233,9 @@ final class PluginsTryTests: XCTestCase {
         for _ in 0..<n { q.poll() }
         let perCall = Double(DispatchTime.now().uptimeNanoseconds - t0) / Double(n)
         let inside = Double(q.pollTiming.totalNanos) / Double(n)
-        XCTAssertEqual(q.pollTiming.slowPolls, 0)
+        // A no-op poll is microseconds; one preempted for a time slice on a busy machine may
+        // cross the 5 ms budget, but not one in a thousand.
+        XCTAssertLessThan(q.pollTiming.slowPolls, UInt64(n / 1000), "no-op polls counted as slow")
         print("poll budget accounting: \(Int(perCall)) ns per no-op poll() call in all, \(Int(inside)) ns of it between the two clock reads")
     }
 

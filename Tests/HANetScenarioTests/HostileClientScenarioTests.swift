@@ -32,6 +32,17 @@ final class HostileClientScenarioTests: XCTestCase {
     }
 
     /// A field of /proc/PID/status, as a number (VmRSS in kB, Threads).
+    /// The daemon's threads by name ("hanet-client: 40, ..."), for a failure message.
+    static func threadNames(_ pid: Int32) -> String {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        var count: [String: Int] = [:]
+        for t in tasks {
+            let name = (try? String(contentsOfFile: "/proc/\(pid)/task/\(t)/comm", encoding: .utf8)) ?? "?"
+            count[name.trimmingCharacters(in: .whitespacesAndNewlines), default: 0] += 1
+        }
+        return count.sorted { $0.value > $1.value }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+    }
+
     static func procStatus(_ pid: Int32, _ field: String) throws -> Int {
         let text = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
@@ -161,7 +172,7 @@ final class HostileClientScenarioTests: XCTestCase {
         XCTAssertLessThan(statusDuringFlood, 2, "status took \(statusDuringFlood) s while 1000 connections were held")
         let threadsDuringFlood = try Self.procStatus(pid, "Threads")
         XCTAssertLessThan(threadsDuringFlood, threads0 + UnixSocketServer.Limits().maxClients + 8,
-                          "threads: \(threads0) before the flood, \(threadsDuringFlood) during it")
+                          "threads: \(threads0) before the flood, \(threadsDuringFlood) during it (\(Self.threadNames(pid)))")
         FileManager.default.createFile(atPath: release, contents: nil)
         try waitUntil(10, "the flood to let go") { !flood.isRunning }
         XCTAssertGreaterThanOrEqual(try refused(.controlTooManyClients), 900)

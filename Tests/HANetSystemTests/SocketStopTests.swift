@@ -56,7 +56,8 @@ final class SocketStopTests: XCTestCase {
         defer { first.stop() }
         let second = MetricsHTTPServer(address: IPv4Address("127.0.0.1")!, port: first.port) { "" }
         XCTAssertThrowsError(try second.start()) { e in
-            XCTAssertEqual(e as? HANetError, HANetError(.io, "metrics on 127.0.0.1:\(first.port): bind: " + String(cString: strerror(EADDRINUSE))))
+            XCTAssertEqual(e as? HANetError, HANetError(.io, "metrics on 127.0.0.1:\(first.port): bind: " + String(cString: strerror(EADDRINUSE)),
+                                                       errno: EADDRINUSE))
         }
     }
 

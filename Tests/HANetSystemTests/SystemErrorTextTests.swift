@@ -51,6 +51,6 @@ final class SystemErrorTextTests: XCTestCase {
 
     func testNotifyToASocketThatIsGone() {
         let n = SystemdNotify(environment: ["NOTIFY_SOCKET": missing + "/notify"])
-        XCTAssertEqual(n.send("READY=1"), HANetError(.io, "NOTIFY_SOCKET \(missing)/notify: sendto: \(reason(ENOENT))"))
+        XCTAssertEqual(n.send("READY=1"), HANetError(.io, "NOTIFY_SOCKET \(missing)/notify: sendto: \(reason(ENOENT))", errno: ENOENT))
     }
 }
