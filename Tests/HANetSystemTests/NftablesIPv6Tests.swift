@@ -13,10 +13,6 @@ final class NftablesIPv6Tests: XCTestCase {
         super.tearDown()
     }
 
-    func pings6(from ns: String, to address: String) -> Bool {
-        (try? spaces.exec(ns, "ping", "-6", "-c", "1", "-W", "1", "-q", address)) != nil
-    }
-
     func testIPv6ThroughTheMasterAndNDForTheSlavesOwnAddressStaysOnIt() throws {
         let c = try spaces.make("c"), s = try spaces.make("s")
         try spaces.ip(c, "link", "add", "c0", "type", "veth", "peer", "name", "e0", "netns", s)
@@ -33,14 +29,14 @@ final class NftablesIPv6Tests: XCTestCase {
         let own = [IPv6Address("2001:db8:ff::1")!]
         // Without the exemption the NS for e0's own address is forwarded to the master, which does not answer it.
         try nft.apply(ForwardingPlan(table: "hnt6", port: "hanet0p", active: "e0", ipv6ServiceAddresses: service))
-        XCTAssertTrue(waitFor(10, interval: 0) { pings6(from: c, to: "2001:db8:1::11") }, "no IPv6 ping to the master through e0")
-        XCTAssertFalse(pings6(from: c, to: "2001:db8:ff::1"), "the slave's own address must be unreachable without its exemption")
+        XCTAssertTrue(waitFor(10, interval: 0) { spaces.pings6(from: c, to: "2001:db8:1::11") }, "no IPv6 ping to the master through e0")
+        XCTAssertFalse(spaces.pings6(from: c, to: "2001:db8:ff::1"), "the slave's own address must be unreachable without its exemption")
 
         try nft.apply(ForwardingPlan(table: "hnt6", port: "hanet0p", active: "e0", ipv6ServiceAddresses: service,
                                      slaveOwnIPv6Addresses: own))
         try spaces.ip(c, "-6", "neigh", "flush", "dev", "c0")
-        XCTAssertTrue(waitFor(10, interval: 0) { pings6(from: c, to: "2001:db8:ff::1") }, "no IPv6 ping to the slave's own address")
-        XCTAssertTrue(pings6(from: c, to: "2001:db8:1::11"), "the service address must still be reached through the master")
+        XCTAssertTrue(waitFor(10, interval: 0) { spaces.pings6(from: c, to: "2001:db8:ff::1") }, "no IPv6 ping to the slave's own address")
+        XCTAssertTrue(spaces.pings6(from: c, to: "2001:db8:1::11"), "the service address must still be reached through the master")
         // The client resolved each address to the side that holds it.
         let neigh = try spaces.ip(c, "-6", "neigh", "show", "dev", "c0")
         let e0MAC = try spaces.ip(s, "-br", "link", "show", "e0").split(separator: " ", omittingEmptySubsequences: true)[2]

@@ -42,6 +42,11 @@ final class TestNamespaces {
     func pings(from ns: String, to address: String) -> Bool {
         (try? Shell.run("/usr/sbin/ip", ["netns", "exec", ns, "ping", "-c", "1", "-W", "1", "-q", address])) != nil
     }
+
+    /// True if one IPv6 ping (1 s timeout) from `ns` to `address` is answered.
+    func pings6(from ns: String, to address: String) -> Bool {
+        (try? Shell.run("/usr/sbin/ip", ["netns", "exec", ns, "ping", "-6", "-c", "1", "-W", "1", "-q", address])) != nil
+    }
 }
 
 struct ShellError: Error, CustomStringConvertible {
