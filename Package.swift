@@ -6,7 +6,7 @@ import PackageDescription
 /// SwiftPM links every library product with the Swift driver, which adds the Swift runtime
 /// to these builds (the host has it loaded anyway); `make install` and `make deb` compile
 /// the installed plugins with cc instead (mk/install.mk), and those need only libc.
-let builtinPlugins = ["ethernet", "usbnet", "ppp-serial", "ieee1394", "carrier", "arp-monitor", "ping-file"]
+let builtinPlugins = ["ethernet", "usbnet", "ppp-serial", "ieee1394", "carrier", "arp-monitor", "ns-monitor", "ping-file"]
 
 func pluginTargetName(_ id: String) -> String {
     "HANetPlugin_" + String(id.map { $0 == "-" ? "_" : $0 })
@@ -15,6 +15,7 @@ func pluginTargetName(_ id: String) -> String {
 /// Libraries a plugin links (the probing detectors send and capture with libpcap).
 let pluginLinkerSettings: [String: [LinkerSetting]] = [
     "arp-monitor": [.linkedLibrary("pcap")],
+    "ns-monitor": [.linkedLibrary("pcap")],
     "ping-file": [.linkedLibrary("pcap")],
 ]
 

@@ -29,7 +29,7 @@ HANET_BUILD_DIR   ?= .build/release
 # The generated manual page and completion scripts.
 HANET_DOC_DIR     ?= $(HANET_BUILD_DIR)/hanet-doc
 HANET_VERSION     := $(shell sh scripts/build-info.sh version)
-HANET_PLUGIN_IDS  ?= ethernet usbnet ppp-serial ieee1394 carrier arp-monitor ping-file
+HANET_PLUGIN_IDS  ?= ethernet usbnet ppp-serial ieee1394 carrier arp-monitor ns-monitor ping-file
 HANET_PLUGIN_H    := Sources/CHANetPlugin/include/hanet/plugin.h
 HANET_ABI_MAJOR   = $(shell sed -n 's/^\#define HANET_PLUGIN_ABI_MAJOR \([0-9]*\).*/\1/p' $(HANET_PLUGIN_H))
 HANET_ABI_MINOR   = $(shell sed -n 's/^\#define HANET_PLUGIN_ABI_MINOR \([0-9]*\).*/\1/p' $(HANET_PLUGIN_H))
@@ -43,7 +43,7 @@ HANET_RELEASE_FLAGS ?= -c release --static-swift-stdlib -Xswiftc -DHANET_BUILD_I
 HANET_PLUGIN_BUILD_DIR ?= $(HANET_BUILD_DIR)/hanet-plugins
 HANET_PLUGIN_CFLAGS    ?= -O2 -fPIC -fvisibility=hidden -Wall -Werror -Wno-format-truncation -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 HANET_PLUGIN_LDFLAGS   ?= -shared -Wl,-z,relro,-z,now
-HANET_PCAP_PLUGINS     ?= arp-monitor ping-file
+HANET_PCAP_PLUGINS     ?= arp-monitor ns-monitor ping-file
 CC                     ?= cc
 INSTALL           ?= install
 SYSTEMD_UNITDIR   ?= /lib/systemd/system

@@ -49,7 +49,7 @@ commit=$(git -C "$src" rev-parse --short=12 HEAD)
 version=$(sh "$src/scripts/build-info.sh" version)
 plugin_h=$src/Sources/CHANetPlugin/include/hanet/plugin.h
 abi="$(sed -n 's/^#define HANET_PLUGIN_ABI_MAJOR \([0-9]*\).*/\1/p' "$plugin_h").$(sed -n 's/^#define HANET_PLUGIN_ABI_MINOR \([0-9]*\).*/\1/p' "$plugin_h")"
-builtins="arp-monitor carrier ethernet ieee1394 ping-file ppp-serial usbnet"
+builtins="arp-monitor carrier ethernet ieee1394 ns-monitor ping-file ppp-serial usbnet"
 
 # 2. make install into a DESTDIR, then make uninstall.
 dest=$work/dest

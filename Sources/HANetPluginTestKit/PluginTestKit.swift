@@ -27,7 +27,7 @@ public enum PluginTestKit {
     public static var abiFixturesDirectory: String { packageRoot + "/Tests/PluginABIFixtures" }
 
     /// The built-in plugin ids, in the order Package.swift lists them.
-    public static let builtinPluginIDs = ["ethernet", "usbnet", "ppp-serial", "ieee1394", "carrier", "arp-monitor", "ping-file"]
+    public static let builtinPluginIDs = ["ethernet", "usbnet", "ppp-serial", "ieee1394", "carrier", "arp-monitor", "ns-monitor", "ping-file"]
 
     /// The SwiftPM products folder of the running tests: SwiftPM puts the
     /// plugin .so files, the `hanet` executable and the .xctest bundle side by

@@ -149,6 +149,38 @@ final class PluginsTryTests: XCTestCase {
         print("carrier via plugins try: \(figures.joined(separator: ", "))")
     }
 
+    /// ns-monitor probes a target that hv1 holds: GOOD while hv1 answers, BAD
+    /// once the address is gone (carrier stays up: a silent fault), GOOD again.
+    func testTryNSMonitorOnVethFlipsWithTheTargetsAddress() throws {
+        try makeVeth()
+        try ip(["-n", namespace, "addr", "add", "2001:db8:1::1/64", "dev", "hv1", "nodad"])
+        let p = try TryProcess(namespace: namespace, arguments: ["ns-monitor", "--slave", "hv0", "--set", "interval_ms=50",
+                                                                 "--set", "missed_max=2", "--set", "targets=2001:db8:1::1"])
+        defer { p.stop() }
+        guard let good = p.next(after: 0, { $0.event == .verdict && $0.health == .good }) else {
+            return XCTFail("no GOOD verdict: \(p.all) \(p.stderr)")
+        }
+        XCTAssertEqual(good.event.reason, "neighbour advertisements from 2001:db8:1::1")
+        XCTAssertLessThan(good.event.elapsedMillis, 500, "\(good.event)")
+        var t0 = Date()
+        try ip(["-n", namespace, "addr", "del", "2001:db8:1::1/64", "dev", "hv1"])
+        guard let bad = p.next(after: good.index + 1, { $0.event == .verdict && $0.health == .bad }) else {
+            return XCTFail("no BAD verdict: \(p.all) \(p.stderr)")
+        }
+        let toBad = bad.at.timeIntervalSince(t0)
+        XCTAssertTrue(bad.event.reason?.hasPrefix("no neighbour advertisement from 2001:db8:1::1 for 2 intervals of 50 ms") ?? false,
+                      "\(bad.event)")
+        XCTAssertLessThanOrEqual(toBad, 0.05 * 3 + 0.15, "BAD within missed_max + 1 intervals")
+        t0 = Date()
+        try ip(["-n", namespace, "addr", "add", "2001:db8:1::1/64", "dev", "hv1", "nodad"])
+        guard let back = p.next(after: bad.index + 1, { $0.event == .verdict && $0.health == .good }) else {
+            return XCTFail("no GOOD verdict after the address came back: \(p.all) \(p.stderr)")
+        }
+        let toGood = back.at.timeIntervalSince(t0)
+        XCTAssertLessThanOrEqual(toGood, 0.05 * 2 + 0.15, "GOOD within two intervals")
+        print("ns-monitor via plugins try: first GOOD after \(Int(good.event.elapsedMillis)) ms, BAD \(Int(toBad * 1000)) ms after the address went, GOOD \(Int(toGood * 1000)) ms after it came back")
+    }
+
     func testTryTemplateOnVethFlipsWithTheFlagFile() throws {
         try makeVeth()
         let work = try trustedDirectory("try-template")
