@@ -373,6 +373,16 @@ struct HANetConfigReader {
                 problem(e.value.line, "link[\(i)].interface", "interface \"\(name)\" is the master\(name == m.port ? "'s port" : ""); a link must be a real interface")
             }
         }
+        // The user-space PPP of ppp-serial negotiates IPCP only (no IPV6CP, RFC 5072): IPv6 cannot cross such a link.
+        if let m = master, let v6 = m.ipv6Addresses.first {
+            for (i, t) in linkTables.enumerated() {
+                let type: String? = { if case .string(let s)? = t["type"]?.value.kind { return s } else { return nil } }()
+                guard type == "ppp-serial" || (type == nil && t["device"] != nil) else { continue }
+                problem(t.line, "link[\(i)]", "a ppp-serial link carries IPv4 only (its PPP negotiates IPCP, not IPV6CP), "
+                        + "and [master] addresses include IPv6 (\(v6)) that could not reach this node over it; "
+                        + "remove the IPv6 addresses or this link")
+            }
+        }
         // Sibling names unique.
         var firstSibling: [String: Int] = [:]
         for (i, t) in siblingTables.enumerated() {

@@ -98,7 +98,10 @@ public enum PTAWire {
         for a in m.addresses { out += a.bytes }
         if !m.ipv6Addresses.isEmpty {
             out.append(UInt8(m.ipv6Addresses.count))
-            for a in m.ipv6Addresses { out += a.bytes }
+            for a in m.ipv6Addresses {
+                append(&out, a.high, bytes: 8)
+                append(&out, a.low, bytes: 8)
+            }
         }
         append(&out, m.counter, bytes: 8)
         append(&out, m.bootID, bytes: 8)
@@ -136,7 +139,7 @@ public enum PTAWire {
                 let count6 = Int(try r.u8())
                 guard count + count6 <= maxAddresses else { return .failure(.lengthOverflow("addresses", count + count6)) }
                 guard count6 > 0 else { return .failure(.nonCanonical("version 2 without IPv6 addresses")) }
-                for _ in 0..<count6 { ipv6Addresses.append(IPv6Address(bytes: Array(try r.take(16)))) }
+                for _ in 0..<count6 { ipv6Addresses.append(IPv6Address(high: try r.uint(8), low: try r.uint(8))) }
             }
             let counter = try r.uint(8)
             let bootID = try r.uint(8)

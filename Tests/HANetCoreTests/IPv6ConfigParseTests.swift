@@ -90,4 +90,20 @@ final class IPv6ConfigParseTests: XCTestCase {
         XCTAssertEqual(problems(config(master: "[" + list.joined(separator: ", ") + "]")),
                        ["c.toml:4: master.addresses: expected at most 16 addresses (the PTA message limit), got 17"])
     }
+
+    func testPPPSerialLinksRefuseIPv6ServiceAddresses() throws {
+        let ppp = """
+
+        [[link]]
+        interface = "ppp9"
+        type = "ppp-serial"
+        device = "/dev/ttyS0"
+        """
+        XCTAssertEqual(problems(config(master: "[\"198.51.100.11/24\", \"2001:db8:1::11/64\"]") + ppp), [
+            "c.toml:17: link[2]: a ppp-serial link carries IPv4 only (its PPP negotiates IPCP, not IPV6CP), and [master] addresses include IPv6 (2001:db8:1::11/64) that could not reach this node over it; remove the IPv6 addresses or this link",
+        ])
+        // A tty link is ppp-serial even without its type; IPv4-only masters keep such links.
+        XCTAssertEqual(problems(config(master: "[\"2001:db8:1::11/64\"]") + ppp.replacingOccurrences(of: "type = \"ppp-serial\"\n", with: "")).count, 1)
+        XCTAssertNoThrow(try HANetConfig.parse(config(master: "[\"198.51.100.11/24\"]") + ppp, file: "c.toml"))
+    }
 }
