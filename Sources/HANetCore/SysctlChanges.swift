@@ -64,6 +64,13 @@ public struct SysctlChanges: Equatable, Sendable, Codable {
     }
 }
 
+extension SysctlStore {
+    /// Writes the settings in order, saving nothing (for interfaces HANet creates).
+    public func write(_ settings: [SysctlChanges.Setting]) throws {
+        for s in settings { try write(s.path, s.value) }
+    }
+}
+
 /// What a sibling sets to carry IPv6 service addresses of a node reached
 /// over `link`, for neighbours on its LAN behind `master` (the kernel facts
 /// are in docs/ipv6.md):

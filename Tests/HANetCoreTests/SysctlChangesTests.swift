@@ -78,4 +78,14 @@ final class SysctlChangesTests: XCTestCase {
         XCTAssertEqual(store.values, Self.initial)
         XCTAssertTrue(changes.isEmpty)
     }
+
+    func testMasterLinkLocalSecretIsPerNodeAndStable() {
+        let s1 = IPv6Hygiene.stableSecret(node: "s1")
+        XCTAssertEqual(s1, IPv6Hygiene.stableSecret(node: "s1"))
+        XCTAssertNotEqual(s1, IPv6Hygiene.stableSecret(node: "s2"))
+        XCTAssertEqual(IPv6Hygiene.masterSettings(master: "hanet0", node: "s1").map(\.path),
+                       ["net/ipv6/conf/hanet0/stable_secret", "net/ipv6/conf/hanet0/addr_gen_mode"])
+        XCTAssertEqual(IPv6Hygiene.masterSettings(master: "hanet0", node: "s1")[0].value, s1.description)
+    }
 }
+

@@ -140,6 +140,31 @@ final class IPv6SystemTests: XCTestCase {
         try spaces.ip(c, "-6", "neigh", "flush", "dev", "pc0")
         XCTAssertFalse(spaces.pings6(from: c, to: "2001:db8:1::12"), "the sibling still carries the address")
     }
+
+    /// Two masters of the same node, created apart with different MACs, get the
+    /// same link-local address; with the kernel's default they would not.
+    func testMasterLinkLocalIsTheSameWhateverTheMAC() throws {
+        func linkLocal(_ suffix: String, mac: String, settings: Bool) throws -> String {
+            let ns = try spaces.make(suffix)
+            try spaces.ip(ns, "link", "add", "hanet0", "address", mac, "type", "veth", "peer", "name", "hanet0p")
+            if settings {
+                try ProcSysctl(namespace: ns).write(IPv6Hygiene.masterSettings(master: "hanet0", node: "s1"))
+            }
+            try spaces.ip(ns, "link", "set", "hanet0p", "up")
+            try spaces.ip(ns, "link", "set", "hanet0", "up")
+            var text = ""
+            XCTAssertTrue(try waitFor(5) {
+                text = try spaces.ip(ns, "-6", "-br", "addr", "show", "dev", "hanet0")
+                return text.contains("fe80::")
+            }, text)
+            return String(text.split(separator: " ", omittingEmptySubsequences: true).first { $0.hasPrefix("fe80::") } ?? "")
+        }
+        let a = try linkLocal("la", mac: "02:00:00:00:00:a1", settings: true)
+        let b = try linkLocal("lb", mac: "02:00:00:00:00:b2", settings: true)
+        XCTAssertEqual(a, b)
+        XCTAssertFalse(a.isEmpty)
+        XCTAssertNotEqual(try linkLocal("lc", mac: "02:00:00:00:00:c3", settings: false), a, "the default follows the MAC")
+    }
 }
 
 /// Lines read from a pipe on a background thread, for a child that keeps running.
