@@ -6,18 +6,20 @@ import PackageDescription
 /// SwiftPM links every library product with the Swift driver, which adds the Swift runtime
 /// to these builds (the host has it loaded anyway); `make install` and `make deb` compile
 /// the installed plugins with cc instead (mk/install.mk), and those need only libc.
+///
+/// The one list of them: mk/install.mk (and through it scripts/test-package.sh) and
+/// HANetPluginTestKit read these two lines, so each stays on one line. SwiftPM caches the
+/// evaluated manifest by its own text, so a list kept in another file would go unseen.
 let builtinPlugins = ["ethernet", "usbnet", "ppp-serial", "ieee1394", "carrier", "arp-monitor", "ns-monitor", "ping-file"]
+/// The plugins that link libpcap (the probing detectors send and capture with it).
+let pcapPlugins = ["arp-monitor", "ns-monitor", "ping-file"]
 
 func pluginTargetName(_ id: String) -> String {
     "HANetPlugin_" + String(id.map { $0 == "-" ? "_" : $0 })
 }
 
-/// Libraries a plugin links (the probing detectors send and capture with libpcap).
-let pluginLinkerSettings: [String: [LinkerSetting]] = [
-    "arp-monitor": [.linkedLibrary("pcap")],
-    "ns-monitor": [.linkedLibrary("pcap")],
-    "ping-file": [.linkedLibrary("pcap")],
-]
+/// Libraries a plugin links.
+let pluginLinkerSettings: [String: [LinkerSetting]] = Dictionary(uniqueKeysWithValues: pcapPlugins.map { ($0, [.linkedLibrary("pcap")]) })
 
 /// What the built-in plugins share (Plugins/support): a static C target linked into each
 /// plugin's .so, hidden like the plugins' own code, so each .so still exports only the entry point.
@@ -51,6 +53,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // The plugin ABI: one header, no code.
@@ -73,7 +77,9 @@ let package = Package(
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "HANetDaemon",
                 dependencies: ["HANetCore", "HANetSystem", "CHANetPlugin",
-                               .product(name: "Prometheus", package: "swift-prometheus")],
+                               .product(name: "Prometheus", package: "swift-prometheus"),
+                               .product(name: "Logging", package: "swift-log"),
+                               .product(name: "DequeModule", package: "swift-collections")],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "hanet",
                           dependencies: ["HANetDaemon", "HANetCore", "HANetSystem",

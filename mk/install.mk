@@ -29,7 +29,10 @@ HANET_BUILD_DIR   ?= .build/release
 # The generated manual page and completion scripts.
 HANET_DOC_DIR     ?= $(HANET_BUILD_DIR)/hanet-doc
 HANET_VERSION     := $(shell sh scripts/build-info.sh version)
-HANET_PLUGIN_IDS  ?= ethernet usbnet ppp-serial ieee1394 carrier arp-monitor ns-monitor ping-file
+# The built-in plugins, and those that link libpcap: Package.swift's one-line lists
+# `builtinPlugins` and `pcapPlugins`, the one place they are kept.
+HANET_PACKAGE_LIST = $(shell sed -n 's/^let $(1) = \[\(.*\)\]$$/\1/p' Package.swift | tr -d '",')
+HANET_PLUGIN_IDS  ?= $(call HANET_PACKAGE_LIST,builtinPlugins)
 HANET_PLUGIN_H    := Sources/CHANetPlugin/include/hanet/plugin.h
 HANET_ABI_MAJOR   = $(shell sed -n 's/^\#define HANET_PLUGIN_ABI_MAJOR \([0-9]*\).*/\1/p' $(HANET_PLUGIN_H))
 HANET_ABI_MINOR   = $(shell sed -n 's/^\#define HANET_PLUGIN_ABI_MINOR \([0-9]*\).*/\1/p' $(HANET_PLUGIN_H))
@@ -37,18 +40,21 @@ HANET_ABI_MINOR   = $(shell sed -n 's/^\#define HANET_PLUGIN_ABI_MINOR \([0-9]*\
 HANET_RELEASE_FLAGS ?= -c release --static-swift-stdlib -Xswiftc -DHANET_BUILD_INFO
 # The built-in plugins as installed: compiled here with the C compiler, as a third-party
 # plugin is. SwiftPM links its builds of them with the Swift runtime (libswiftCore.so), which
-# an installed system does not have; these need only libc (and libpcap for the probing ones,
-# as Package.swift's pluginLinkerSettings say).
+# an installed system does not have; these need only libc (and libpcap for the probing ones).
 # Messages cut to their buffer are intended: no -Wformat-truncation (gcc only).
 HANET_PLUGIN_BUILD_DIR ?= $(HANET_BUILD_DIR)/hanet-plugins
 HANET_PLUGIN_CFLAGS    ?= -O2 -fPIC -fvisibility=hidden -Wall -Werror -Wno-format-truncation -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 HANET_PLUGIN_LDFLAGS   ?= -shared -Wl,-z,relro,-z,now
-HANET_PCAP_PLUGINS     ?= arp-monitor ns-monitor ping-file
+HANET_PCAP_PLUGINS     ?= $(call HANET_PACKAGE_LIST,pcapPlugins)
 CC                     ?= cc
 INSTALL           ?= install
 SYSTEMD_UNITDIR   ?= /lib/systemd/system
 
-.PHONY: release install install-bin install-plugins install-plugin-dev install-systemd install-doc uninstall
+# The built-in plugin ids, one line (scripts/test-package.sh reads them here).
+plugin-ids:
+	@echo $(HANET_PLUGIN_IDS)
+
+.PHONY: plugin-ids release install install-bin install-plugins install-plugin-dev install-systemd install-doc uninstall
 
 release: deps
 	sh scripts/build-info.sh write Sources/hanet/BuildCommit.generated.swift

@@ -49,7 +49,11 @@ commit=$(git -C "$src" rev-parse --short=12 HEAD)
 version=$(sh "$src/scripts/build-info.sh" version)
 plugin_h=$src/Sources/CHANetPlugin/include/hanet/plugin.h
 abi="$(sed -n 's/^#define HANET_PLUGIN_ABI_MAJOR \([0-9]*\).*/\1/p' "$plugin_h").$(sed -n 's/^#define HANET_PLUGIN_ABI_MINOR \([0-9]*\).*/\1/p' "$plugin_h")"
-builtins="arp-monitor carrier ethernet ieee1394 ns-monitor ping-file ppp-serial usbnet"
+# The built-in plugins as the Makefile reads them from Package.swift, sorted (the enabled
+# list below is compared in this order); every plugin folder must be among them.
+builtins=$(make -s -C "$src" --no-print-directory plugin-ids | tr ' ' '\n' | LC_ALL=C sort | tr '\n' ' ')
+folders=$(cd "$src/Plugins" && for d in */; do [ "$d" = support/ ] || echo "${d%/}"; done | LC_ALL=C sort | tr '\n' ' ')
+check "the Makefile's plugin list ($builtins) is every plugin folder ($folders)" test -n "$builtins" -a "$builtins" = "$folders"
 
 # 2. make install into a DESTDIR, then make uninstall.
 dest=$work/dest
@@ -104,7 +108,7 @@ check "hanet --version: version, commit, plugin ABI" \
     test "$(cd / && env -u HANET_PLUGINS_DIR hanet --version)" = "hanet $version (commit $commit, plugin ABI $abi)"
 check "hanet needs no library of the Swift toolchain" bash -c "! ldd /usr/bin/hanet | grep -E 'swift|not found'"
 list=$(cd / && env -u HANET_PLUGINS_DIR hanet plugins list --json)
-check "hanet plugins list: the seven built-ins enabled from /usr/lib/hanet/plugins" python3 -c '
+check "hanet plugins list: the built-ins enabled from /usr/lib/hanet/plugins" python3 -c '
 import json, sys
 records = json.loads(sys.argv[1])
 got = sorted(r["id"] for r in records if r["state"] == "enabled" and r["file"].startswith("/usr/lib/hanet/plugins/"))

@@ -128,3 +128,14 @@ extension ARPAnnouncer {
 public protocol MonotonicClock: AnyObject {
     func nowNanos() -> UInt64
 }
+
+/// A clock that moves only when told: decision tests and the embedded executor.
+public final class ManualClock: MonotonicClock {
+    public var now: UInt64
+
+    public init(now: UInt64 = 1_000_000_000) {
+        self.now = now
+    }
+
+    public func nowNanos() -> UInt64 { now }
+}

@@ -21,7 +21,7 @@ public enum RefusalReason: String, CaseIterable, Codable, Sendable {
     case ptaReplay = "pta-replay"
     /// An authentic message the PTA does not act on (an ACK nobody asked for, addresses the sender does not own).
     case ptaIgnored = "pta-ignored"
-    /// More datagrams waiting for the control queue than the inbox holds: the excess is dropped unread.
+    /// More datagrams waiting for the executor than the inbox holds: the excess is dropped unread.
     case ptaInboxFull = "pta-inbox-full"
     /// An answer to a hot-plug HELLO that does not match what was asked.
     case helloRefused = "hello-refused"

@@ -1,8 +1,11 @@
-/// Turns the verdicts of a slave's detectors into the slave's GOOD flag.
+/// Turns the verdicts of a slave's detectors into the slave's GOOD flag: the
+/// daemon's one damping stage, on its executor, with one deadline.
 ///
-/// Two steps, as in teamd and bonding: combine the detectors' latest
-/// verdicts by policy (`any`: GOOD when one says GOOD; `all`: GOOD only when
-/// every one says GOOD), then damp changes with `updelay`/`downdelay` so a
+/// Three steps: each detector's raw verdicts pass its own `DetectorDamper`
+/// (`init_wait_ms`, `updelay_ms`, `downdelay_ms` of that detector); the
+/// damped verdicts combine by policy, as in teamd and bonding (`any`: GOOD
+/// when one says GOOD; `all`: GOOD only when every one says GOOD); then the
+/// slave's change is damped with the master's `updelay`/`downdelay` so a
 /// flapping link does not drag traffic back and forth. The first verdict is
 /// taken at once: there is nothing to damp before a slave has a state.
 public struct SlaveHealthTracker: Sendable {
@@ -18,6 +21,8 @@ public struct SlaveHealthTracker: Sendable {
     public let policy: Policy
     public let updelayNanos: UInt64
     public let downdelayNanos: UInt64
+    /// Per-detector damping of raw verdicts; a detector without one passes them on as they come.
+    public private(set) var dampers: [String: DetectorDamper] = [:]
 
     public init(detectors: [String], policy: Policy, updelayMillis: Int, downdelayMillis: Int) {
         self.detectors = detectors
@@ -42,28 +47,59 @@ public struct SlaveHealthTracker: Sendable {
         }
     }
 
-    /// Records a detector's verdict. Returns true when the effective health changed now.
+    /// A detector instance started at `now`: its raw verdicts are damped with `settings` from now on.
+    public mutating func started(detector: String, damping settings: DetectorDamper.Settings, now: UInt64) {
+        dampers[detector] = DetectorDamper(settings: settings, createdAt: now)
+    }
+
+    /// `fresh` (new detectors, policy or delays) with the verdicts already
+    /// known, so the slave keeps its health until its detectors say otherwise
+    /// and a reload alone never switches; and this tracker's dampers when
+    /// the detectors keep running.
+    public func reconfigured(_ fresh: SlaveHealthTracker, keepingDampers: Bool, now: UInt64) -> SlaveHealthTracker {
+        var t = fresh
+        for d in t.detectors {
+            if let v = verdicts[d] { t.record(detector: d, health: v.health, reason: v.reason, now: now) }
+        }
+        if keepingDampers { t.dampers = dampers.filter { t.detectors.contains($0.key) } }
+        return t
+    }
+
+    /// Records a detector's raw verdict. Returns true when the effective health changed now.
     @discardableResult
     public mutating func record(detector: String, health: Health, reason: String, now: UInt64) -> Bool {
-        verdicts[detector] = (health, reason)
+        if var d = dampers[detector] {
+            let out = d.offer(health, reason, now: now)
+            dampers[detector] = d
+            if let out { verdicts[detector] = out }
+        } else {
+            verdicts[detector] = (health, reason)
+        }
         return reevaluate(now: now)
     }
 
-    /// Forgets a detector's verdict (its plugin was disabled).
+    /// Forgets a detector's verdict and damper (its plugin was disabled, or it stopped).
     @discardableResult
     public mutating func forget(detector: String, now: UInt64) -> Bool {
         verdicts[detector] = nil
+        dampers[detector] = nil
         return reevaluate(now: now)
     }
 
-    /// Applies a pending change whose delay has passed. Returns true when the effective health changed.
+    /// Passes on held verdicts and applies a pending change whose delay has
+    /// passed. Returns true when the effective health changed.
     @discardableResult
     public mutating func tick(now: UInt64) -> Bool {
-        reevaluate(now: now)
+        for name in dampers.keys.sorted() {
+            if let out = dampers[name]!.tick(now: now) { verdicts[name] = out }
+        }
+        return reevaluate(now: now)
     }
 
-    /// When `tick` should be called next, if a change is pending.
-    public var nextDeadline: UInt64? { pending?.at }
+    /// When `tick` should be called next: the earliest held verdict or pending change.
+    public var nextDeadline: UInt64? {
+        ([pending?.at] + dampers.values.map(\.deadline)).compactMap { $0 }.min()
+    }
 
     private mutating func reevaluate(now: UInt64) -> Bool {
         let (target, reason) = combined

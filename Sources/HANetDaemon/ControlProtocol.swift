@@ -2,13 +2,32 @@ import FoundationEssentials
 import HANetCore
 import HANetSystem
 
+/// What a control request asks for: the `command` of a request line.
+/// docs/operations.md lists every one (a test holds the two together).
+public enum ControlCommand: String, CaseIterable, Codable, Sendable {
+    case ping
+    case status
+    /// Make `to` the active slave.
+    case failover
+    /// Re-read the plugins' enabled/disabled state file.
+    case pluginsReload = "plugins-reload"
+    /// Re-read the configuration file.
+    case reload
+    /// The stored events (`limit`, `after`).
+    case events
+    /// A stream of events: answered on the streaming path (`Daemon.streamControl`).
+    case subscribe
+}
+
 /// The control socket's protocol: one JSON object per line each way.
 ///
 /// Requests: `{"command":"status"}`, `{"command":"failover","to":"eth1"}`,
-/// `{"command":"plugins-reload"}`, `{"command":"ping"}`.
+/// `{"command":"plugins-reload"}`, `{"command":"ping"}` (every `ControlCommand`).
 /// Answers: `{"ok":true,"status":{…}}` or `{"ok":false,"error":"…","code":"…"}`.
 public enum ControlProtocol {
     public struct Request: Codable {
+        /// A `ControlCommand`'s raw value; kept as text on the wire so an unknown
+        /// one is answered with the list of known ones, not a decoding error.
         public var command: String
         public var to: String?
         /// events: at most this many of the newest (default: all in the ring).
@@ -16,6 +35,16 @@ public enum ControlProtocol {
         /// events/subscribe: only events with a larger `seq` (resume after a reconnect).
         public var after: UInt64? = nil
         public init(command: String, to: String? = nil) { self.command = command; self.to = to }
+        public init(_ command: ControlCommand, to: String? = nil) { self.init(command: command.rawValue, to: to) }
+
+        /// The command, or a usage error naming every known one.
+        public func parsedCommand() throws -> ControlCommand {
+            guard let c = ControlCommand(rawValue: command) else {
+                throw HANetError(.usage, "unknown command \"\(command)\"; known: "
+                                 + ControlCommand.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return c
+        }
     }
 
     public struct Answer: Codable {
@@ -57,22 +86,25 @@ extension Daemon {
             guard let req = try? JSONDecoder().decode(ControlProtocol.Request.self, from: Data(line.utf8)) else {
                 throw HANetError(.usage, "a request is one JSON object with a \"command\" field")
             }
-            switch req.command {
-            case "ping":
+            switch try req.parsedCommand() {
+            case .ping:
                 answer = .init(ok: true)
-            case "status":
+            case .status:
                 answer = .init(ok: true, status: status())
-            case "failover":
+            case .failover:
                 guard let to = req.to else { throw HANetError(.usage, "failover needs \"to\"") }
                 try failover(to: to)
                 answer = .init(ok: true, status: status())
-            case "plugins-reload":
-                queue.sync { reloadPluginState() }
+            case .pluginsReload:
+                executor.sync { reloadPluginState() }
                 answer = .init(ok: true)
-            case "reload", "events":
-                answer = operationsAnswer(req)
-            default:
-                throw HANetError(.usage, "unknown command \"\(req.command)\"; known: ping, status, failover, plugins-reload, reload, events, subscribe")
+            case .reload:
+                answer = reloadAnswer()
+            case .events:
+                answer = .init(ok: true, events: ops.events.recent(after: req.after ?? 0, limit: req.limit))
+            case .subscribe:
+                // The socket server hands subscribe lines to streamControl, never here.
+                throw HANetError(.usage, "subscribe is answered with a stream of events, not one answer")
             }
         } catch let e as HANetError {
             answer = .init(ok: false, error: e.message, code: e.code.rawValue)

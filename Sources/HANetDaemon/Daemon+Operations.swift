@@ -21,7 +21,7 @@ extension Daemon {
         }
     }
 
-    /// The end of `start` (on the control queue, with the control socket up).
+    /// The end of `start` (on the executor, with the control socket up).
     func startOperations() throws {
         ops.metrics?.setActive(active, now: env.clock.nowNanos())
         ops.events.emit(.start) { e in
@@ -34,7 +34,7 @@ extension Daemon {
         // finds its service in place and only renews it), behind the first
         // decision so a public slave that is GOOD again wins.
         let wasAdopted = adopted
-        queue.async { [self] in
+        executor.execute { [self] in
             if wasAdopted, let s = activeSlave, s.role == .private, s.config.sibling != nil, pta?.requester == nil {
                 log.info("resuming the PTA request to \(s.config.sibling!) over the adopted private slave \(s.name)")
                 pta?.activeChanged(to: s)
@@ -42,20 +42,15 @@ extension Daemon {
         }
         // READY now if an adopted slave is active, else at the first switch
         // to a slave (switched), else when 10 s have passed.
-        queue.async { [self] in readyIfProgrammed() }
-        queue.asyncAfter(deadline: .now() + .seconds(10)) { [weak self] in self?.readyIfProgrammed(gaveUp: true) }
+        executor.execute { [self] in readyIfProgrammed() }
+        executor.schedule(at: env.clock.nowNanos() + 10_000_000_000) { [weak self] in self?.readyIfProgrammed(gaveUp: true) }
         if ops.notify.enabled, let usec = ops.notify.watchdogMicros {
-            // Pinged from the control queue itself: a hung queue stops the
+            // Pinged from the executor itself: a hung executor stops the
             // pings, and systemd restarts the daemon (the kernel keeps forwarding meanwhile).
-            let t = DispatchSource.makeTimerSource(queue: queue)
             let every = max(UInt64(1000), usec / 2)
-            t.schedule(deadline: .now(), repeating: .microseconds(Int(every)), leeway: .microseconds(Int(every / 10)))
-            t.setEventHandler { [weak self] in
-                guard let self else { return }
-                self.ops.notify.send("WATCHDOG=1")
+            ops.watchdog = executor.repeating(every: every * 1000, from: env.clock.nowNanos()) { [weak self] in
+                self?.ops.notify.send("WATCHDOG=1")
             }
-            t.resume()
-            ops.watchdog = t
         }
     }
 
@@ -85,7 +80,7 @@ extension Daemon {
         log.info("metrics: http://\(address):\(server.port)/metrics")
     }
 
-    /// The beginning of `stop` (on the control queue).
+    /// The beginning of `stop` (on the executor).
     func stopOperations() {
         ops.watchdog?.cancel()
         ops.watchdog = nil
@@ -125,6 +120,16 @@ extension Daemon {
 
     /// PTA messages: every one is counted; RENEW and ACK only as counters,
     /// the rest also as events (a served node renews every second).
+    func hotplugRecorded(_ r: DaemonStatus.HotplugRecord) {
+        ops.events.emit(.hotplug) { ev in
+            ev.message = r.action
+            ev.slave = r.interface
+            ev.sibling = r.sibling
+            let reason = [r.type.map { "type \($0)" }, r.reason].compactMap { $0 }.joined(separator: "; ")
+            ev.reason = reason.isEmpty ? nil : reason
+        }
+    }
+
     func ptaMessage(_ m: PTAMessage, direction: String, peer: String) {
         ops.metrics?.ptaMessage(direction: direction, type: m.type.description)
         // RENEW, its ACK and READINESS are too frequent for the event ring; readiness changes have their own event.
@@ -150,23 +155,16 @@ extension Daemon {
 // MARK: control socket commands
 
 extension Daemon {
-    /// `reload` and `events` (one answer each).
-    func operationsAnswer(_ req: ControlProtocol.Request) -> ControlProtocol.Answer {
-        switch req.command {
-        case "reload":
-            let r = reload()
-            var a = ControlProtocol.Answer(ok: r.ok)
-            a.reload = r
-            if !r.ok {
-                a.error = "reload refused, the running configuration is kept:\n" + r.problems.joined(separator: "\n")
-                a.code = HANetError.Code.config.rawValue
-            }
-            return a
-        default:
-            var a = ControlProtocol.Answer(ok: true)
-            a.events = ops.events.recent(after: req.after ?? 0, limit: req.limit)
-            return a
+    /// `reload`: what was applied, or why it was refused.
+    func reloadAnswer() -> ControlProtocol.Answer {
+        let r = reload()
+        var a = ControlProtocol.Answer(ok: r.ok)
+        a.reload = r
+        if !r.ok {
+            a.error = "reload refused, the running configuration is kept:\n" + r.problems.joined(separator: "\n")
+            a.code = HANetError.Code.config.rawValue
         }
+        return a
     }
 
     /// `subscribe`: the connection stays open and gets one JSON event per
@@ -174,7 +172,7 @@ extension Daemon {
     /// hangs up or the daemon stops. Nil for every other command.
     func streamControl(_ line: String) -> ((UnixSocketServer.StreamSink) -> Void)? {
         guard let req = try? JSONDecoder().decode(ControlProtocol.Request.self, from: Data(line.utf8)),
-              req.command == "subscribe" else { return nil }
+              (try? req.parsedCommand()) == .subscribe else { return nil }
         let events = ops.events
         let sub = events.subscribe()
         let backlog = req.after.map { events.recent(after: $0) } ?? []

@@ -1,3 +1,5 @@
+// Reload: a new configuration validated, then applied across the parts, or refused whole.
+
 import FoundationEssentials
 import HANetCore
 import HANetSystem
@@ -22,20 +24,20 @@ public struct ReloadResult: Codable, Equatable {
 extension Daemon {
     /// Reads `config.file` again and applies it. Never throws: the answer says what happened.
     public func reload() -> ReloadResult {
-        let path = queue.sync { config.file }
+        let path = executor.sync { config.file }
         let new: HANetConfig
         do {
             new = try ConfigCheck.read(path)
         } catch let e as ConfigError {
-            return queue.sync { refuse(e.problems.map(\.description)) }
+            return executor.sync { refuse(e.problems.map(\.description)) }
         } catch {
-            return queue.sync { refuse(["\(path): \(error)"]) }
+            return executor.sync { refuse(["\(path): \(error)"]) }
         }
-        let offline = ConfigCheck.offline(new, detectorTypes: Set(plugins.detectorTypeNames()), linkTypes: Set(plugins.linkTypeNames()))
+        let offline = ConfigCheck.offline(new, detectorTypes: Set(switcher.detectorFactory.detectorTypeNames()), linkTypes: Set(linkTypes.linkTypeNames()))
         if !offline.isEmpty {
-            return queue.sync { refuse(offline.map(\.description)) }
+            return executor.sync { refuse(offline.map(\.description)) }
         }
-        return queue.sync { applyOnQueue(new) }
+        return executor.sync { applyOnExecutor(new) }
     }
 
     private func refuse(_ problems: [String]) -> ReloadResult {
@@ -63,8 +65,9 @@ extension Daemon {
         return out
     }
 
-    /// Applies `new` on the control queue and records what changed.
-    func applyOnQueue(_ new: HANetConfig) -> ReloadResult {
+    /// Applies `new` on the executor and records what changed.
+    func applyOnExecutor(_ new: HANetConfig) -> ReloadResult {
+        executor.assertOwner()
         let old = config
         let restart = Self.restartNeeded(from: old, to: new)
         if !restart.isEmpty { return refuse(restart) }
@@ -89,8 +92,8 @@ extension Daemon {
         var applied: [String] = []
         let now = env.clock.nowNanos()
         let activeBefore = active
-        let planBefore = plan(for: activeSlave)
-        let guardBefore = ptaGuard
+        let planBefore = switcher.plan(for: activeSlave)
+        let guardBefore = switcher.ptaGuard
 
         let m0 = old.master, m1 = new.master
         if m0.failback != m1.failback { applied.append("master.failback: \(m0.failback) -> \(m1.failback)") }
@@ -112,24 +115,24 @@ extension Daemon {
         for s in slaves where !s.hot {
             if let i = links.order[s.name] { s.order = i }
         }
-        slaves.sort { $0.order < $1.order }
+        switcher.reorder()
         if let r = links.reordered {
             applied.append("[[link]] order: \(r.old.joined(separator: ", ")) -> \(r.new.joined(separator: ", ")) (the interface manager's last tie-break)")
         }
         pta?.linksChanged()
-        if ptaGuard != guardBefore {
+        if switcher.ptaGuard != guardBefore {
             do {
                 try applyPTAGuard()
-                applied.append("PTA guard: port \(config.pta.port) closed on \(ptaGuard.publicSlaves.joined(separator: ", "))")
+                applied.append("PTA guard: port \(config.pta.port) closed on \(switcher.ptaGuard.publicSlaves.joined(separator: ", "))")
             } catch {
                 applied.append("PTA guard FAILED to update: \(error)")
                 log.error("reload: PTA guard: \(error)")
             }
         }
         // A setting of the active slave the rules carry (slow_link_policy) changed.
-        if active == activeBefore, plan(for: activeSlave) != planBefore {
+        if active == activeBefore, switcher.plan(for: activeSlave) != planBefore {
             do {
-                try env.dataPlane.apply(plan(for: activeSlave))
+                try env.dataPlane.apply(switcher.plan(for: activeSlave))
             } catch {
                 applied.append("forwarding rules for \(active ?? "no slave") FAILED to update: \(error)")
                 log.error("reload: forwarding rules: \(error)")
@@ -140,7 +143,7 @@ extension Daemon {
             // Rules, siblings, priority and detectors are read at each uevent: they
             // apply to devices plugged in from now on; attached hot links stay as they are.
             if old.hotplug.enabled != new.hotplug.enabled {
-                if new.hotplug.enabled { startHotplug() } else { stopHotplug() }
+                if new.hotplug.enabled { hotplug.start() } else { hotplug.stop() }
             }
             applied.append("[hotplug]: " + (new.hotplug.enabled
                 ? "\(new.hotplug.allow.count) allow rule(s), for devices plugged in from now on"
@@ -155,10 +158,10 @@ extension Daemon {
                 log.error("reload: metrics endpoint: \(error)")
             }
         }
-        for s in slaves { scheduleDamping(s) }
+        for s in slaves { switcher.armDamping(s) }
         log.info(applied.isEmpty ? "reload: configuration unchanged" : "reload applied:\n  " + applied.joined(separator: "\n  "))
         ops.events.emit(.reload) { $0.changes = applied }
-        reevaluate(trigger: nil, cause: "configuration reloaded")
+        switcher.reevaluate(trigger: nil, cause: "configuration reloaded")
         return ReloadResult(ok: true, applied: applied, problems: [])
     }
 
@@ -199,7 +202,7 @@ extension Daemon {
         func open(_ link: HANetConfig.Link) throws {
             let s = try openSlave(link, order: plan.order[link.interface] ?? 0)
             opened.append(s)
-            if let (d, error) = startLinkDetectors(s).first {
+            if let (d, error) = switcher.startLinkDetectors(s).first {
                 throw HANetError(.plugin, "\(link.location): link \(link.interface): detector \(d) did not start: \(error)")
             }
         }
@@ -207,7 +210,7 @@ extension Daemon {
             for link in plan.added + plan.reopened.filter({ !exclusive($0) }).map(\.new) { try open(link) }
             for c in plan.reopened where exclusive(c) {
                 if let s = slaves.first(where: { $0.name == c.interface && !$0.hot }) {
-                    closeSlave(s)
+                    switcher.close(s)
                     released.append(s)
                 }
                 try open(c.new)
@@ -215,7 +218,7 @@ extension Daemon {
         } catch {
             for s in opened.reversed() {
                 if s.frameLink == nil { removeAddedAddresses(s) }
-                closeSlave(s)
+                switcher.close(s)
             }
             config = old
             var problems = ["\(error)"]
@@ -230,11 +233,11 @@ extension Daemon {
     /// A frame link `openLinks` had closed, opened again as it was (with its
     /// old config); nil when that worked, else what is lost.
     private func reopen(_ s: Slave) -> String? {
-        slaves.removeAll { $0 === s }
+        switcher.forget(s)
         do {
             let again = try openSlave(s.config, order: s.order)
-            for (d, error) in startLinkDetectors(again) { log.error("reload: link \(s.name): detector \(d): \(error)") }
-            enlist(again)
+            for (d, error) in switcher.startLinkDetectors(again) { log.error("reload: link \(s.name): detector \(d): \(error)") }
+            switcher.enlist(again)
             return nil
         } catch {
             pta?.linkRemoved(s.name)
@@ -253,7 +256,7 @@ extension Daemon {
         for link in plan.removed {
             guard let s = configured(link.interface) else { continue }
             let wasActive = active == s.name
-            retire(s, trigger: now, cause: "link \(s.name) removed by reload")
+            switcher.retire(s, trigger: now, cause: "link \(s.name) removed by reload")
             if s.frameLink == nil { removeAddedAddresses(s) }
             log.info("reload: link \(s.name) removed")
             applied.append("link \(s.name) removed" + (wasActive ? " (it was active; \(active ?? "no slave") took over)" : ""))
@@ -261,7 +264,7 @@ extension Daemon {
         for c in plan.reopened {
             guard let fresh = opened[c.interface] else { continue }
             if let s = configured(c.interface) {
-                retire(s, trigger: now, cause: "link \(s.name) reopened by reload")
+                switcher.retire(s, trigger: now, cause: "link \(s.name) reopened by reload")
                 if s.frameLink == nil {
                     // An address the link keeps stays (the new instance found it
                     // there, so it counts it as the old one's); another one goes.
@@ -269,13 +272,13 @@ extension Daemon {
                     fresh.addedAddresses += s.addedAddresses.filter { !fresh.addedAddresses.contains($0) }
                 }
             }
-            enlist(fresh)
+            switcher.enlist(fresh)
             log.info("reload: link \(c.interface) reopened (\(c.keys.joined(separator: ", ")) changed)")
             applied.append("link \(c.interface) reopened: \(c.keys.joined(separator: ", ")) changed")
         }
         for link in plan.added {
             guard let s = opened[link.interface] else { continue }
-            enlist(s)
+            switcher.enlist(s)
             log.info("reload: link \(s.name) added (\(s.typeName), \(s.role.rawValue))")
             applied.append("link \(s.name) added: \(s.typeName), \(s.role.rawValue), \(s.speedBitsPerSecond) bit/s, a backup until the interface manager picks it")
         }
@@ -304,12 +307,9 @@ extension Daemon {
             if trackerChanged {
                 // A fresh tracker with the verdicts already known: the slave keeps its
                 // health until its detectors say otherwise, so a reload alone never switches.
-                let oldVerdicts = s.tracker.verdicts
-                var t = Slave.tracker(for: link, master: config.master)
-                for d in link.detectors {
-                    if let v = oldVerdicts[d] { t.record(detector: d, health: v.health, reason: v.reason, now: now) }
-                }
-                s.tracker = t
+                // The detectors that keep running keep their damping.
+                s.tracker = s.tracker.reconfigured(Slave.tracker(for: link, master: config.master),
+                                                   keepingDampers: !detectorsChanged, now: now)
                 if a.detectorPolicy != link.detectorPolicy {
                     applied.append("link \(s.name): detector_policy \(a.detectorPolicy) -> \(link.detectorPolicy)")
                 }
@@ -317,8 +317,8 @@ extension Daemon {
             if detectorsChanged { restarted.append(s) }
         }
         for s in restarted {
-            stopDetectors(of: s)
-            for (name, error) in startLinkDetectors(s) {
+            switcher.stopDetectors(of: s)
+            for (name, error) in switcher.startLinkDetectors(s) {
                 log.error("reload: link \(s.name): detector \(name) did not start: \(error)")
                 applied.append("link \(s.name): detector \(name) FAILED to start: \(error)")
             }

@@ -1,3 +1,4 @@
+import DequeModule
 import FoundationEssentials
 import HANetSystem
 
@@ -104,15 +105,15 @@ public struct DaemonEvent: Codable, Equatable {
     }
 }
 
-/// The daemon's recent history: a bounded ring (old events fall off, memory
-/// stays flat however long the daemon runs) plus live subscribers, each with
-/// its own bounded backlog so a slow `hanet events --follow` never holds up
-/// the control queue.
+/// The daemon's recent history: a bounded ring (a `Deque`: old events fall
+/// off the front, memory stays flat however long the daemon runs) plus live
+/// subscribers, each with its own bounded backlog so a slow `hanet events
+/// --follow` never holds up the control queue.
 public final class DaemonEvents {
     /// What a subscriber reads from: events in order, or nil once closed.
     public final class Subscription {
         private let condition = Condition()
-        private var pending: [DaemonEvent] = []
+        private var pending = Deque<DaemonEvent>()
         private var closed = false
         let capacity: Int
         /// Events this subscriber lost because it read too slowly.
@@ -139,7 +140,7 @@ public final class DaemonEvents {
                 if !condition.wait(untilNanos: deadline) { break }
             }
             if pending.isEmpty { return closed ? nil : [] }
-            let out = pending
+            let out = Array(pending)
             pending.removeAll(keepingCapacity: true)
             return out
         }
@@ -155,8 +156,8 @@ public final class DaemonEvents {
     public let capacity: Int
     let node: String
     private let lock = Lock()
-    private var ring: [DaemonEvent] = []
-    private var head = 0
+    /// Oldest first; `seq` increases by one from front to back.
+    private var ring = Deque<DaemonEvent>()
     private var nextSeq: UInt64 = 1
     private var subscribers: [ObjectIdentifier: Subscription] = [:]
     private let clock: () -> UInt64
@@ -177,7 +178,8 @@ public final class DaemonEvents {
         var e = DaemonEvent(seq: nextSeq, kind: kind, time: DaemonLog.timestamp(Date()), monotonic_ns: clock(), node: node)
         nextSeq += 1
         fill(&e)
-        if ring.count < capacity { ring.append(e) } else { ring[head] = e; head = (head + 1) % capacity }
+        if ring.count == capacity { ring.removeFirst() }
+        ring.append(e)
         let subs = Array(subscribers.values)
         let obs = observers
         lock.unlock()
@@ -188,12 +190,10 @@ public final class DaemonEvents {
 
     /// The stored events with `seq > after`, oldest first, at most `limit` (the newest ones).
     public func recent(after: UInt64 = 0, limit: Int? = nil) -> [DaemonEvent] {
-        lock.lock()
-        let ordered = Array(ring[head...] + ring[..<head])
-        lock.unlock()
-        let newer = ordered.filter { $0.seq > after }
-        if let limit, newer.count > limit { return Array(newer.suffix(limit)) }
-        return newer
+        lock.lock(); defer { lock.unlock() }
+        // The ring holds consecutive seqs, so the events after `after` are a suffix of it.
+        let newer = ring.count - (ring.firstIndex { $0.seq > after } ?? ring.count)
+        return Array(ring.suffix(min(newer, limit.map { max(0, $0) } ?? newer)))
     }
 
     public var count: Int {

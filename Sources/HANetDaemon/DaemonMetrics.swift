@@ -132,8 +132,8 @@ final class DaemonMetrics {
         }
         for l in st.links {
             let labels = [("slave", l.interface), ("role", l.role), ("type", l.type)]
-            slaveGauge("slave_active", "", "1 for the active slave.", labels).set(to: l.flags.contains("ACTIVE") ? 1 : 0)
-            slaveGauge("slave_good", "", "1 while the slave's detectors say GOOD.", labels).set(to: l.health == "GOOD" ? 1 : 0)
+            slaveGauge("slave_active", "", "1 for the active slave.", labels).set(to: l.linkFlags.contains(.active) ? 1 : 0)
+            slaveGauge("slave_good", "", "1 while the slave's detectors say GOOD.", labels).set(to: l.health == Health.good.rawValue ? 1 : 0)
             slaveGauge("slave_carrier", "", "The kernel's carrier flag of the slave.", labels).set(to: l.carrier ? 1 : 0)
             for d in l.detectors {
                 let dl = [("slave", l.interface), ("detector", d.name)]
@@ -155,7 +155,7 @@ final class DaemonMetrics {
                 if let age = d.age_s {
                     slaveGauge("detector_verdict_age", "seconds", "Since the detector's last verdict.", dl).set(to: age)
                 }
-                slaveGauge("detector_good", "", "1 when the detector's last verdict is GOOD.", dl).set(to: d.health == "GOOD" ? 1 : 0)
+                slaveGauge("detector_good", "", "1 when the detector's last verdict is GOOD.", dl).set(to: d.health == Health.good.rawValue ? 1 : 0)
             }
         }
         for (id, g) in slaveGauges where live[id] == nil { registry.unregisterGauge(g) }

@@ -12,7 +12,7 @@ final class DaemonOperations {
     private(set) var metrics: DaemonMetrics?
     var metricsServer: MetricsHTTPServer?
     var notify = SystemdNotify(environment: [:])
-    var watchdog: DispatchSourceTimer?
+    var watchdog: ScheduledWork?
     /// READY=1 is sent once, when the data plane carries traffic (or the wait for a GOOD slave gave up).
     var readySent = false
 

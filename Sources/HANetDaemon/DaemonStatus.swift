@@ -1,5 +1,22 @@
 import HANetCore
 
+/// A slave's flags in `hanet status` (`links[].flags`), in this order.
+/// docs/operations.md lists every one (a test holds the two together).
+public enum LinkFlag: String, CaseIterable, Codable, Sendable {
+    /// The slave the master forwards on.
+    case active = "ACTIVE"
+    /// Its effective health is GOOD (after the detector policy and the up/down delays).
+    case good = "GOOD"
+
+    /// The flags of a slave, as `links[].flags` lists them.
+    public static func names(active: Bool, health: Health) -> [String] {
+        var flags: [LinkFlag] = []
+        if active { flags.append(.active) }
+        if health == .good { flags.append(.good) }
+        return flags.map(\.rawValue)
+    }
+}
+
 /// Everything the daemon believes, as `hanet status --json` prints it (teamd's
 /// state dump). Field names are part of the documented interface: append, never rename.
 public struct DaemonStatus: Codable, Equatable {
@@ -47,10 +64,15 @@ public struct DaemonStatus: Codable, Equatable {
         public var mtu: UInt32
         public var mac: String?
         public var carrier: Bool
+        /// `LinkFlag` raw values (`LinkFlag.names`); text on the wire so a newer
+        /// daemon's flag does not break an older client's decoding.
         public var flags: [String]
         public var health: String
         public var reason: String
         public var detectors: [Detector]
+
+        /// The flags this client knows.
+        public var linkFlags: [LinkFlag] { flags.compactMap(LinkFlag.init(rawValue:)) }
     }
 
     public struct Switch: Codable, Equatable {

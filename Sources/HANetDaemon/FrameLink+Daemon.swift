@@ -1,3 +1,5 @@
+// Opening a frame link: the TUN and packet pump of a [[link]] whose type moves frames itself (user-space PPP).
+
 import FoundationEssentials
 import HANetCore
 import HANetSystem
@@ -36,7 +38,7 @@ extension Daemon {
         }
         let opened: LinkInstance
         do {
-            opened = try plugins.openLink(type: typeName, device: device, config: frameLinkOptions(link, hot: hot),
+            opened = try linkTypes.openLink(type: typeName, device: device, config: frameLinkOptions(link, hot: hot),
                                           onFrame: FrameLink.deliver(to: tun))
         } catch {
             throw HANetError(.plugin, "\(link.location): link \(link.interface): type \(typeName) refused to open \(path): \(error)")
@@ -81,12 +83,5 @@ extension Daemon {
             out[String(item[..<eq])] = String(item[item.index(after: eq)...])
         }
         return out
-    }
-
-    /// Whether the master stops accepting new connections while `slave` is
-    /// active: `slow_link_policy = "drain"` (paper §5.2's clean shutdown on a slow link).
-    func drains(_ slave: Slave?) -> Bool {
-        guard let slave, case .string(let policy)? = slave.config.options["slow_link_policy"] else { return false }
-        return policy == "drain"
     }
 }

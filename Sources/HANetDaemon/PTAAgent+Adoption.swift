@@ -23,7 +23,7 @@ extension PTAAgent {
         var serving: [Service]
     }
 
-    var stateFile: String { "\(daemon.stateDirectory)/pta-\(config.node.name).json" }
+    var stateFile: String { "\(stateDirectory)/pta-\(config.node.name).json" }
 
     /// Writes the state file, or removes it when there is nothing to remember.
     func persistState() {
@@ -38,7 +38,7 @@ extension PTAAgent {
                 .init(sibling: $0.sibling, addresses: $0.addresses.map(\.description), link: $0.link)
             })
         do {
-            try FileManager.default.createDirectory(atPath: daemon.stateDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             // Atomic: a crash mid-write must not leave half a file that loses the saved values.
@@ -69,7 +69,7 @@ extension PTAAgent {
             if inKernel, responder.adopt(sibling: svc.sibling, addresses: addrs, link: svc.link, now: now) {
                 serving[svc.sibling] = Service(sibling: svc.sibling, addresses: addrs, link: svc.link, since: Date(), sinceNanos: now)
                 log.info("PTA: adopted the service of \(svc.sibling) (\(svc.addresses.joined(separator: ", ")) over \(svc.link)) a previous instance left; it lasts while \(svc.sibling) renews it")
-                daemon.ptaEvent(.ptaServing, sibling: svc.sibling, addresses: addrs, link: svc.link,
+                host.ptaEvent(.ptaServing, sibling: svc.sibling, addresses: addrs, link: svc.link,
                                 reason: "adopted from the previous instance")
             } else {
                 leftovers.append((svc, addrs))

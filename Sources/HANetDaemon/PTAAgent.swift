@@ -1,13 +1,42 @@
+// The PTA agent: the services this node runs for its siblings, its own request, the siblings' readiness, the socket.
+
 import Dispatch
 import Glibc
 import FoundationEssentials
 import HANetCore
 import HANetSystem
 
+/// What the PTA agent sees of the rest of the daemon: the switcher's state
+/// it needs, hot-plug's peers, and operations' feeds. The daemon implements it.
+protocol PTAHost: AnyObject {
+    var config: HANetConfig { get }
+    /// A GOOD public slave is active: this node can carry a sibling's traffic.
+    var canServeSiblings: Bool { get }
+    /// The first decision was made (before it, no slave is active and readiness would only flap).
+    var hasDecided: Bool { get }
+    /// The private slaves.
+    var privateSlaves: [Slave] { get }
+    /// Hot links waiting for a sibling's HELLO answer (PTA datagrams may arrive over them).
+    var pendingHotLinks: [Slave] { get }
+    /// When the fault behind the last switch happened.
+    var lastSwitchTrigger: UInt64? { get }
+    /// Decide again (a sibling's readiness changed).
+    func reevaluate(trigger: UInt64, cause: String)
+    /// Gratuitous ARP for served addresses on the active public slave, with the master's MAC.
+    func announceServed(_ addresses: [IPv4Address])
+    /// The sibling and link at the far end of a hot link with this address.
+    func hotPeer(at address: IPv4Address) -> (sibling: String, link: String)?
+    /// A HELLO answer for a pending hot link; false when it is not one.
+    func hotHelloAnswered(_ m: PTAMessage, from: IPv4Address) -> Bool
+    func ptaEvent(_ kind: EventKind, sibling: String, addresses: [IPv4Address], link: String?, reason: String?)
+    func ptaMessage(_ m: PTAMessage, direction: String, peer: String)
+}
+
 /// The Packet Transmission Agent as the daemon runs it (paper §2.3, §3.5–3.7):
 /// both roles in every node. The decisions are in HANetCore's `PTARequester`
-/// and `PTAResponder`; this class does their I/O (UDP, the kernel changes
-/// that carry a sibling's traffic) on the daemon's queue.
+/// and `PTAResponder`; this part does their I/O (UDP, the kernel changes
+/// that carry a sibling's traffic) on the daemon's executor. It owns the
+/// services it runs, its request, the siblings' readiness and the socket.
 final class PTAAgent {
     /// What this node does for a sibling it serves, and what it changed to do so.
     struct Service {
@@ -20,29 +49,37 @@ final class PTAAgent {
         var receivedNanos: UInt64? = nil
     }
 
-    unowned let daemon: Daemon
+    unowned let host: PTAHost
+    let env: DaemonEnvironment
+    let executor: ControlExecutor
+    let log: DaemonLog
+    let refusals: Refusals
+    let stateDirectory: String
     let bootID = UInt64.random(in: 1...UInt64.max)
     let counter = PTACounter()
     let keys: [String: [UInt8]]
     var responder: PTAResponder!
     var requester: PTARequester?
     var requesterSince: Date?
-    var socket: UDPSocket?
+    var socket: PTATransport?
     var serving: [String: Service] = [:]
     /// Sysctl values before the first service started, restored when the last one ends.
     var savedSysctls: [String: String] = [:]
-    var timer: DispatchSourceTimer?
+    /// The next deadline of the requester, the responder or a sibling's readiness.
+    var timer: ScheduledWork?
+    var timerDeadline: UInt64?
+    var started = false
     /// Monotonic times of the current request (first TAKEOVER sent, ACK received) and of TAKEOVERs
     /// received per sibling: status exposes them so the benchmark can split failover time as the paper does.
     var takeoverSentNanos: UInt64?
     var takeoverAnsweredNanos: UInt64?
     var takeoverReceivedNanos: [String: UInt64] = [:]
-    /// Authentic messages on their way from the socket's thread to the control queue.
+    /// Authentic messages on their way from the socket's thread to the executor.
     let inbox = PTAInbox()
     /// Where PTA datagrams may arrive from (`refreshPrivateLinks`).
     let privateLinks = PrivateLinks()
     /// The socket's thread runs at this nice value: a flood it must read
-    /// waits behind the control queue for the CPU.
+    /// waits behind the executor for the CPU.
     static let receiverNice: Int32 = 5
     /// What each sibling told us of its readiness, and what the daemon last decided on.
     var readiness: SiblingReadiness
@@ -50,48 +87,49 @@ final class PTAAgent {
     private var readinessGuard = PTAReplayGuard()
     /// What this node last told its siblings; nil before the first READINESS.
     var toldReady: Bool?
-    var readinessTimer: DispatchSourceTimer?
+    var readinessTimer: ScheduledWork?
+    /// Where PTA datagrams are sent and received (a UDP socket; a fake in tests).
+    let makeTransport: DaemonEnvironment.PTATransportFactory
 
-    var config: HANetConfig { daemon.config }
-    var env: DaemonEnvironment { daemon.env }
-    var log: DaemonLog { daemon.log }
+    var config: HANetConfig { host.config }
 
     /// Reads every sibling's key file; a missing or malformed key stops the start.
-    init(daemon: Daemon) throws {
-        self.daemon = daemon
+    init(host: PTAHost, env: DaemonEnvironment, executor: ControlExecutor, log: DaemonLog, refusals: Refusals,
+         stateDirectory: String) throws {
+        self.host = host
+        self.env = env
+        self.executor = executor
+        self.log = log
+        self.refusals = refusals
+        self.stateDirectory = stateDirectory
+        self.makeTransport = env.ptaTransport
         var keys: [String: [UInt8]] = [:]
-        for s in daemon.config.siblings {
+        for s in host.config.siblings {
             do { keys[s.name] = try PTAKeyFile.read(s.keyFile) } catch {
                 throw HANetError(.config, "\(s.location): sibling \(s.name): key_file: \((error as? HANetError)?.message ?? "\(error)")")
             }
         }
         self.keys = keys
-        let pta = daemon.config.pta
-        readiness = SiblingReadiness(siblings: daemon.config.siblings.map(\.name),
+        let pta = host.config.pta
+        readiness = SiblingReadiness(siblings: host.config.siblings.map(\.name),
                                      staleNanos: UInt64(pta.readinessIntervalMillis * HANetConfig.PTA.readinessStaleIntervals) * 1_000_000,
                                      holdNanos: UInt64(pta.leaseMillis) * 1_000_000)
-        responder = PTAResponder(config: daemon.config, bootID: bootID, counter: counter) { [unowned daemon] in
-            daemon.canServeSiblings
+        responder = PTAResponder(config: host.config, bootID: bootID, counter: counter) { [unowned host] in
+            host.canServeSiblings
         }
     }
 
     func start() throws {
         guard !config.siblings.isEmpty else { return }
         refreshPrivateLinks()
-        let sock = UDPSocket(port: config.pta.port, receiverNice: Self.receiverNice) { [weak self] bytes, from, ifindex in
+        let sock = makeTransport(config.pta.port, Self.receiverNice) { [weak self] bytes, from, ifindex in
             self?.arrived(bytes, from: from, ifindex: ifindex)
         }
         try sock.start()
         socket = sock
-        let t = DispatchSource.makeTimerSource(queue: daemon.queue)
-        t.setEventHandler { [weak self] in self?.tick() }
-        t.resume()
-        timer = t
-        let r = DispatchSource.makeTimerSource(queue: daemon.queue)
-        r.schedule(deadline: .now(), repeating: .milliseconds(config.pta.readinessIntervalMillis), leeway: .milliseconds(5))
-        r.setEventHandler { [weak self] in self?.sendReadiness() }
-        r.resume()
-        readinessTimer = r
+        started = true
+        readinessTimer = executor.repeating(every: UInt64(config.pta.readinessIntervalMillis) * 1_000_000,
+                                            from: env.clock.nowNanos()) { [weak self] in self?.sendReadiness() }
         adoptPersistedState()
     }
 
@@ -103,6 +141,7 @@ final class PTAAgent {
         readinessTimer?.cancel()
         sendReadiness(canCarry: false)
         timer?.cancel()
+        started = false
         socket?.stop()
     }
 
@@ -111,7 +150,7 @@ final class PTAAgent {
     /// Called after every switch: a private active slave with a sibling means
     /// ask that sibling; a public one means give back what we asked for.
     func activeChanged(to slave: Slave?) {
-        daemon.assertOwner()
+        executor.assertOwner()
         let now = env.clock.nowNanos()
         if let s = slave, s.role == .private, let sib = s.config.sibling,
            let sibling = config.siblings.first(where: { $0.name == sib }) {
@@ -119,7 +158,7 @@ final class PTAAgent {
                 perform(r.stop(now: now))
                 requester = nil
                 log.info("PTA: moving from \(r.sibling) to \(sib) (\(s.name))")
-                daemon.ptaEvent(.siblingMove, sibling: sib, addresses: r.addresses, link: s.name,
+                host.ptaEvent(.siblingMove, sibling: sib, addresses: r.addresses, link: s.name,
                                 reason: "from \(r.sibling) (\(readiness.reason(of: r.sibling, now: now)))")
             }
             guard let address = s.peerAddress ?? sibling.address else {
@@ -141,11 +180,11 @@ final class PTAAgent {
             perform(r.stop(now: now))
         }
         // Serving a sibling from a private link of our own would only move the black hole.
-        if !daemon.canServeSiblings, !serving.isEmpty {
+        if !host.canServeSiblings, !serving.isEmpty {
             perform(responder.stopAll(reason: "\(config.node.name) has no working public link"))
         } else if let s = slave, s.role == .public {
             // We moved to another public slave: tell the LAN where the served addresses are now.
-            for svc in serving.values { announce(svc.addresses) }
+            for svc in serving.values { host.announceServed(svc.addresses) }
         }
         readinessMaybeChanged()
         scheduleTick()
@@ -158,8 +197,8 @@ final class PTAAgent {
     /// to notice (their view of us goes stale), not a log line every interval.
     func sendReadiness(canCarry: Bool? = nil) {
         // Before the first decision there is no active slave yet: saying "unable" then would only flap.
-        guard let socket, canCarry != nil || !daemon.settling else { return }
-        let can = canCarry ?? daemon.canServeSiblings
+        guard let socket, canCarry != nil || host.hasDecided else { return }
+        let can = canCarry ?? host.canServeSiblings
         toldReady = can
         let now = env.clock.nowNanos()
         for s in config.siblings {
@@ -168,21 +207,21 @@ final class PTAAgent {
                 let m = PTAMessage(type: .readiness, flags: can ? PTAMessage.canCarry : 0, sender: config.node.name,
                                    counter: counter.next(now: now), bootID: bootID)
                 guard let datagram = try? PTAWire.encode(m, key: key), (try? socket.send(datagram, to: to, port: config.pta.port)) != nil else { continue }
-                daemon.ptaMessage(m, direction: "sent", peer: s.name)
+                host.ptaMessage(m, direction: "sent", peer: s.name)
             }
         }
     }
 
     /// At once when what this node can do changed (a switch, a verdict), not at the next interval.
     func readinessMaybeChanged() {
-        if toldReady != nil, toldReady != daemon.canServeSiblings { sendReadiness() }
+        if toldReady != nil, toldReady != host.canServeSiblings { sendReadiness() }
     }
 
     /// The sibling's ends of the private links that lead to it: the configured
     /// one (when a [[link]] names the sibling) and every hot link's.
     func paths(to s: HANetConfig.Sibling) -> [IPv4Address] {
         var out: [IPv4Address] = config.links.contains { $0.sibling == s.name } ? [s.address].compactMap { $0 } : []
-        for slave in daemon.slaves where slave.hot && slave.config.sibling == s.name {
+        for slave in host.privateSlaves where slave.hot && slave.config.sibling == s.name {
             if let a = slave.peerAddress, !out.contains(a) { out.append(a) }
         }
         return out
@@ -194,13 +233,13 @@ final class PTAAgent {
         let current = readiness.snapshot(now: now)
         let changed = current.keys.sorted().filter { current[$0] != (decidedReadiness[$0] ?? .unknown) }
         decidedReadiness = current
-        guard !changed.isEmpty, daemon.running, !daemon.settling else { return }
+        guard !changed.isEmpty, host.hasDecided else { return }
         for sib in changed {
             let why = readiness.reason(of: sib, now: now)
             log.info("PTA: sibling \(sib) is \(current[sib]!.rawValue): \(why)")
-            daemon.ptaEvent(.siblingReadiness, sibling: sib, addresses: [], reason: "\(current[sib]!.rawValue): \(why)")
+            host.ptaEvent(.siblingReadiness, sibling: sib, addresses: [], link: nil, reason: "\(current[sib]!.rawValue): \(why)")
         }
-        daemon.reevaluate(trigger: now, cause: changed.map { "sibling \($0) \(current[$0]!.rawValue)" }.joined(separator: ", "))
+        host.reevaluate(trigger: now, cause: changed.map { "sibling \($0) \(current[$0]!.rawValue)" }.joined(separator: ", "))
     }
 
     // MARK: messages
@@ -210,7 +249,6 @@ final class PTAAgent {
     /// Reads only what never changes after start (keys, the clock) and the
     /// thread-safe `privateLinks`, `inbox` and `refusals`.
     func arrived(_ bytes: [UInt8], from: IPv4Address, ifindex: Int32) {
-        let refusals = daemon.refusals
         guard privateLinks.contains(ifindex) else {
             refusals.refuse(.ptaNotPrivateLink, source: "\(from)",
                             "PTA: dropped a datagram from \(from): it arrived on \(Self.interfaceName(ifindex)), not on a private link")
@@ -223,21 +261,24 @@ final class PTAAgent {
         case .success(let m):
             switch inbox.push(.init(message: m, from: from, receivedNanos: now)) {
             case .scheduleDrain:
-                daemon.queue.async { [weak self] in self?.drainInbox() }
+                inboxReady()
             case .queued:
                 break
             case .full:
                 refusals.refuse(.ptaInboxFull, source: "\(from)",
-                                "PTA: dropped \(m.type) from \(m.sender) at \(from): \(inbox.capacity) messages already wait for the control queue")
+                                "PTA: dropped \(m.type) from \(m.sender) at \(from): \(inbox.capacity) messages already wait for the executor")
             }
         }
     }
 
-    /// On the control queue: one slice of the inbox, then the queue's other work, then the next slice.
+    /// Tells the executor that the inbox has messages (`DaemonInput.ptaInbox`); set by the daemon.
+    var inboxReady: () -> Void = {}
+
+    /// On the executor: one slice of the inbox, then the executor's other work, then the next slice.
     func drainInbox() {
         let (items, more) = inbox.take()
         for i in items { receive(i.message, from: i.from, now: i.receivedNanos) }
-        if more { daemon.queue.async { [weak self] in self?.drainInbox() } }
+        if more { inboxReady() }
     }
 
     static func reason(for e: PTAWireError) -> RefusalReason {
@@ -257,43 +298,42 @@ final class PTAAgent {
     /// The private links' interface indexes, read again after slaves came,
     /// went or changed (a hot link that was plugged again has a new index).
     func refreshPrivateLinks() {
-        let links = (daemon.slaves + daemon.hotplug.pending.values.map(\.slave)).filter { $0.role == .private }
-        privateLinks.set(Set(links.compactMap { s in s.kernel?.index ?? (try? env.kernel.link(named: s.name))?.index }))
+        privateLinks.set(Set((host.privateSlaves + host.pendingHotLinks).compactMap { s in s.kernel?.index ?? (try? env.kernel.link(named: s.name))?.index }))
     }
 
-    /// An authentic message, on the control queue.
+    /// An authentic message, on the executor.
     func receive(_ m: PTAMessage, from: IPv4Address, now: UInt64) {
-        daemon.assertOwner()
-        let hot = daemon.hotPeer(at: from).flatMap { $0.sibling == m.sender ? $0 : nil }
+        executor.assertOwner()
+        let hot = host.hotPeer(at: from).flatMap { $0.sibling == m.sender ? $0 : nil }
         guard let sib = config.siblings.first(where: { $0.name == m.sender }), sib.address == from || hot != nil else {
-            daemon.refusals.refuse(.ptaWrongSource, source: "\(from)",
+            refusals.refuse(.ptaWrongSource, source: "\(from)",
                                    "PTA: dropped \(m.type) claiming to be from \(m.sender): it came from \(from), not the sibling's private-link address")
             return
         }
-        daemon.ptaMessage(m, direction: "received", peer: m.sender)
+        host.ptaMessage(m, direction: "received", peer: m.sender)
         switch m.type {
         case .readiness:
             if let why = readinessGuard.accept(m) {
-                daemon.refusals.refuse(.ptaReplay, source: "\(from)", "PTA: dropped: \(why)")
+                refusals.refuse(.ptaReplay, source: "\(from)", "PTA: dropped: \(why)")
                 return
             }
             readiness.heard(m.sender, canCarry: m.flags & PTAMessage.canCarry != 0, now: now)
             noteReadiness(now: now)
-        case .ack where m.addresses.isEmpty && daemon.hotHelloAnswered(m, from: from):
+        case .ack where m.addresses.isEmpty && host.hotHelloAnswered(m, from: from):
             break
         case .ack, .refuse:
             guard let r = requester else {
-                daemon.refusals.refuse(.ptaIgnored, source: "\(from)", "PTA: ignoring \(m.type) from \(m.sender): nothing asked")
+                refusals.refuse(.ptaIgnored, source: "\(from)", "PTA: ignoring \(m.type) from \(m.sender): nothing asked")
                 return
             }
             let wasServed = r.isServed
             perform(r.receive(m, now: now))
             if !wasServed, r.isServed {
-                daemon.ptaEvent(.ptaServed, sibling: m.sender, addresses: r.addresses, reason: "the sibling carries this node's addresses")
+                host.ptaEvent(.ptaServed, sibling: m.sender, addresses: r.addresses, link: nil, reason: "the sibling carries this node's addresses")
                 takeoverAnsweredNanos = now
                 // Entries resolved before the sibling answered point nowhere useful.
                 do { try env.kernel.flushNeighbours(on: config.master.name) } catch { log.error("\(error)") }
-                log.info("PTA: takeover by \(m.sender) acknowledged \(UTCTimestamp.fixed(Double(now &- (daemon.lastSwitchTrigger ?? now)) / 1e6, 3)) ms after the fault")
+                log.info("PTA: takeover by \(m.sender) acknowledged \(UTCTimestamp.fixed(Double(now &- (host.lastSwitchTrigger ?? now)) / 1e6, 3)) ms after the fault")
             }
             if m.type == .refuse {
                 log.warning("PTA: \(m.sender) refused: \(m.reason)")
@@ -308,7 +348,7 @@ final class PTAAgent {
     }
 
     func tick() {
-        daemon.assertOwner()
+        executor.assertOwner()
         let now = env.clock.nowNanos()
         if let r = requester {
             let wasServed = r.isServed
@@ -322,16 +362,22 @@ final class PTAAgent {
         scheduleTick()
     }
 
+    /// One timer, at the earliest deadline of the requester, the responder and the siblings' readiness.
     func scheduleTick() {
-        guard let timer else { return }
+        guard started else { return }
         let deadlines = [requester?.nextDeadline, responder.nextDeadline,
                          readiness.nextChange(now: env.clock.nowNanos())].compactMap { $0 }
-        guard let next = deadlines.min() else {
-            timer.schedule(deadline: .distantFuture)
-            return
+        let next = deadlines.min()
+        // Most messages leave the deadline where it was: the armed timer serves.
+        if let timer, !timer.cancelled, timerDeadline == next { return }
+        timer?.cancel()
+        timer = nil
+        timerDeadline = next
+        guard let next else { return }
+        timer = executor.schedule(at: next) { [weak self] in
+            self?.timer = nil
+            self?.tick()
         }
-        let now = env.clock.nowNanos()
-        timer.schedule(deadline: .now() + .nanoseconds(Int(next > now ? next - now : 0)), leeway: .microseconds(200))
     }
 
     func perform(_ actions: [PTAAction]) {
@@ -340,9 +386,9 @@ final class PTAAgent {
             case .log(let text):
                 log.info(text)
             case .refused(let reason, let source, let text):
-                daemon.refusals.refuse(reason, source: source, text)
+                refusals.refuse(reason, source: source, text)
             case .send(let m, let to):
-                guard let name = config.siblings.first(where: { $0.address == to })?.name ?? daemon.hotPeer(at: to)?.sibling,
+                guard let name = config.siblings.first(where: { $0.address == to })?.name ?? host.hotPeer(at: to)?.sibling,
                       let key = keys[name] else {
                     log.error("PTA: no sibling with key at \(to)")
                     continue
@@ -352,7 +398,7 @@ final class PTAAgent {
                     // Read before the send: on one host the sibling may receive it before send() returns.
                     let sentAt = env.clock.nowNanos()
                     try socket?.send(datagram, to: to, port: config.pta.port)
-                    daemon.ptaMessage(m, direction: "sent", peer: name)
+                    host.ptaMessage(m, direction: "sent", peer: name)
                     if m.type == .takeover, takeoverSentNanos == nil { takeoverSentNanos = sentAt }
                 } catch {
                     log.warning("PTA: \(m.type) to \(to): \(error)")
@@ -368,7 +414,7 @@ final class PTAAgent {
                 do {
                     try stopServing(sibling: sibling, addresses: addresses, link: link)
                     log.info("PTA: stopped serving \(sibling): \(reason)")
-                    daemon.ptaEvent(.ptaStopped, sibling: sibling, addresses: addresses, link: link, reason: reason)
+                    host.ptaEvent(.ptaStopped, sibling: sibling, addresses: addresses, link: link, reason: reason)
                 } catch {
                     log.error("PTA: stop serving \(sibling): \(error)")
                 }
@@ -439,14 +485,14 @@ final class PTAAgent {
             if !routes.contains(r) { try env.kernel.addRoute(r) }
             if !proxies.contains(a) { try env.kernel.addProxyNeighbour(a, on: m) }
         }
-        announce(addresses)
+        host.announceServed(addresses)
         let old = serving[sibling]
         serving[sibling] = Service(sibling: sibling, addresses: addresses, link: link, since: old?.since ?? Date(),
                                    sinceNanos: old?.sinceNanos ?? env.clock.nowNanos(),
                                    receivedNanos: old?.receivedNanos ?? takeoverReceivedNanos[sibling])
         log.info("PTA: serving \(sibling): \(addresses.map(\.description).joined(separator: ", ")) over \(link)")
         persistState()
-        daemon.ptaEvent(.ptaServing, sibling: sibling, addresses: addresses, link: link)
+        host.ptaEvent(.ptaServing, sibling: sibling, addresses: addresses, link: link, reason: nil)
     }
 
     private func stopServing(sibling: String, addresses: [IPv4Address], link: String) throws {
@@ -470,21 +516,6 @@ final class PTAAgent {
         if let firstError { throw firstError }
     }
 
-    /// Gratuitous ARP for served addresses on our active public slave, with
-    /// the master's MAC: every LAN host sends the sibling's traffic to us.
-    private func announce(_ addresses: [IPv4Address]) {
-        guard let s = daemon.activeSlave, s.role == .public, s.attributes.layer == .l2,
-              let mac = daemon.masterMAC(for: s) else { return }
-        for a in addresses {
-            do {
-                try env.announcer.announce(address: a, mac: mac, on: s.name, count: config.master.garpCount,
-                                           intervalMillis: config.master.garpIntervalMillis)
-            } catch {
-                log.error("PTA: gratuitous ARP for \(a) on \(s.name): \(error)")
-            }
-        }
-    }
-
     // MARK: status
 
     /// Every configured sibling: its readiness, the links that lead to it, and who carries whom.
@@ -495,7 +526,7 @@ final class PTAAgent {
             let heard = readiness.entries[s.name]?.heardNanos
             return DaemonStatus.Sibling(
                 name: s.name, ready: r == .ready, readiness: r.rawValue, reason: readiness.reason(of: s.name, now: now),
-                links: daemon.slaves.filter { $0.role == .private && $0.config.sibling == s.name }.map(\.name),
+                links: host.privateSlaves.filter { $0.config.sibling == s.name }.map(\.name),
                 last_heard_s: heard.map { Double(now &- $0) / 1e9 },
                 serves_us: requester.map { $0.sibling == s.name && $0.state != .idle } ?? false,
                 we_serve: serving[s.name] != nil, preference: s.preference)

@@ -1,12 +1,12 @@
 import HANetCore
 import HANetSystem
 
-/// What stands between the PTA socket's thread and the control queue, so
+/// What stands between the PTA socket's thread and the executor, so
 /// that faults come first. The socket's thread checks each datagram's
 /// arrival interface against `PrivateLinks` and its MAC against the keys
 /// before anything is queued; only authentic messages enter the inbox.
 ///
-/// The inbox holds at most `capacity` messages and the control queue drains
+/// The inbox holds at most `capacity` messages and the executor drains
 /// it `slice` at a time, queueing the rest behind whatever arrived meanwhile
 /// (a link event, a detector's verdict). So a flood of authentic but
 /// replayed datagrams delays a fault by at most one slice, and what the
@@ -42,7 +42,7 @@ final class PTAInbox: @unchecked Sendable {
         }
     }
 
-    /// From the control queue: the next slice, and whether more wait (then
+    /// From the executor: the next slice, and whether more wait (then
     /// the caller queues another drain; otherwise the next push schedules one).
     func take() -> (items: ArraySlice<Item>, more: Bool) {
         lock.withLock {
@@ -57,7 +57,7 @@ final class PTAInbox: @unchecked Sendable {
 
 /// The interface indexes of the private links (configured, hot-plugged and
 /// waiting for their HELLO answer): the only ones PTA datagrams may arrive
-/// on. Written on the control queue when slaves come, go or change index;
+/// on. Written on the executor when slaves come, go or change index;
 /// read on the socket's thread for every datagram.
 final class PrivateLinks: @unchecked Sendable {
     private let lock = Lock()

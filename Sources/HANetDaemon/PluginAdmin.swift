@@ -57,7 +57,7 @@ public struct PluginAdmin {
             return "no running daemon; applies at next start"
         }
         do {
-            _ = try ControlProtocol.send(.init(command: "plugins-reload"), to: socketPath)
+            _ = try ControlProtocol.send(.init(.pluginsReload), to: socketPath)
             return "running daemon applied it"
         } catch let e as HANetError where e.code == .io || e.code == .notFound {
             return "no running daemon (\(e.message)); applies at next start"

@@ -1,5 +1,6 @@
 import CHANetPlugin
 import Dispatch
+import Glibc
 import FoundationEssentials
 import HANetCore
 import HANetSystem
@@ -24,7 +25,8 @@ public final class DetectorInstance {
     private var destroyed = false
     var onDestroy: (() -> Void)?
     private let countersBox: DetectorCountersBox?
-    /// The host's damping for this instance (init_wait_ms, updelay_ms, downdelay_ms).
+    private let sink: ReportSink?
+    /// This instance's damping (init_wait_ms, updelay_ms, downdelay_ms), applied by the daemon's `SlaveHealthTracker`.
     public let damping: DetectorDamper.Settings
     private let pollTimingBox = PollTimingBox()
     /// Called after every poll that took longer than HANET_POLL_BUDGET_MS, with
@@ -33,8 +35,9 @@ public final class DetectorInstance {
 
     init(typeName: String, pluginID: String, slave: String, intervalMillis: Int, type: hanet_detector_type,
          state: UnsafeMutableRawPointer?, threadSafe: Bool, keepAlive: [AnyObject],
-         counters: DetectorCountersBox? = nil, damping: DetectorDamper.Settings = .init()) {
-        self.countersBox = counters
+         sink: ReportSink? = nil, damping: DetectorDamper.Settings = .init()) {
+        self.countersBox = sink?.counters
+        self.sink = sink
         self.damping = damping
         self.typeName = typeName
         self.pluginID = pluginID
@@ -98,7 +101,7 @@ public final class DetectorInstance {
     public func linkEvent(_ e: KernelLinkEvent) {
         guard let handler = type.link_event, enter() else { return }
         defer { leave() }
-        e.link.name.withCString { name in
+        let call = { e.link.name.withCString { name in
             var ev = hanet_link_event()
             ev.struct_size = UInt32(MemoryLayout<hanet_link_event>.size)
             ev.ifindex = e.link.index
@@ -106,8 +109,9 @@ public final class DetectorInstance {
             ev.flags = e.removed ? 0 : e.link.flags
             ev.operstate = e.removed ? 1 : UInt32(e.link.operState)
             ev.timestamp_ns = e.timestampNanos
-            handler(state, &ev)
-        }
+            handler(self.state, &ev)
+        } }
+        if let sink { sink.withCause(e.timestampNanos, call) } else { call() }
     }
 
     /// Waits for calls in progress, then calls the plugin's destroy. Later
@@ -129,72 +133,72 @@ public final class DetectorInstance {
     }
 }
 
-/// Delivers one instance's reports in order on a queue of its own, damped
-/// by `DetectorDamper`. It starts suspended so that a verdict reported
-/// inside `create` waits until the instance exists, and drops everything once
-/// closed (including verdicts still held by the damper).
+/// Delivers one instance's reports, each with the monotonic time of what
+/// caused it, on the thread that reported. Reports made inside `create` wait
+/// until `open` (the instance exists then); nothing is delivered once closed.
+/// No damping here: the daemon damps on its executor (`SlaveHealthTracker`).
+///
+/// A report made while the host passes a link event to the plugin, on that
+/// same thread, carries the event's kernel timestamp: the time of the fault,
+/// not of the report, is what a switch is measured from.
 final class ReportSink {
-    private let queue: DispatchQueue
-    private let deliver: (Health, String) -> Void
+    typealias Deliver = (_ health: Health, _ reason: String, _ at: UInt64) -> Void
+    private let deliver: Deliver
     private let lock = Lock()
     private var closed = false
     private var started = false
-    /// Touched only on `queue`.
-    private var damper: DetectorDamper
+    private var early: [(Health, String, UInt64)] = []
+    /// The link event being handed to the plugin, and the thread doing it.
+    private var cause: (thread: pthread_t, nanos: UInt64)?
     private let clock: () -> UInt64
     let counters = DetectorCountersBox()
 
-    init(label: String, damping: DetectorDamper.Settings = .init(), clock: @escaping () -> UInt64 = { DispatchTime.now().uptimeNanoseconds },
-         deliver: @escaping (Health, String) -> Void) {
-        queue = DispatchQueue(label: label, attributes: .initiallyInactive)
+    init(clock: @escaping () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }, deliver: @escaping Deliver) {
         self.deliver = deliver
         self.clock = clock
-        damper = DetectorDamper(settings: damping, createdAt: clock())
     }
 
     func enqueue(_ health: Health, _ reason: String) {
-        queue.async { [self] in
-            let out = damper.offer(health, reason, now: clock())
-            pass(out)
-            scheduleTick()
-        }
-    }
-
-    private func pass(_ verdict: (health: Health, reason: String)?) {
-        guard let verdict else { return }
         lock.lock()
-        let drop = closed
+        let at = cause.flatMap { pthread_equal($0.thread, pthread_self()) != 0 ? $0.nanos : nil } ?? clock()
+        if closed {
+            lock.unlock()
+            return
+        }
+        if !started {
+            early.append((health, reason, at))
+            lock.unlock()
+            return
+        }
         lock.unlock()
-        if !drop { deliver(verdict.health, verdict.reason) }
+        deliver(health, reason, at)
     }
 
-    /// A held verdict is re-examined at its deadline; a later report that
-    /// cancels or replaces it makes the tick a no-op.
-    private func scheduleTick() {
-        guard let due = damper.deadline else { return }
-        let now = clock()
-        let wait = due > now ? due - now : 0
-        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(min(wait, UInt64(Int.max))))) { [self] in
-            pass(damper.tick(now: clock()))
-            scheduleTick()
-        }
+    /// Runs `body` (a call into the plugin for a link event) with `nanos` as the cause of what it reports.
+    func withCause(_ nanos: UInt64, _ body: () -> Void) {
+        lock.lock()
+        cause = (pthread_self(), nanos)
+        lock.unlock()
+        body()
+        lock.lock()
+        cause = nil
+        lock.unlock()
     }
 
     func open() {
         lock.lock()
-        let start = !started
         started = true
+        let pending = closed ? [] : early
+        early.removeAll()
         lock.unlock()
-        if start { queue.activate() }
+        for (h, r, at) in pending { deliver(h, r, at) }
     }
 
     func close() {
         lock.lock()
         closed = true
-        let start = !started
         started = true
+        early.removeAll()
         lock.unlock()
-        // An inactive queue must be activated before it may be released.
-        if start { queue.activate() }
     }
 }

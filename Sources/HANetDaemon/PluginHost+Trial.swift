@@ -124,9 +124,7 @@ public final class PluginTrial {
         final class InstanceRef: @unchecked Sendable { weak var instance: DetectorInstance? }
         let ref = InstanceRef()
         let interval: Int? = config["interval_ms"].flatMap { if case .integer(let i) = $0 { return Int(i) } else { return nil } }
-        let instance = try host.createDetector(type: type, slave: slave, ifindex: link.index,
-                                               layer: link.arphrd == 1 ? .l2 : .l3, intervalMillis: interval,
-                                               config: config) { health, reason in
+        let damped = DampedReports(settings: try DetectorDamper.Settings(config: config, detector: type, slave: slave)) { health, reason in
             var e = TrialEvent(event: .verdict, elapsedMillis: elapsed(), type: type, slave: slave)
             e.health = health
             e.reason = reason
@@ -136,6 +134,9 @@ public final class PluginTrial {
             }
             send(e)
         }
+        let instance = try host.createDetector(type: type, slave: slave, ifindex: link.index,
+                                               layer: link.arphrd == 1 ? .l2 : .l3, intervalMillis: interval,
+                                               config: config) { health, reason in damped.offer(health, reason) }
         ref.instance = instance
         let budget = Double(PluginHost.pollBudgetNanos) / 1e6
         instance.onSlowPoll = { nanos, _ in
@@ -183,6 +184,34 @@ public final class PluginTrial {
             describe.reason = "\(error)"
         }
         emit(describe)
+    }
+}
+
+/// The daemon's per-detector damping for a trial, which has no daemon: held
+/// verdicts are passed on at their deadline from a queue of their own.
+private final class DampedReports: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "hanet.trial.damping")
+    private var damper: DetectorDamper
+    private let deliver: (Health, String) -> Void
+
+    init(settings: DetectorDamper.Settings, deliver: @escaping (Health, String) -> Void) {
+        damper = DetectorDamper(settings: settings, createdAt: DispatchTime.now().uptimeNanoseconds)
+        self.deliver = deliver
+    }
+
+    func offer(_ health: Health, _ reason: String) {
+        queue.async { [self] in
+            pass(damper.offer(health, reason, now: DispatchTime.now().uptimeNanoseconds))
+        }
+    }
+
+    private func pass(_ verdict: (health: Health, reason: String)?) {
+        if let verdict { deliver(verdict.health, verdict.reason) }
+        guard let due = damper.deadline else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(due > now ? due - now : 0))) { [self] in
+            pass(damper.tick(now: DispatchTime.now().uptimeNanoseconds))
+        }
     }
 }
 

@@ -446,13 +446,21 @@ public final class PluginHost {
     // MARK: detectors
 
     /// Creates one detector instance watching `slave`. `report` is called
-    /// with every verdict, in order, on a queue of the instance's own (never
-    /// on the caller's thread and never after `destroy`). The plugin may
-    /// report from inside `create`: that initial verdict is delivered once
-    /// the instance exists.
+    /// with every raw verdict (undamped: `instance.damping` says how to damp
+    /// it) and the monotonic time of its cause, on the thread the plugin
+    /// reported from, never after `destroy`. The plugin may report from inside
+    /// `create`: that initial verdict is delivered once the instance exists.
     public func createDetector(type: String, slave: String, ifindex: Int32, layer: LinkLayer, intervalMillis: Int?,
                                config: [String: HANetConfig.Value],
                                report: @escaping (Health, String) -> Void) throws -> DetectorInstance {
+        try createDetector(type: type, slave: slave, ifindex: ifindex, layer: layer, intervalMillis: intervalMillis,
+                           config: config, reportAt: { h, r, _ in report(h, r) })
+    }
+
+    /// `createDetector(...report:)` with each verdict's cause time.
+    public func createDetector(type: String, slave: String, ifindex: Int32, layer: LinkLayer, intervalMillis: Int?,
+                               config: [String: HANetConfig.Value],
+                               reportAt: @escaping (Health, String, UInt64) -> Void) throws -> DetectorInstance {
         let t = try findDetectorType(type)
         try Self.requireAvailable(t, "detector \(type)")
         if t.type.flags & UInt32(HANET_DETECTOR_NEEDS_L2) != 0 && layer != .l2 {
@@ -467,7 +475,7 @@ public final class PluginHost {
         let interval = intervalMillis ?? Int(t.type.default_interval_ms)
         let damping = try DetectorDamper.Settings(config: config, detector: type, slave: slave)
         let store = PluginConfig(config)
-        let sink = ReportSink(label: "hanet.detector.\(type).\(slave)", damping: damping, deliver: report)
+        let sink = ReportSink(deliver: reportAt)
         lock.lock()
         let handle = nextHandle
         nextHandle += 1
@@ -499,7 +507,7 @@ public final class PluginHost {
         }
         let instance = DetectorInstance(typeName: type, pluginID: t.plugin.id, slave: slave, intervalMillis: interval,
                                         type: t.type, state: state, threadSafe: t.type.flags & UInt32(HANET_DETECTOR_THREAD_SAFE) != 0,
-                                        keepAlive: [store, slaveC, sink], counters: sink.counters, damping: damping)
+                                        keepAlive: [store, slaveC], sink: sink, damping: damping)
         let pluginID = t.plugin.id
         instance.onSlowPoll = { [weak self] _, line in
             guard let line, let self else { return }

@@ -19,8 +19,6 @@ final class Slave {
     var frameLink: FrameLink?
     /// Last verdict per detector, with when it came (monotonic ns).
     var verdictTimes: [String: UInt64] = [:]
-    /// When the kernel last told us about this link (monotonic ns): the trigger time of a carrier failover.
-    var lastLinkEventNanos: UInt64?
     /// Attached by hot-plug (Daemon+Hotplug.swift): dropped from the slaves when its device goes.
     var hot = false
     /// The sibling's end of this private link: for a hot link the derived address; else nil (the [[sibling]] address).
@@ -56,6 +54,13 @@ final class Slave {
         SlaveCandidate(interface: name, role: role, speedBitsPerSecond: speedBitsPerSecond,
                        priority: config.priority, order: order,
                        health: kernel == nil ? .bad : tracker.effective)
+    }
+
+    /// Whether the master stops accepting new connections while this slave is
+    /// active: `slow_link_policy = "drain"` (paper §5.2's clean shutdown on a slow link).
+    var drainsNewConnections: Bool {
+        guard case .string(let policy)? = config.options["slow_link_policy"] else { return false }
+        return policy == "drain"
     }
 
     /// The MTU the master takes when this slave is active.

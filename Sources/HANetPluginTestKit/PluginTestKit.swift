@@ -26,8 +26,16 @@ public enum PluginTestKit {
     /// the 1.1 header (abi-1.1/hanet/plugin.h) and a 1.1 host (old-host-1.1.c).
     public static var abiFixturesDirectory: String { packageRoot + "/Tests/PluginABIFixtures" }
 
-    /// The built-in plugin ids, in the order Package.swift lists them.
-    public static let builtinPluginIDs = ["ethernet", "usbnet", "ppp-serial", "ieee1394", "carrier", "arp-monitor", "ns-monitor", "ping-file"]
+    /// The built-in plugin ids, read from Package.swift's one-line `let builtinPlugins = [...]`
+    /// as mk/install.mk reads it; empty when it is not there, which the tests comparing
+    /// against it then report.
+    public static var builtinPluginIDs: [String] {
+        guard let manifest = try? String(contentsOfFile: packageRoot + "/Package.swift", encoding: .utf8),
+              let line = manifest.split(separator: "\n").first(where: { $0.hasPrefix("let builtinPlugins = [") && $0.hasSuffix("]") })
+        else { return [] }
+        return line.dropFirst("let builtinPlugins = [".count).dropLast()
+            .split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\" ")) }
+    }
 
     /// The SwiftPM products folder of the running tests: SwiftPM puts the
     /// plugin .so files, the `hanet` executable and the .xctest bundle side by

@@ -36,7 +36,7 @@ struct EventsCommand: ParsableCommand {
             if json, let d = try? enc.encode(e) { print(String(decoding: d, as: UTF8.self)) } else { print(e.line) }
             ProcessSignals.flushStandardOutput()
         }
-        var req = ControlProtocol.Request(command: "events")
+        var req = ControlProtocol.Request(.events)
         req.limit = limit
         var last: UInt64 = 0
         do {
@@ -44,7 +44,7 @@ struct EventsCommand: ParsableCommand {
             for e in a.events ?? [] { show(e); last = e.seq }
         } catch { fail(error) }
         guard follow else { return }
-        var sub = ControlProtocol.Request(command: "subscribe")
+        var sub = ControlProtocol.Request(.subscribe)
         sub.after = last
         let line = String(decoding: try JSONEncoder().encode(sub), as: UTF8.self)
         let dec = JSONDecoder()

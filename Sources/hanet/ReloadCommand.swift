@@ -39,7 +39,7 @@ struct ReloadCommand: ParsableCommand {
     func run() throws {
         let answer: ControlProtocol.Answer
         // A refused reload is an answer too (ok false, with its reasons): exchange, not send.
-        do { answer = try ControlProtocol.exchange(.init(command: "reload"), to: socket.socket, timeoutMillis: 30_000) } catch { fail(error) }
+        do { answer = try ControlProtocol.exchange(.init(.reload), to: socket.socket, timeoutMillis: 30_000) } catch { fail(error) }
         guard let r = answer.reload else {
             fail(HANetError(HANetError.Code(rawValue: answer.code ?? "error"), answer.error ?? "the daemon sent no reload result"))
         }

@@ -19,7 +19,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let st: DaemonStatus
         do {
-            guard let s = try ControlProtocol.send(.init(command: "status"), to: socket.socket).status else {
+            guard let s = try ControlProtocol.send(.init(.status), to: socket.socket).status else {
                 throw HANetError(.protocolError, "the daemon sent no status")
             }
             st = s
@@ -133,7 +133,7 @@ struct FailoverCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let a = try ControlProtocol.send(.init(command: "failover", to: to), to: socket.socket)
+            let a = try ControlProtocol.send(.init(.failover, to: to), to: socket.socket)
             if json, let st = a.status {
                 print(try StatusRenderer.json(st))
             } else {

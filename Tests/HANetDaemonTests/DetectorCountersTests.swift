@@ -4,10 +4,10 @@ import HANetDaemon
 import HANetPluginTestKit
 import XCTest
 
-/// ABI 1.1's report_counters and the host's damping, through real plugins
+/// ABI 1.1's report_counters and the damping keys, through real plugins
 /// compiled here: a 1.1 plugin's counters reach DetectorInstance.counters, a
 /// 1.0 plugin (which cannot know the service) still loads and works, and
-/// downdelay_ms holds a short fault back.
+/// downdelay_ms is parsed for the daemon's damping stage.
 final class DetectorCountersTests: XCTestCase {
     var dir = ""
     var flag = ""
@@ -100,7 +100,10 @@ final class DetectorCountersTests: XCTestCase {
         XCTAssertNil(old.counters)
     }
 
-    func testDowndelayHoldsAShortFaultAndPassesALongOne() throws {
+    /// The host parses a detector's damping keys and passes its raw verdicts
+    /// on at once, each with its time: the damping is applied in one place,
+    /// the daemon's `SlaveHealthTracker` (SwitcherDecisionTests drive it).
+    func testDampingKeysAreParsedAndRawVerdictsPassAtOnce() throws {
         let host = try loadHost()
         let rec = ReportRecorder()
         let d = try host.createDetector(type: "counting", slave: "eth0", ifindex: 0, layer: .l2, intervalMillis: nil,
@@ -109,18 +112,10 @@ final class DetectorCountersTests: XCTestCase {
         XCTAssertEqual(d.damping, DetectorDamper.Settings(downdelayMillis: 300))
         d.poll()
         XCTAssertTrue(rec.waitForLast(.good))
-        // A fault shorter than downdelay: BAD reported, then GOOD again at once.
         try "2".write(toFile: flag, atomically: true, encoding: .utf8)
         d.poll()
-        try "1".write(toFile: flag, atomically: true, encoding: .utf8)
-        d.poll()
-        XCTAssertFalse(rec.wait(timeout: 0.6) { $0.contains { $0.health == .bad } }, "a fault shorter than downdelay leaked: \(rec.reports)")
-        // A lasting fault is passed on, not before downdelay.
-        try "2".write(toFile: flag, atomically: true, encoding: .utf8)
-        let start = Date()
-        d.poll()
-        XCTAssertTrue(rec.waitForLast(.bad, timeout: 3), "\(rec.reports)")
-        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(start), 0.29)
+        // Delivered on the polling thread, before poll() returns.
+        XCTAssertEqual(rec.last?.health, .bad, "\(rec.reports)")
         XCTAssertEqual(rec.last?.reason, "flag 2")
     }
 

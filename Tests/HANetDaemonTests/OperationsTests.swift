@@ -20,6 +20,23 @@ final class OperationsTests: XCTestCase {
         XCTAssertTrue(zip(all, all.dropFirst()).allSatisfy { $0.monotonic_ns < $1.monotonic_ns })
     }
 
+    func testEventRingAfterAndLimitTogether() {
+        let events = DaemonEvents(node: "s1", capacity: 4, clock: { 1 })
+        XCTAssertEqual(events.recent().count, 0)
+        for _ in 0..<9 { events.emit(.verdict) }
+        XCTAssertEqual(events.recent().map(\.seq), [6, 7, 8, 9])
+        XCTAssertEqual(events.recent(after: 2).map(\.seq), [6, 7, 8, 9], "older than the ring: all it holds")
+        XCTAssertEqual(events.recent(after: 6, limit: 2).map(\.seq), [8, 9], "the newest of those after")
+        XCTAssertEqual(events.recent(after: 7, limit: 5).map(\.seq), [8, 9])
+        XCTAssertEqual(events.recent(after: 9).map(\.seq), [])
+        XCTAssertEqual(events.recent(after: 100).map(\.seq), [])
+        XCTAssertEqual(events.recent(limit: 0).map(\.seq), [])
+        XCTAssertEqual(events.recent(limit: -3).map(\.seq), [], "a negative limit is none, not a crash")
+        let one = DaemonEvents(node: "s1", capacity: 1, clock: { 1 })
+        for _ in 0..<3 { one.emit(.stop) }
+        XCTAssertEqual(one.recent().map(\.seq), [3])
+    }
+
     func testSubscriberGetsLiveEventsAndASlowOneLosesOnlyItsOwnBacklog() {
         let events = DaemonEvents(node: "s1", capacity: 100, clock: { 1 })
         let fast = events.subscribe()

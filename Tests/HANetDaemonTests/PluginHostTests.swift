@@ -47,7 +47,7 @@ final class PluginHostTests: XCTestCase {
             XCTAssertEqual(rec(id).kinds, ["detector"])
             XCTAssertEqual(rec(id).detectorTypes, [id])
         }
-        for id in ["ethernet", "usbnet", "ppp-serial", "ieee1394", "carrier", "arp-monitor", "ns-monitor", "ping-file"] {
+        for id in PluginTestKit.builtinPluginIDs {
             XCTAssertFalse(rec(id).types.first!.flags.contains("unavailable"), id)
         }
         XCTAssertEqual(rec("carrier").types.first?.defaultIntervalMillis, 0)
@@ -55,6 +55,25 @@ final class PluginHostTests: XCTestCase {
         XCTAssertEqual(rec("ns-monitor").types.first?.flags, ["needs-l2"])
         XCTAssertEqual(Set(host.linkTypeNames()), ["ethernet", "usbnet", "ppp-serial", "ieee1394"])
         XCTAssertEqual(Set(host.detectorTypeNames()), ["carrier", "arp-monitor", "ns-monitor", "ping-file", "ppp-echo"])
+    }
+
+    /// Package.swift's `builtinPlugins` is the one list: every plugin folder is on it (a folder
+    /// left off would be neither built nor installed), and each id names a folder with C sources.
+    /// (testEveryBuiltinPluginLoadsAndDescribesItself holds it against what SwiftPM built.)
+    func testBuiltinListNamesEveryPluginFolder() throws {
+        let ids = PluginTestKit.builtinPluginIDs
+        XCTAssertFalse(ids.isEmpty, "no one-line `let builtinPlugins = [...]` in Package.swift")
+        XCTAssertEqual(ids.count, Set(ids).count, "a plugin is listed twice: \(ids)")
+        let root = PluginTestKit.packageRoot + "/Plugins"
+        let folders = try FileManager.default.contentsOfDirectory(atPath: root).filter { name in
+            var isDir: ObjCBool = false
+            return name != "support" && FileManager.default.fileExists(atPath: root + "/" + name, isDirectory: &isDir) && isDir.boolValue
+        }
+        XCTAssertEqual(Set(folders), Set(ids))
+        for id in ids {
+            let sources = try FileManager.default.contentsOfDirectory(atPath: root + "/" + id).filter { $0.hasSuffix(".c") }
+            XCTAssertFalse(sources.isEmpty, "Plugins/\(id) has no C source")
+        }
     }
 
     func testProbePicksTheMostSpecificLinkType() {
@@ -71,19 +90,17 @@ final class PluginHostTests: XCTestCase {
         let missing = try host.describe(linkType: "ethernet", device: DeviceInfo(name: "hnt-nosuch0", arphrd: 1), config: [:])
         XCTAssertEqual(missing, LinkAttributes(layer: .l2, defaultRole: .public, arphrd: 1, headerLength: 14, addressLength: 6,
                                                mtu: 0, speedBitsPerSecond: 0))
-        // A real Ethernet netdev of this namespace, read-only: its MTU must be what sysfs says.
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net")) ?? []
-        for name in names.sorted() {
-            guard let type = try? String(contentsOfFile: "/sys/class/net/\(name)/type", encoding: .utf8),
-                  type.trimmingCharacters(in: .whitespacesAndNewlines) == "1",
-                  let mtuText = try? String(contentsOfFile: "/sys/class/net/\(name)/mtu", encoding: .utf8) else { continue }
-            let a = try host.describe(linkType: "ethernet", device: DeviceInfo(name: name, arphrd: 1), config: [:])
-            XCTAssertEqual(a.mtu, UInt32(mtuText.trimmingCharacters(in: .whitespacesAndNewlines)), name)
-            let speed = (try? String(contentsOfFile: "/sys/class/net/\(name)/speed", encoding: .utf8))
-                .flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
-            XCTAssertEqual(a.speedBitsPerSecond, speed > 0 ? UInt64(speed) * 1_000_000 : 0, name)
-            break
-        }
+        // `lo` is in every namespace, so this runs everywhere: described as an Ethernet device
+        // (the plugin checks the ARPHRD it is given, then reads sysfs by name), its MTU must be
+        // what /sys/class/net/lo/mtu says (65536 on Linux, never the 0 of a missing device).
+        let sysfsMTU = try XCTUnwrap(UInt32(String(contentsOfFile: "/sys/class/net/lo/mtu", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        XCTAssertGreaterThan(sysfsMTU, 0)
+        let lo = try host.describe(linkType: "ethernet", device: DeviceInfo(name: "lo", arphrd: 1), config: [:])
+        XCTAssertEqual(lo.mtu, sysfsMTU)
+        XCTAssertEqual(lo.speedBitsPerSecond, 0, "lo has no link speed")
+        XCTAssertEqual(lo.layer, .l2)
+        XCTAssertEqual(lo.defaultRole, .public)
         XCTAssertThrowsError(try host.describe(linkType: "ethernet", device: DeviceInfo(name: "fw0", arphrd: 24), config: [:])) {
             XCTAssertTrue("\($0)".contains("not an Ethernet device"), "\($0)")
         }

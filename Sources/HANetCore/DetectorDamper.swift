@@ -1,8 +1,6 @@
-import FoundationEssentials
-import HANetCore
-
-/// Per-detector damping, applied by the host to every plugin's reports so
-/// that no plugin has to implement it (and none can get it wrong):
+/// Per-detector damping of every plugin's reports, so that no plugin has to
+/// implement it (and none can get it wrong). It is the first half of the one
+/// damping stage, `SlaveHealthTracker`, which holds one per detector:
 ///
 /// - `init_wait_ms`: a BAD reported before this much time has passed since the
 ///   instance was created is held until then. A probing detector cannot have
@@ -11,7 +9,7 @@ import HANetCore
 /// - `downdelay_ms` / `updelay_ms`: a change from GOOD to BAD (BAD to GOOD) is
 ///   passed on only once it has lasted this long; a change back in between
 ///   cancels it. This is the detector's own damping, before the slave-level
-///   policy and delays of `SlaveHealthTracker`.
+///   policy and delays.
 ///
 /// Pure and clock-free: callers pass `now` (CLOCK_MONOTONIC ns), so tests
 /// drive it with a fake clock.

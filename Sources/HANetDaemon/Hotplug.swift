@@ -1,33 +1,27 @@
+// Hot-plug: the udev monitor, links waiting for a sibling's HELLO answer, the attach history.
+
 import Dispatch
 import FoundationEssentials
 import HANetCore
 import HANetSystem
 
-/// Hot-plug bookkeeping: the udev monitor, links waiting for the sibling's
-/// answer to HELLO, and the recent history `hanet status` shows.
-final class HotplugState {
-    struct Pending {
-        var slave: Slave
-        /// Every sibling this link may lead to, each with the pair's /30 held
-        /// on the link until one of them answers.
-        var candidates: [HotplugCandidate]
-        var hellos = 0
-        var timer: DispatchSourceTimer
-    }
-
-    var monitor: UdevMonitor?
-    var pending: [String: Pending] = [:]
-    /// HELLO answers go around the requester (and its replay guard): they get their own.
-    var replay = PTAReplayGuard()
-    var history: [DaemonStatus.HotplugRecord] = []
-    var nextOrder = 10_000
-    static let historyLimit = 20
-    static let helloIntervalMillis = 50
-    /// After this many unanswered HELLOs the log says so and HELLOs slow to one a second.
-    static let helloPatience = 20
+/// What hot-plug asks of the rest of the daemon. The daemon implements it.
+protocol HotplugHost: AnyObject {
+    var config: HANetConfig { get }
+    /// Opens a hot link as a slave (claimed by its link type, cleaned), not yet a candidate.
+    func openSlave(_ link: HANetConfig.Link, order: Int, hot: Bool) throws -> Slave
+    /// What the link type says of the slave's device now (its speed, once it has carrier).
+    func describeNow(_ s: Slave) -> LinkAttributes?
+    /// Whether a key is configured for `sibling` (HELLO is signed like every PTA message).
+    func hasKey(for sibling: String) -> Bool
+    func sendHello(to sibling: String, at address: IPv4Address)
+    /// Hot links came or went: PTA datagrams may arrive over other links now.
+    func privateLinksChanged()
+    /// A record for `hanet status` was added: it becomes a `hotplug` event.
+    func hotplugRecorded(_ r: DaemonStatus.HotplugRecord)
 }
 
-/// Private links plugged in while the daemon runs become backup
+/// Hot-plug: private links plugged in while the daemon runs become backup
 /// slaves once the sibling at the other end answers an authenticated HELLO;
 /// a link pulled out leaves the candidate set at once.
 ///
@@ -36,63 +30,103 @@ final class HotplugState {
 /// send TAKEOVERs over. The HELLO is signed like every PTA message, and the
 /// sibling answers it only if it has attached its own end with the same
 /// derived addresses.
-extension Daemon {
-    func startHotplug() {
-        guard config.hotplug.enabled else { return }
+///
+/// It owns the udev monitor, the links waiting for the sibling's answer to
+/// HELLO, and the recent history `hanet status` shows; slaves it attaches or
+/// detaches go through the switcher's `enlist` and `retire`.
+final class Hotplug {
+    struct Pending {
+        var slave: Slave
+        /// Every sibling this link may lead to, each with the pair's /30 held
+        /// on the link until one of them answers.
+        var candidates: [HotplugCandidate]
+        var hellos = 0
+        var timer: ScheduledWork
+    }
+
+    unowned let host: HotplugHost
+    let switcher: Switcher
+    let env: DaemonEnvironment
+    let executor: ControlExecutor
+    let log: DaemonLog
+    let refusals: Refusals
+    /// Hands a udev event to the executor (`DaemonInput.udev`).
+    let submit: (UdevEvent) -> Void
+
+    var monitor: EventSource?
+    private(set) var pending: [String: Pending] = [:]
+    /// HELLO answers go around the requester (and its replay guard): they get their own.
+    var replay = PTAReplayGuard()
+    private(set) var history: [DaemonStatus.HotplugRecord] = []
+    var nextOrder = 10_000
+    static let historyLimit = 20
+    static let helloIntervalMillis = 50
+    /// After this many unanswered HELLOs the log says so and HELLOs slow to one a second.
+    static let helloPatience = 20
+
+    init(host: HotplugHost, switcher: Switcher, env: DaemonEnvironment, executor: ControlExecutor, log: DaemonLog,
+         refusals: Refusals, submit: @escaping (UdevEvent) -> Void) {
+        self.host = host
+        self.switcher = switcher
+        self.env = env
+        self.executor = executor
+        self.log = log
+        self.refusals = refusals
+        self.submit = submit
+    }
+
+    /// Links waiting for a HELLO answer.
+    var pendingSlaves: [Slave] { pending.values.map(\.slave) }
+
+    func start() {
+        guard host.config.hotplug.enabled else { return }
         do {
-            let m = try UdevMonitor(subsystems: ["net", "tty"]) { [weak self] e in
-                guard let self else { return }
-                self.queue.async { self.hotplugEvent(e) }
-            }
+            let m = try env.deviceEvents { [weak self] e in self?.submit(e) }
             m.start()
-            hotplug.monitor = m
-            log.info("hotplug: watching net and tty devices (udev source \"\(m.source)\"), \(config.hotplug.allow.count) allow rule(s), " + (config.hotplug.sibling.map { "sibling \($0)" } ?? "siblings discovered by HELLO among \(config.hotplugSiblings.joined(separator: ", "))"))
+            monitor = m
+            let config = host.config
+            log.info("hotplug: watching net and tty devices\((m as? UdevMonitor).map { " (udev source \"\($0.source)\")" } ?? ""), \(config.hotplug.allow.count) allow rule(s), " + (config.hotplug.sibling.map { "sibling \($0)" } ?? "siblings discovered by HELLO among \(config.hotplugSiblings.joined(separator: ", "))"))
         } catch {
             log.error("hotplug: \(error); devices plugged in will not be attached")
         }
     }
 
-    func stopHotplug() {
-        hotplug.monitor?.stop()
-        hotplug.monitor = nil
-        for p in hotplug.pending.values {
+    func stop() {
+        monitor?.stop()
+        monitor = nil
+        for p in pending.values {
             p.timer.cancel()
-            closeSlave(p.slave)
+            switcher.close(p.slave)
         }
-        hotplug.pending.removeAll()
+        pending.removeAll()
     }
 
-    /// A udev event, on the control queue.
-    func hotplugEvent(_ e: UdevEvent) {
-        guard running, e.subsystem == "net" || e.subsystem == "tty" else { return }
+    /// A udev event, on the executor.
+    func event(_ e: UdevEvent) {
+        guard switcher.running, e.subsystem == "net" || e.subsystem == "tty" else { return }
         switch e.action {
         case "add":
-            hotAttach(e)
+            attach(e)
         case "remove":
-            hotDetach(name: e.subsystem == "tty" ? Self.ttyInterface(e.sysname) : e.sysname, at: e.timestampNanos)
+            detach(name: e.subsystem == "tty" ? Self.ttyInterface(e.sysname) : e.sysname, at: e.timestampNanos)
         case "move":
             // A rename: the old name is gone, the new one is a new device to us.
-            if let old = e.properties["INTERFACE_OLD"] { hotDetach(name: old, at: e.timestampNanos) }
-            hotAttach(e)
+            if let old = e.properties["INTERFACE_OLD"] { detach(name: old, at: e.timestampNanos) }
+            attach(e)
         default:
             break
         }
     }
 
-    func hotRecord(_ action: String, interface: String, type: String? = nil, sibling: String? = nil,
+    func record(_ action: String, interface: String, type: String? = nil, sibling: String? = nil,
                    reason: String? = nil, uevent: UInt64? = nil) {
         let now = env.clock.nowNanos()
         let r = DaemonStatus.HotplugRecord(time: DaemonLog.timestamp(Date()), monotonic_ns: now, action: action,
                                            interface: interface, type: type, sibling: sibling, reason: reason,
                                            uevent_monotonic_ns: uevent)
-        hotplug.history.append(r)
-        if hotplug.history.count > HotplugState.historyLimit { hotplug.history.removeFirst(hotplug.history.count - HotplugState.historyLimit) }
-        ops.events.emit(.hotplug) { ev in
-            ev.message = action
-            ev.slave = interface
-            ev.sibling = sibling
-            ev.reason = [type.map { "type \($0)" }, reason].compactMap { $0 }.joined(separator: "; ").nilIfEmpty
-        }
+        history.append(r)
+        if history.count > Hotplug.historyLimit { history.removeFirst(history.count - Hotplug.historyLimit) }
+        host.hotplugRecorded(r)
     }
 
     /// The TUN a hot-plugged tty's frame link gets: "hp" + the tty's name
@@ -102,42 +136,43 @@ extension Daemon {
         String(decoding: Array(("hp" + sysname).utf8.prefix(15)), as: UTF8.self)
     }
 
-    private func hotAttach(_ e: UdevEvent) {
+    private func attach(_ e: UdevEvent) {
         let tty = e.subsystem == "tty"
         let name = tty ? Self.ttyInterface(e.sysname) : e.sysname
+        let config = host.config
         let hp = config.hotplug
         let m = config.master
         if name == "lo" || name == m.name || name == m.port { return }
-        if slaves.contains(where: { $0.name == name }) || config.links.contains(where: { $0.interface == name })
-            || hotplug.pending[name] != nil { return }
+        if switcher.slaves.contains(where: { $0.name == name }) || config.links.contains(where: { $0.interface == name })
+            || pending[name] != nil { return }
         if let node = e.devnode, config.links.contains(where: { $0.options["device"] == .string(node) }) { return }
         let device = HotplugDevice(name: e.sysname, subsystem: e.subsystem, driver: e.driver, properties: e.properties)
         guard let rule = HotplugPolicy.match(device, rules: hp.allow) else {
             let why = "no [[hotplug.allow]] rule matches (driver \(e.driver.isEmpty ? "none" : e.driver), subsystem \(e.subsystem))"
             refusals.refuse(.hotplugRefused, source: e.sysname, "hotplug: ignoring \(e.sysname): \(why)")
-            hotRecord("ignored", interface: e.sysname, reason: why, uevent: e.timestampNanos)
+            record("ignored", interface: e.sysname, reason: why, uevent: e.timestampNanos)
             return
         }
         if tty, e.devnode == nil {
             log.warning("hotplug: \(e.sysname) matches \(rule.location) but its uevent names no device node; leaving it alone")
-            hotRecord("ignored", interface: e.sysname, reason: "no device node", uevent: e.timestampNanos)
+            record("ignored", interface: e.sysname, reason: "no device node", uevent: e.timestampNanos)
             return
         }
         // Every keyed sibling: the rule's or the table's pin narrows it in HotplugPolicy.
-        let siblings = config.siblings.map(\.name).filter { pta?.keys[$0] != nil }
+        let siblings = config.siblings.map(\.name).filter { host.hasKey(for: $0) }
         guard !siblings.isEmpty else {
             log.warning("hotplug: \(name) matches \(rule.location) but no sibling with a key is configured; leaving it alone")
-            hotRecord("ignored", interface: name, reason: "no sibling to lead to", uevent: e.timestampNanos)
+            record("ignored", interface: name, reason: "no sibling to lead to", uevent: e.timestampNanos)
             return
         }
-        let avoid = config.links.compactMap(\.address) + slaves.compactMap { $0.hot ? $0.config.address : nil }
-            + hotplug.pending.values.flatMap { $0.candidates.map(\.mine) }
+        let avoid = config.links.compactMap(\.address) + switcher.slaves.compactMap { $0.hot ? $0.config.address : nil }
+            + pending.values.flatMap { $0.candidates.map(\.mine) }
         let candidates = HotplugPolicy.candidates(node: config.node.name, rule: rule, hotplug: hp, siblings: siblings,
                                                   interface: name, avoid: avoid)
         guard let first = candidates.first else {
             let why = "the sibling \(rule.sibling ?? hp.sibling ?? "") that \(rule.location) leads to has no key"
             log.warning("hotplug: \(name): \(why); leaving it alone")
-            hotRecord("ignored", interface: name, reason: why, uevent: e.timestampNanos)
+            record("ignored", interface: name, reason: why, uevent: e.timestampNanos)
             return
         }
         var options: [String: HANetConfig.Value] = [:]
@@ -149,74 +184,76 @@ extension Daemon {
                                                address: first.mine, options: options, location: hp.location ?? rule.location)
         let slave: Slave
         do {
-            slave = try openSlave(link, order: hotplug.nextOrder, hot: true)
-            hotplug.nextOrder += 1
+            slave = try host.openSlave(link, order: nextOrder, hot: true)
+            nextOrder += 1
             slave.hot = true
             slave.peerAddress = first.peer
             do {
                 for c in candidates.dropFirst() { try env.kernel.addAddress(c.mine, to: name) }
             } catch {
-                closeSlave(slave)
+                switcher.close(slave)
                 throw error
             }
         } catch {
             log.error("hotplug: cannot attach \(name): \(error)")
-            hotRecord("refused", interface: name, sibling: hp.sibling, reason: "\(error)", uevent: e.timestampNanos)
+            record("refused", interface: name, sibling: hp.sibling, reason: "\(error)", uevent: e.timestampNanos)
             return
         }
         let plan = candidates.map { "\($0.mine) for \($0.sibling)" }.joined(separator: ", ")
         let pinned = candidates.count == 1 ? first.sibling : nil
         log.info("hotplug: attached \(name) (driver \(e.driver.isEmpty ? "none" : e.driver), rule \(rule.location)) as \(plan); saying HELLO to " + candidates.map { "\($0.sibling) at \($0.peer)" }.joined(separator: ", "))
-        hotRecord("attached", interface: name, sibling: pinned, reason: "\(plan); driver \(e.driver.isEmpty ? "none" : e.driver)", uevent: e.timestampNanos)
-        hotRecord("claimed", interface: name, type: slave.typeName, sibling: pinned,
+        record("attached", interface: name, sibling: pinned, reason: "\(plan); driver \(e.driver.isEmpty ? "none" : e.driver)", uevent: e.timestampNanos)
+        record("claimed", interface: name, type: slave.typeName, sibling: pinned,
                   reason: "by the \(slave.typeName) link plugin" + (tty ? " on \(e.devnode ?? e.sysname)" : ""))
         startHello(name, slave: slave, candidates: candidates)
     }
 
     /// HELLOs every 50 ms to each candidate until one answers (hotHelloAnswered).
     func startHello(_ name: String, slave: Slave, candidates: [HotplugCandidate]) {
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        t.schedule(deadline: .now(), repeating: .milliseconds(HotplugState.helloIntervalMillis), leeway: .milliseconds(5))
-        t.setEventHandler { [weak self] in self?.sayHello(name) }
-        hotplug.pending[name] = HotplugState.Pending(slave: slave, candidates: candidates, timer: t)
-        pta?.refreshPrivateLinks()
-        t.resume()
+        let t = executor.repeating(every: UInt64(Hotplug.helloIntervalMillis) * 1_000_000, from: env.clock.nowNanos()) { [weak self] in
+            self?.sayHello(name)
+        }
+        pending[name] = Hotplug.Pending(slave: slave, candidates: candidates, timer: t)
+        host.privateLinksChanged()
     }
 
     private func sayHello(_ name: String) {
-        guard var p = hotplug.pending[name], let pta else { return }
+        guard var p = pending[name] else { return }
         if p.hellos > 0 {
             // An ARP request sent before the far end had its address (or
             // carrier) leaves the entry INCOMPLETE, and the kernel asks again
             // only after a second: start resolution afresh for each retry.
             try? env.kernel.flushNeighbours(on: name)
         }
-        for c in p.candidates { pta.sendHello(to: c.sibling, at: c.peer) }
+        for c in p.candidates { host.sendHello(to: c.sibling, at: c.peer) }
         p.hellos += 1
-        if p.hellos == HotplugState.helloPatience {
+        if p.hellos == Hotplug.helloPatience {
             let to = p.candidates.map { "\($0.sibling) at \($0.peer)" }.joined(separator: ", ")
             let who = p.candidates.count == 1 ? "\(p.candidates[0].sibling)'s daemon" : "the sibling's daemon"
             let why = "\(p.hellos) HELLOs to \(to) unanswered: is \(who) running with hot-plug on, with the same key, and its end of the link named \(name) too?"
             log.warning("hotplug: \(name): \(why); asking once a second from now on")
-            hotRecord("unanswered", interface: name, sibling: p.candidates.count == 1 ? p.candidates[0].sibling : nil, reason: why)
-            p.timer.schedule(deadline: .now() + 1, repeating: 1.0, leeway: .milliseconds(50))
+            record("unanswered", interface: name, sibling: p.candidates.count == 1 ? p.candidates[0].sibling : nil, reason: why)
+            p.timer.cancel()
+            p.timer = executor.repeating(every: 1_000_000_000, from: env.clock.nowNanos() + 1_000_000_000) { [weak self] in
+                self?.sayHello(name)
+            }
         }
-        hotplug.pending[name] = p
+        pending[name] = p
     }
 
     /// The sibling at `from` answered a HELLO (an ACK with no addresses): the
     /// pending link at that address becomes a slave leading to it, and the
     /// other candidates' addresses leave the link.
-    func hotHelloAnswered(_ m: PTAMessage, from: IPv4Address) -> Bool {
+    func helloAnswered(_ m: PTAMessage, from: IPv4Address) -> Bool {
         let sibling = m.sender
-        guard let (name, p) = hotplug.pending.first(where: { $0.value.candidates.contains { $0.sibling == sibling && $0.peer == from } }),
+        guard let (name, p) = pending.first(where: { $0.value.candidates.contains { $0.sibling == sibling && $0.peer == from } }),
               let won = p.candidates.first(where: { $0.sibling == sibling && $0.peer == from }) else { return false }
-        if let why = hotplug.replay.accept(m) {
+        if let why = replay.accept(m) {
             refusals.refuse(.helloRefused, source: "\(from)", "hotplug: \(name): dropped a HELLO answer from \(from): \(why)")
             return true
         }
         p.timer.cancel()
-        hotplug.pending[name] = nil
+        pending[name] = nil
         let s = p.slave
         for c in p.candidates where c != won {
             do { try env.kernel.deleteAddress(c.mine, from: name) } catch { log.warning("hotplug: \(name): removing \(c.mine): \(error)") }
@@ -228,52 +265,46 @@ extension Daemon {
         s.kernel = (try? env.kernel.link(named: name)) ?? s.kernel
         // Described when it was still down: a link without carrier reads no speed,
         // and speed ranks private slaves before priority does.
-        if s.config.speedBitsPerSecond == nil, let k = s.kernel,
-           let attrs = try? plugins.describe(linkType: s.typeName, device: netDevice(k, link: s.config), config: s.config.options),
-           attrs.speedBitsPerSecond != 0 {
+        if s.config.speedBitsPerSecond == nil, let attrs = host.describeNow(s), attrs.speedBitsPerSecond != 0 {
             s.attributes.speedBitsPerSecond = attrs.speedBitsPerSecond
         }
-        enlist(s)
-        hotRecord("sibling-learned", interface: name, type: s.typeName, sibling: sibling,
+        switcher.enlist(s)
+        record("sibling-learned", interface: name, type: s.typeName, sibling: sibling,
                   reason: "\(sibling) answered HELLO from \(from) after \(p.hellos) HELLO(s)")
         log.info("hotplug: \(name) leads to \(sibling) (HELLO answered from \(from)); it is a backup slave now")
-        for (d, error) in startLinkDetectors(s) { log.error("hotplug: \(name): detector \(d): \(error)") }
+        for (d, error) in switcher.startLinkDetectors(s) { log.error("hotplug: \(name): detector \(d): \(error)") }
         return true
     }
 
-    private func hotDetach(name: String, at nanos: UInt64) {
-        if let p = hotplug.pending.removeValue(forKey: name) {
+    private func detach(name: String, at nanos: UInt64) {
+        if let p = pending.removeValue(forKey: name) {
             p.timer.cancel()
-            closeSlave(p.slave)
-            pta?.refreshPrivateLinks()
-            hotRecord("detached", interface: name, reason: "removed before a sibling answered")
+            switcher.close(p.slave)
+            host.privateLinksChanged()
+            record("detached", interface: name, reason: "removed before a sibling answered")
             log.info("hotplug: \(name) removed before a sibling answered HELLO")
             return
         }
-        guard let s = slaves.first(where: { $0.name == name && $0.hot }) else { return }
+        guard let s = switcher.slaves.first(where: { $0.name == name && $0.hot }) else { return }
         s.kernel = nil
-        retire(s, trigger: nanos, cause: "\(name) removed")
+        switcher.retire(s, trigger: nanos, cause: "\(name) removed")
         log.info("hotplug: detached \(name)")
-        hotRecord("detached", interface: name, type: s.typeName, sibling: s.config.sibling, reason: "device removed", uevent: nanos)
+        record("detached", interface: name, type: s.typeName, sibling: s.config.sibling, reason: "device removed", uevent: nanos)
     }
 
     /// The sibling name and link for a PTA datagram from `address`, when it is
     /// the far end of a hot link (attached or waiting for its HELLO answer).
-    func hotPeer(at address: IPv4Address) -> (sibling: String, link: String)? {
-        if let s = slaves.first(where: { $0.hot && $0.peerAddress == address }), let sib = s.config.sibling {
+    func peer(at address: IPv4Address) -> (sibling: String, link: String)? {
+        if let s = switcher.slaves.first(where: { $0.hot && $0.peerAddress == address }), let sib = s.config.sibling {
             return (sib, s.name)
         }
-        for (name, p) in hotplug.pending {
+        for (name, p) in pending {
             if let c = p.candidates.first(where: { $0.peer == address }) { return (c.sibling, name) }
         }
         return nil
     }
 
-    var hotplugStatus: [DaemonStatus.HotplugRecord]? {
-        config.hotplug.enabled || !hotplug.history.isEmpty ? hotplug.history : nil
+    var status: [DaemonStatus.HotplugRecord]? {
+        host.config.hotplug.enabled || !history.isEmpty ? history : nil
     }
-}
-
-private extension String {
-    var nilIfEmpty: String? { isEmpty ? nil : self }
 }

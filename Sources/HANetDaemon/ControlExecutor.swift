@@ -1,0 +1,186 @@
+import Dispatch
+import HANetCore
+import HANetSystem
+
+/// The one owner of the daemon's state: a serial executor. Link events,
+/// verdicts, PTA datagrams, udev events, control requests, reloads and timers
+/// from every other thread enter it as work items, in order, and the parts
+/// that read or change the state assert that they run on it (`assertOwner`).
+///
+/// Two implementations: `DispatchExecutor` (the daemon, a serial dispatch
+/// queue) and `EmbeddedExecutor` (tests: work runs when the test says so and
+/// timers fire when the test's clock passes their deadline), as swift-nio
+/// offers its embedded event loop beside the real one.
+protocol ControlExecutor: AnyObject {
+    /// Runs `work` on the executor after what is queued before it. Any thread.
+    func execute(_ work: @escaping () -> Void)
+    /// Runs `work` on the executor once the monotonic clock reaches `deadline` (ns).
+    @discardableResult
+    func schedule(at deadline: UInt64, _ work: @escaping () -> Void) -> ScheduledWork
+    /// Runs `work` on the executor and waits for it. Never from the executor itself.
+    func sync<T>(_ work: () throws -> T) rethrows -> T
+    /// Traps when called off the executor.
+    func assertOwner()
+}
+
+/// A timer armed with `ControlExecutor.schedule`; `cancel` keeps it from running (on the executor).
+final class ScheduledWork {
+    private(set) var cancelled = false
+    /// What else cancelling this stops (a repeating timer's next firing).
+    fileprivate var onCancel: (() -> Void)?
+    func cancel() {
+        cancelled = true
+        onCancel?()
+        onCancel = nil
+    }
+}
+
+extension ControlExecutor {
+    /// Runs `work` at `start`, then every `interval` ns on a fixed grid, until the returned handle is cancelled.
+    @discardableResult
+    func repeating(every interval: UInt64, from start: UInt64, _ work: @escaping () -> Void) -> ScheduledWork {
+        let handle = ScheduledWork()
+        func arm(_ at: UInt64) {
+            let next = schedule(at: at) { [weak self] in
+                guard !handle.cancelled, self != nil else { return }
+                work()
+                arm(at &+ interval)
+            }
+            handle.onCancel = { next.cancel() }
+        }
+        arm(start)
+        return handle
+    }
+}
+
+/// The daemon's executor: one serial dispatch queue. Deadlines are on the
+/// environment's monotonic clock and converted to a delay when armed.
+final class DispatchExecutor: ControlExecutor {
+    let queue: DispatchQueue
+    private let clock: MonotonicClock
+
+    init(label: String = "hanet.control", clock: MonotonicClock) {
+        queue = DispatchQueue(label: label)
+        self.clock = clock
+    }
+
+    func execute(_ work: @escaping () -> Void) {
+        queue.async { work() }
+    }
+
+    @discardableResult
+    func schedule(at deadline: UInt64, _ work: @escaping () -> Void) -> ScheduledWork {
+        let handle = ScheduledWork()
+        let now = clock.nowNanos()
+        let wait = deadline > now ? deadline - now : 0
+        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(min(wait, UInt64(Int.max))))) {
+            if !handle.cancelled { work() }
+        }
+        return handle
+    }
+
+    func sync<T>(_ work: () throws -> T) rethrows -> T {
+        try queue.sync(execute: work)
+    }
+
+    /// A check of the current queue, cheap enough for every decision.
+    func assertOwner() {
+        dispatchPrecondition(condition: .onQueue(queue))
+    }
+}
+
+/// The test seam: nothing runs until the test calls `run()` (queued work, in
+/// order, including work that work queues) or `advance(to:)` (the fake clock
+/// moves and due timers fire in deadline order). Single-threaded: the test
+/// thread is the owner while it runs work.
+final class EmbeddedExecutor: ControlExecutor {
+    private var queued: [() -> Void] = []
+    private var timers: [(deadline: UInt64, seq: Int, handle: ScheduledWork, work: () -> Void)] = []
+    private var seq = 0
+    private var running = false
+    let clock: ManualClock
+
+    init(clock: ManualClock) {
+        self.clock = clock
+    }
+
+    func execute(_ work: @escaping () -> Void) {
+        queued.append(work)
+    }
+
+    @discardableResult
+    func schedule(at deadline: UInt64, _ work: @escaping () -> Void) -> ScheduledWork {
+        let handle = ScheduledWork()
+        seq += 1
+        timers.append((deadline, seq, handle, work))
+        return handle
+    }
+
+    /// Runs `work` at once, as the owner; queued work waits for `run`.
+    func sync<T>(_ work: () throws -> T) rethrows -> T {
+        let was = running
+        running = true
+        defer { running = was }
+        return try work()
+    }
+
+    func assertOwner() {
+        precondition(running, "daemon state touched outside the executor")
+    }
+
+    /// Work items and timers run so far.
+    private(set) var ranCount = 0
+
+    /// The earliest deadline of a timer not cancelled yet.
+    var nextDeadline: UInt64? {
+        timers.filter { !$0.handle.cancelled }.map(\.deadline).min()
+    }
+
+    /// Runs queued work (and timers already due) until nothing is left.
+    func run() {
+        let was = running
+        running = true
+        defer { running = was }
+        while true {
+            if !queued.isEmpty {
+                ranCount += 1
+                queued.removeFirst()()
+                continue
+            }
+            guard let i = dueTimerIndex(now: clock.nowNanos()) else { return }
+            let t = timers.remove(at: i)
+            if !t.handle.cancelled {
+                ranCount += 1
+                t.work()
+            }
+        }
+    }
+
+    /// Moves the clock to `time` in steps, firing each timer at its own deadline.
+    func advance(to time: UInt64) {
+        run()
+        while let next = timers.filter({ !$0.handle.cancelled }).map(\.deadline).min(), next <= time {
+            if next > clock.nowNanos() { clock.now = next }
+            run()
+        }
+        if time > clock.nowNanos() { clock.now = time }
+        run()
+    }
+
+    /// `advance(to:)` by a number of milliseconds.
+    func advance(millis: UInt64) {
+        advance(to: clock.nowNanos() + millis * 1_000_000)
+    }
+
+    /// Timers not cancelled yet.
+    var pendingTimers: Int { timers.filter { !$0.handle.cancelled }.count }
+
+    private func dueTimerIndex(now: UInt64) -> Int? {
+        var best: Int?
+        for (i, t) in timers.enumerated() where t.deadline <= now {
+            if let b = best, (timers[b].deadline, timers[b].seq) < (t.deadline, t.seq) { continue }
+            best = i
+        }
+        return best
+    }
+}
