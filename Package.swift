@@ -10,9 +10,9 @@ import PackageDescription
 /// The one list of them: mk/install.mk (and through it scripts/test-package.sh) and
 /// HANetPluginTestKit read these two lines, so each stays on one line. SwiftPM caches the
 /// evaluated manifest by its own text, so a list kept in another file would go unseen.
-let builtinPlugins = ["ethernet", "usbnet", "ppp-serial", "ieee1394", "carrier", "arp-monitor", "ping-file"]
+let builtinPlugins = ["ethernet", "usbnet", "ppp-serial", "ieee1394", "carrier", "arp-monitor", "ns-monitor", "ping-file"]
 /// The plugins that link libpcap (the probing detectors send and capture with it).
-let pcapPlugins = ["arp-monitor", "ping-file"]
+let pcapPlugins = ["arp-monitor", "ns-monitor", "ping-file"]
 
 func pluginTargetName(_ id: String) -> String {
     "HANetPlugin_" + String(id.map { $0 == "-" ? "_" : $0 })

@@ -2,8 +2,8 @@
  * ping-file — the paper's "host ping file" method (after Milz, 1998): the
  * server probes the hosts listed in a file through the slave, and the slave
  * is BAD when fewer than `min_ok` of them answered within `missed_max`
- * intervals. The file (`file` key: one IPv4 host per line, `#` comments,
- * blank lines) is re-read when its inode, size or mtime changes.
+ * intervals. The file (`file` key: one IPv4 or IPv6 host per line, `#`
+ * comments, blank lines) is re-read when its inode, size or mtime changes.
  *
  * The probe must never teach a neighbour that the service address lives at a
  * backup slave's MAC, and its answer must come back to *this* slave even
@@ -23,6 +23,11 @@
  *       reachable through this slave; the reason says "ARP" so nobody mistakes
  *       it for ICMP. Give public slaves their own address (`address` in
  *       [[link]]) to probe with ICMP end to end.
+ * - IPv6 hosts, on L2 slaves only: every poll sends each a Neighbour
+ *   Solicitation from the unspecified address (as DAD does, so no neighbour
+ *   learns anything), and the host counts when its Neighbour Advertisement,
+ *   validated as RFC 4861 §7.1.2 says, is captured: like the ARP answer above,
+ *   it shows the host's stack alive and reachable through this slave.
  * - L3 slaves (no ARP, no neighbours to mislead): a raw ICMP socket bound to
  *   the slave (SO_BINDTODEVICE) sends; a second, unbound raw socket receives,
  *   because on the active slave the reply reaches the IP stack through the
@@ -54,8 +59,10 @@
 #define MAX_HOSTS 64
 
 typedef struct ping_host {
-    uint32_t ip;             /* network order */
-    char text[INET_ADDRSTRLEN];
+    uint32_t ip;             /* network order; 0 for an IPv6 host */
+    int v6;
+    uint8_t ip6[16];
+    char text[INET6_ADDRSTRLEN];
     uint8_t mac[6];
     int mac_known;
     int ever, replied, missed;
@@ -123,7 +130,20 @@ static void load_file(ping_instance *p) {
         while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) *--e = '\0';
         if (*s == '\0') continue;
         struct in_addr in;
-        if (inet_pton(AF_INET, s, &in) != 1 || in.s_addr == 0) {
+        struct in6_addr in6;
+        int v6 = strchr(s, ':') != NULL;
+        if (v6 && (inet_pton(AF_INET6, s, &in6) != 1 || IN6_IS_ADDR_UNSPECIFIED(&in6) || IN6_IS_ADDR_LOOPBACK(&in6) ||
+                   IN6_IS_ADDR_MULTICAST(&in6) || IN6_IS_ADDR_V4MAPPED(&in6))) {
+            snprintf(msg, sizeof msg, "%s:%d: \"%s\" is not a unicast IPv6 address (expected one host per line, no zone); line skipped", p->path, lineno, s);
+            p->api->log(p->api, HANET_LOG_WARNING, msg);
+            continue;
+        }
+        if (v6 && !p->l2) {
+            snprintf(msg, sizeof msg, "%s:%d: IPv6 host %s: IPv6 hosts are probed on Ethernet-like (L2) slaves only, and %s is L3; line skipped", p->path, lineno, s, p->slave);
+            p->api->log(p->api, HANET_LOG_WARNING, msg);
+            continue;
+        }
+        if (!v6 && (inet_pton(AF_INET, s, &in) != 1 || in.s_addr == 0)) {
             snprintf(msg, sizeof msg, "%s:%d: \"%s\" is not an IPv4 address (expected one host per line); line skipped", p->path, lineno, s);
             p->api->log(p->api, HANET_LOG_WARNING, msg);
             continue;
@@ -135,11 +155,17 @@ static void load_file(ping_instance *p) {
         }
         ping_host *h = &next[n++];
         memset(h, 0, sizeof *h);
-        h->ip = in.s_addr;
-        inet_ntop(AF_INET, &in, h->text, sizeof h->text);
+        h->v6 = v6;
+        if (v6) {
+            memcpy(h->ip6, &in6, 16);
+            inet_ntop(AF_INET6, &in6, h->text, sizeof h->text);
+        } else {
+            h->ip = in.s_addr;
+            inet_ntop(AF_INET, &in, h->text, sizeof h->text);
+        }
         /* A host that stays in the list keeps its history. */
         for (int i = 0; i < p->nhosts; i++)
-            if (p->hosts[i].ip == h->ip) *h = p->hosts[i];
+            if (p->hosts[i].v6 == h->v6 && p->hosts[i].ip == h->ip && memcmp(p->hosts[i].ip6, h->ip6, 16) == 0) *h = p->hosts[i];
     }
     fclose(f);
     memcpy(p->hosts, next, sizeof next[0] * (size_t)n);
@@ -166,7 +192,12 @@ static int evaluate(ping_instance *p, char *reason, size_t size) {
         if (p->hosts[i].missed >= p->missed_max) lost++;
         else if (p->hosts[i].ever) ok++;
     }
-    const char *how = !p->l2 ? "ICMP echo" : p->own_ip ? "ICMP echo" : "ARP (the slave has no address of its own)";
+    int any6 = 0;
+    for (int i = 0; i < p->nhosts; i++) any6 |= p->hosts[i].v6;
+    const char *how = !p->l2 ? "ICMP echo"
+                      : p->own_ip ? (any6 ? "ICMP echo (IPv6: neighbour advertisements)" : "ICMP echo")
+                      : any6 ? "ARP (the slave has no address of its own; IPv6: neighbour advertisements)"
+                      : "ARP (the slave has no address of its own)";
     if (ok >= need) {
         snprintf(reason, size, "%d of %d hosts answer %s", ok, p->nhosts, how);
         return HANET_HEALTH_GOOD;
@@ -195,23 +226,36 @@ static void report_counters(ping_instance *p) {
     hanet_util_report_counters(p->api, p->handle, p->sent, p->replies, p->last_reply_ns);
 }
 
-/* A valid answer from host `ip`. */
+static void credit(ping_instance *p, ping_host *h) {
+    h->ever = h->replied = 1;
+    h->missed = 0;
+    p->replies++;
+    p->last_reply_ns = p->api->monotonic_ns(p->api);
+    maybe_report(p);
+}
+
+/* A valid answer from IPv4 host `ip`. */
 static void answered(ping_instance *p, uint32_t ip, const uint8_t *mac) {
     for (int i = 0; i < p->nhosts; i++) {
         ping_host *h = &p->hosts[i];
-        if (h->ip != ip) continue;
+        if (h->v6 || h->ip != ip) continue;
         if (mac != NULL) {
             memcpy(h->mac, mac, 6);
             h->mac_known = 1;
             if (p->own_ip != 0) return; /* ARP only resolves; the ICMP reply is the answer */
         }
-        h->ever = h->replied = 1;
-        h->missed = 0;
-        p->replies++;
-        p->last_reply_ns = p->api->monotonic_ns(p->api);
-        maybe_report(p);
+        credit(p, h);
         return;
     }
+}
+
+/* A valid Neighbour Advertisement for IPv6 host `target`. */
+static void answered6(ping_instance *p, const uint8_t target[16]) {
+    for (int i = 0; i < p->nhosts; i++)
+        if (p->hosts[i].v6 && memcmp(p->hosts[i].ip6, target, 16) == 0) {
+            credit(p, &p->hosts[i]);
+            return;
+        }
 }
 
 /* ---- receiving ------------------------------------------------------- */
@@ -239,6 +283,12 @@ static int echo_reply_from(ping_instance *p, const uint8_t *ip, size_t len, uint
 static void on_frame(u_char *user, const struct pcap_pkthdr *hdr, const u_char *f) {
     ping_instance *p = (ping_instance *)user;
     if (hdr->caplen < 42) return;
+    uint8_t target[16];
+    /* The answer to a solicitation from :: goes to all nodes, not to our MAC. */
+    if (f[12] == 0x86 && f[13] == 0xdd) {
+        if (hanet_ps_na_target(f, hdr->caplen, target) == 0) answered6(p, target);
+        return;
+    }
     if (memcmp(f, p->mac, 6) != 0) return;
     if (f[12] == 0x08 && f[13] == 0x06) {
         const u_char *a = f + 14;
@@ -302,7 +352,7 @@ static int start_receiver(ping_instance *p, char *error, size_t error_size) {
         pcap_set_buffer_size(c, 256 * 1024);
         struct bpf_program prog;
         if (pcap_activate(c) < 0 ||
-            pcap_compile(c, &prog, "(arp and arp[6:2] = 2) or (icmp and icmp[icmptype] = icmp-echoreply)", 1, PCAP_NETMASK_UNKNOWN) != 0 ||
+            pcap_compile(c, &prog, "(arp and arp[6:2] = 2) or (icmp and icmp[icmptype] = icmp-echoreply) or (ip6 and ip6[6] = 58 and ip6[40] = 136)", 1, PCAP_NETMASK_UNKNOWN) != 0 ||
             pcap_setfilter(c, &prog) != 0) {
             snprintf(error, error_size, "ping-file: capture on %s: %s", p->slave, pcap_geterr(c));
             pcap_close(c);
@@ -364,6 +414,12 @@ static void build_echo(ping_instance *p, uint8_t *icmp, uint16_t seq) {
 static void probe_l2(ping_instance *p, const ping_host *h, uint16_t seq, int ifindex) {
     uint8_t f[60];
     static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    if (h->v6) {
+        uint8_t ns[78], group[6];
+        hanet_ps_ns_probe(ns, p->mac, h->ip6, group);
+        send_l2(p, ifindex, ns, sizeof ns, group);
+        return;
+    }
     /* RFC 5227 ARP probe: resolves the host through this slave, announces nothing */
     hanet_ps_arp_probe(f, p->mac, h->ip);
     send_l2(p, ifindex, f, sizeof f, bcast);
@@ -470,7 +526,7 @@ static int ping_create(void *state, const hanet_detector_context *ctx, void **in
         goto invalid;
     const char *v = api->config_get(api, ctx->config, "file");
     if (v == NULL || v[0] == '\0') {
-        snprintf(error, error_size, "ping-file on %s: `file` is required: a file listing one IPv4 host per line, "
+        snprintf(error, error_size, "ping-file on %s: `file` is required: a file listing one IPv4 or IPv6 host per line, "
                  "e.g. file = \"/etc/hanet/ping-hosts\" in [detector.ping-file]", p->slave);
         goto invalid;
     }
@@ -515,7 +571,8 @@ static const hanet_detector_type ping_type = {
     .name = "ping-file",
     .description = "GOOD while at least `min_ok` of the hosts listed in `file` answered through the slave within "
                    "`missed_max` intervals. L2: ARP probes (sender 0.0.0.0) resolve each host, then ICMP echo from the "
-                   "slave's own address when it has one, else the ARP answer counts; L3: ICMP echo bound to the slave. "
+                   "slave's own address when it has one, else the ARP answer counts; IPv6 hosts (L2): Neighbour Solicitations "
+                   "from ::, a validated Neighbour Advertisement counts; L3: ICMP echo bound to the slave. "
                    "Never sends the service address",
     .flags = 0,
     .unavailable_reason = NULL,

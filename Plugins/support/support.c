@@ -135,3 +135,60 @@ void hanet_ps_arp_probe(uint8_t frame[60], const uint8_t mac[6], uint32_t target
     memcpy(p + 24, &target_ip, 4);
 }
 
+
+/* ---- IPv6 Neighbour Discovery (HANetCore's NDFrame is the reference; its tests hold kernel frames) ---- */
+
+/* The ICMPv6 checksum (RFC 4443 §2.3) over the pseudo-header and MESSAGE, its checksum field read as 0. */
+static uint16_t icmpv6_checksum(const uint8_t src[16], const uint8_t dst[16], const uint8_t *message, size_t length) {
+    uint32_t sum = 0;
+    for (int i = 0; i < 16; i += 2) sum += (uint32_t)(src[i] << 8 | src[i + 1]) + (uint32_t)(dst[i] << 8 | dst[i + 1]);
+    sum += (uint32_t)(length >> 16) + (uint32_t)(length & 0xffff) + 58;
+    for (size_t i = 0; i < length; i += 2) {
+        if (i == 2) continue;
+        sum += (uint32_t)message[i] << 8 | (i + 1 < length ? message[i + 1] : 0);
+    }
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+size_t hanet_ps_ns_probe(uint8_t frame[78], const uint8_t mac[6], const uint8_t target[16], uint8_t dest_mac[6]) {
+    uint8_t group[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, target[13], target[14], target[15]};
+    uint8_t *f = frame;
+    memset(f, 0, 78);
+    dest_mac[0] = 0x33; dest_mac[1] = 0x33;
+    memcpy(dest_mac + 2, group + 12, 4);
+    memcpy(f, dest_mac, 6);
+    memcpy(f + 6, mac, 6);
+    f[12] = 0x86; f[13] = 0xdd;
+    uint8_t *ip = f + 14;
+    ip[0] = 0x60;
+    ip[5] = 24;                  /* payload length */
+    ip[6] = 58;                  /* ICMPv6 */
+    ip[7] = 255;                 /* hop limit */
+    /* source :: (ip + 8) */
+    memcpy(ip + 24, group, 16);
+    uint8_t *icmp = ip + 40;
+    icmp[0] = 135;               /* Neighbor Solicitation; code 0, reserved 0 */
+    memcpy(icmp + 8, target, 16);
+    uint16_t c = icmpv6_checksum(ip + 8, ip + 24, icmp, 24);
+    icmp[2] = (uint8_t)(c >> 8);
+    icmp[3] = (uint8_t)c;
+    return 78;
+}
+
+int hanet_ps_na_target(const uint8_t *frame, size_t length, uint8_t target[16]) {
+    if (length < 14 + 40 + 24 || frame[12] != 0x86 || frame[13] != 0xdd || frame[14] >> 4 != 6) return -1;
+    const uint8_t *ip = frame + 14;
+    size_t payload = (size_t)ip[4] << 8 | ip[5];
+    if (ip[6] != 58 || ip[7] != 255 || payload < 24 || length < 14 + 40 + payload) return -1;
+    const uint8_t *icmp = ip + 40;
+    if (icmp[0] != 136 || icmp[1] != 0) return -1;
+    if (icmpv6_checksum(ip + 8, ip + 24, icmp, payload) != (uint16_t)(icmp[2] << 8 | icmp[3])) return -1;
+    if ((icmp[4] & 0x40) && ip[24] == 0xff) return -1;     /* Solicited to a multicast destination */
+    for (size_t at = 24; at < payload;) {                  /* options: length > 0, within the message */
+        if (at + 2 > payload || icmp[at + 1] == 0 || at + (size_t)icmp[at + 1] * 8 > payload) return -1;
+        at += (size_t)icmp[at + 1] * 8;
+    }
+    memcpy(target, icmp + 8, 16);
+    return 0;
+}

@@ -22,10 +22,16 @@ public struct ForwardingPlan: Equatable, Sendable {
     /// link is the active slave: the requester's TAKEOVER needs an ARP reply
     /// addressed to the slave, and the slave must get it.
     public var slaveOwnAddresses: [IPv4Address] = []
+    /// The IPv6 counterparts of `serviceAddresses`, `l3Peer` and `slaveOwnAddresses`.
+    /// All empty or nil: the table is the IPv4-only one, byte for byte.
+    public var ipv6ServiceAddresses: [IPv6Address] = []
+    public var ipv6L3Peer: IPv6Address?
+    public var slaveOwnIPv6Addresses: [IPv6Address] = []
 
     public init(table: String, port: String, active: String?, layer: LinkLayer = .l2,
                 serviceAddresses: [IPv4Address] = [], l3Peer: IPv4Address? = nil, drainNewConnections: Bool = false,
-                slaveOwnAddresses: [IPv4Address] = []) {
+                slaveOwnAddresses: [IPv4Address] = [], ipv6ServiceAddresses: [IPv6Address] = [],
+                ipv6L3Peer: IPv6Address? = nil, slaveOwnIPv6Addresses: [IPv6Address] = []) {
         self.table = table
         self.port = port
         self.active = active
@@ -34,6 +40,9 @@ public struct ForwardingPlan: Equatable, Sendable {
         self.l3Peer = l3Peer
         self.drainNewConnections = drainNewConnections
         self.slaveOwnAddresses = slaveOwnAddresses
+        self.ipv6ServiceAddresses = ipv6ServiceAddresses
+        self.ipv6L3Peer = ipv6L3Peer
+        self.slaveOwnIPv6Addresses = slaveOwnIPv6Addresses
     }
 }
 

@@ -46,12 +46,18 @@ public struct HANetConfig: Equatable, Sendable {
         public var name: String                 // "hanet0"
         public var port: String                 // "hanet0p" unless configured
         public var addresses: [IPv4Prefix]
+        /// The IPv6 service addresses, from the same `addresses` array.
+        public var ipv6Addresses: [IPv6Prefix] = []
         public var table: String                // nftables netdev table, "hanet" unless configured
         public var failback: Bool               // default true
         public var updelayMillis: Int           // default 0
         public var downdelayMillis: Int         // default 0
         public var garpCount: Int               // default 3
         public var garpIntervalMillis: Int      // default 100
+        /// Unsolicited Neighbour Advertisements per IPv6 address after a switch; garp_count unless set.
+        public var naCount: Int = 3
+        /// Between those NAs; garp_interval_ms unless set.
+        public var naIntervalMillis: Int = 100
         public var location: Location
     }
 
@@ -79,6 +85,8 @@ public struct HANetConfig: Equatable, Sendable {
         public var address: IPv4Address?
         public var keyFile: String
         public var addresses: [IPv4Prefix]      // service addresses it may ask us to carry
+        /// Its IPv6 service addresses, from the same `addresses` array.
+        public var ipv6Addresses: [IPv6Prefix] = []
         public var location: Location
         /// Ranks siblings for a takeover: higher first, ahead of the links' speed and priority. 0 when unset.
         public var preference: Int = 0

@@ -13,7 +13,7 @@ struct HANetConfigReader {
 
     static let nodeKeys = ["name", "control_socket", "plugins_dir", "state_dir"]
     static let masterKeys = ["name", "port", "addresses", "table", "failback", "updelay_ms", "downdelay_ms",
-                             "garp_count", "garp_interval_ms"]
+                             "garp_count", "garp_interval_ms", "na_count", "na_interval_ms"]
     static let ptaKeys = ["port", "lease_ms", "retry_initial_ms", "retry_max_ms", "readiness_interval_ms"]
     static let linkKeys = ["interface", "type", "role", "speed", "priority", "detectors", "detector_policy",
                            "sibling", "address", "detector"]
@@ -142,7 +142,7 @@ struct HANetConfigReader {
             problem(t["name"]?.keyLine ?? t.line, "master.port",
                     "the default port name \"\(port)\" (master name + \"p\") is longer than 15 characters; set master.port or shorten master.name")
         }
-        let addresses = prefixList(t, "addresses", path: "master", table: "[master]", required: true)
+        let (addresses, addresses6) = prefixList(t, "addresses", path: "master", table: "[master]", required: true)
         var table = "hanet"
         if let (s, line) = optionalString(t, "table", path: "master") {
             if !NftablesRuleset.isIdentifier(s) {
@@ -155,9 +155,13 @@ struct HANetConfigReader {
         let downdelay = optionalInt(t, "downdelay_ms", path: "master", range: 0...3_600_000) ?? 0
         let garpCount = optionalInt(t, "garp_count", path: "master", range: 0...100) ?? 3
         let garpInterval = optionalInt(t, "garp_interval_ms", path: "master", range: 0...60_000) ?? 100
-        return HANetConfig.Master(name: name, port: port, addresses: addresses, table: table, failback: failback,
-                                  updelayMillis: updelay, downdelayMillis: downdelay, garpCount: garpCount,
-                                  garpIntervalMillis: garpInterval, location: .init(file: file, line: t.line))
+        // Unsolicited NAs follow the gratuitous ARP settings unless set (bonding has num_unsol_na beside num_grat_arp).
+        let naCount = optionalInt(t, "na_count", path: "master", range: 0...100) ?? garpCount
+        let naInterval = optionalInt(t, "na_interval_ms", path: "master", range: 0...60_000) ?? garpInterval
+        return HANetConfig.Master(name: name, port: port, addresses: addresses, ipv6Addresses: addresses6, table: table,
+                                  failback: failback, updelayMillis: updelay, downdelayMillis: downdelay, garpCount: garpCount,
+                                  garpIntervalMillis: garpInterval, naCount: naCount, naIntervalMillis: naInterval,
+                                  location: .init(file: file, line: t.line))
     }
 
     mutating func readPTA(_ t: TOMLTable?) -> HANetConfig.PTA {
@@ -222,7 +226,13 @@ struct HANetConfigReader {
         }
         let sibling = optionalString(t, "sibling", path: path)?.0
         var address: IPv4Prefix?
-        if let e = t["address"] { address = prefix(e.value, path: path + ".address") }
+        if let e = t["address"] {
+            if case .string(let text) = e.value.kind, text.contains(":") {
+                problem(e.value.line, path + ".address", Self.linkAddressIsIPv4 + ", got \(e.value.rendered)")
+            } else {
+                address = prefix(e.value, path: path + ".address")
+            }
+        }
         var options: [String: HANetConfig.Value] = [:]
         if let e = t["device"] {
             if case .string(let s) = e.value.kind, !s.isEmpty { options["device"] = .string(s) }
@@ -278,7 +288,10 @@ struct HANetConfigReader {
         var addressOK = true
         if let e = t["address"] {
             if case .string(let s) = e.value.kind, let a = IPv4Address(s) { address = a }
-            else {
+            else if case .string(let s) = e.value.kind, s.contains(":") {
+                addressOK = false
+                problem(e.value.line, path + ".address", Self.linkAddressIsIPv4 + ", got \(e.value.rendered)")
+            } else {
                 addressOK = false
                 problem(e.value.line, path + ".address", "expected an IPv4 address without prefix length such as \"169.254.77.2\", got \(e.value.rendered)")
             }
@@ -288,11 +301,11 @@ struct HANetConfigReader {
             if k.isEmpty { problem(line, path + ".key_file", "expected the path of the shared key file, got an empty string") }
             else { keyFile = k }
         }
-        let addresses = prefixList(t, "addresses", path: path, table: "[[sibling]] (\(path))", required: true)
+        let (addresses, addresses6) = prefixList(t, "addresses", path: path, table: "[[sibling]] (\(path))", required: true)
         let preference = optionalInt(t, "preference", path: path, range: -1000...1000) ?? 0
-        guard let name, addressOK, let keyFile, !addresses.isEmpty else { return nil }
+        guard let name, addressOK, let keyFile, !(addresses.isEmpty && addresses6.isEmpty) else { return nil }
         return HANetConfig.Sibling(name: name, address: address, keyFile: keyFile, addresses: addresses,
-                                   location: .init(file: file, line: t.line), preference: preference)
+                                   ipv6Addresses: addresses6, location: .init(file: file, line: t.line), preference: preference)
     }
 
     mutating func readDetectors(_ t: TOMLTable?) -> [String: [String: HANetConfig.Value]] {
@@ -358,6 +371,16 @@ struct HANetConfigReader {
             }
             if let m = master, name == m.name || name == m.port {
                 problem(e.value.line, "link[\(i)].interface", "interface \"\(name)\" is the master\(name == m.port ? "'s port" : ""); a link must be a real interface")
+            }
+        }
+        // The user-space PPP of ppp-serial negotiates IPCP only (no IPV6CP, RFC 5072): IPv6 cannot cross such a link.
+        if let m = master, let v6 = m.ipv6Addresses.first {
+            for (i, t) in linkTables.enumerated() {
+                let type: String? = { if case .string(let s)? = t["type"]?.value.kind { return s } else { return nil } }()
+                guard type == "ppp-serial" || (type == nil && t["device"] != nil) else { continue }
+                problem(t.line, "link[\(i)]", "a ppp-serial link carries IPv4 only (its PPP negotiates IPCP, not IPV6CP), "
+                        + "and [master] addresses include IPv6 (\(v6)) that could not reach this node over it; "
+                        + "remove the IPv6 addresses or this link")
             }
         }
         // Sibling names unique.
@@ -461,30 +484,63 @@ struct HANetConfigReader {
         return nil
     }
 
-    mutating func prefixList(_ t: TOMLTable, _ key: String, path: String, table: String, required: Bool) -> [IPv4Prefix] {
+    /// A service address list: IPv4 and IPv6 prefixes in one array, returned
+    /// per family in the order written.
+    mutating func prefixList(_ t: TOMLTable, _ key: String, path: String, table: String,
+                             required: Bool) -> ([IPv4Prefix], [IPv6Prefix]) {
         guard let e = t[key] else {
-            if required { problem(t.line, path + "." + key, "missing required key '\(key)' in \(table) (a list such as [\"198.51.100.11/24\"])") }
-            return []
+            if required { problem(t.line, path + "." + key, "missing required key '\(key)' in \(table) (a list such as [\"198.51.100.11/24\", \"2001:db8:1::11/64\"])") }
+            return ([], [])
         }
         guard case .array(let items) = e.value.kind else {
-            problem(e.value.line, path + "." + key, "expected an array of IPv4 prefixes such as [\"198.51.100.11/24\"], got \(e.value.typeName) \(e.value.rendered)")
-            return []
+            problem(e.value.line, path + "." + key, "expected an array of IPv4 or IPv6 prefixes such as [\"198.51.100.11/24\", \"2001:db8:1::11/64\"], got \(e.value.typeName) \(e.value.rendered)")
+            return ([], [])
         }
-        if items.isEmpty { problem(e.value.line, path + "." + key, "expected at least one IPv4 prefix, got an empty array") }
+        if items.isEmpty { problem(e.value.line, path + "." + key, "expected at least one IPv4 or IPv6 prefix, got an empty array") }
         if items.count > PTAWire.maxAddresses {
             problem(e.value.line, path + "." + key, "expected at most \(PTAWire.maxAddresses) addresses (the PTA message limit), got \(items.count)")
         }
         var out: [IPv4Prefix] = []
-        var seen = Set<IPv4Address>()
+        var out6: [IPv6Prefix] = []
+        var seen = Set<IPAddress>()
         for (i, item) in items.enumerated() {
-            guard let p = prefix(item, path: "\(path).\(key)[\(i)]") else { continue }
-            if !seen.insert(p.address).inserted {
-                problem(item.line, "\(path).\(key)[\(i)]", "address \(p.address) is listed twice")
+            let itemPath = "\(path).\(key)[\(i)]"
+            let address: IPAddress
+            if case .string(let s) = item.kind, s.contains(":") {
+                guard let p = prefix6(item, path: itemPath) else { continue }
+                out6.append(p)
+                address = .v6(p.address)
+            } else {
+                guard let p = prefix(item, path: itemPath) else { continue }
+                out.append(p)
+                address = .v4(p.address)
             }
-            out.append(p)
+            if !seen.insert(address).inserted {
+                problem(item.line, itemPath, "address \(address) is listed twice")
+            }
         }
-        return out
+        return (out, out6)
     }
+
+    /// An IPv6 service address with its prefix length; the message says what is wrong.
+    mutating func prefix6(_ v: TOMLValue, path: String) -> IPv6Prefix? {
+        guard case .string(let s) = v.kind else { return nil }
+        let example = "expected an IPv6 address with prefix length such as \"2001:db8:1::11/64\", got \(v.rendered)"
+        switch IPv6Prefix.parse(s) {
+        case .failure(let why):
+            problem(v.line, path, "\(example): \(why)")
+            return nil
+        case .success(let p):
+            if let why = p.address.serviceAddressProblem {
+                problem(v.line, path, "expected a service address, got \(v.rendered): \(why)")
+                return nil
+            }
+            return p
+        }
+    }
+
+    /// The PTA and the sibling's routes run over IPv4 on a private link.
+    static let linkAddressIsIPv4 = "expected an IPv4 address: a private link's ends are IPv4 (the PTA runs over IPv4 on the private link, for IPv4 and IPv6 service addresses alike)"
 
     /// A plugin setting: scalars and arrays of them; plugins read text. A table is a problem at its line.
     mutating func pluginValue(_ v: TOMLValue, path: String) -> HANetConfig.Value? {

@@ -113,6 +113,13 @@ public protocol ARPAnnouncer: AnyObject {
     func release(on interface: String)
 }
 
+/// Sends unsolicited Neighbour Advertisements (`NDFrame.unsolicitedAdvertisement`:
+/// Override set, to ff02::1) so that IPv6 neighbours replace a cached MAC.
+public protocol NAAnnouncer: AnyObject {
+    /// Like `ARPAnnouncer.announce`: the first now, the rest in the background.
+    func announceNA(address: IPv6Address, mac: MACAddress, on interface: String, count: Int, intervalMillis: Int) throws
+}
+
 extension ARPAnnouncer {
     public func release(on interface: String) {}
 }

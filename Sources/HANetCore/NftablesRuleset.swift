@@ -22,20 +22,36 @@ public struct NftablesRuleset {
             throw HANetError(.config, "forwarding plan for table \(plan.table): the active slave and the port are the same interface '\(active)'")
         }
         if plan.layer == .l3 {
-            guard plan.l3Peer != nil else {
+            guard plan.l3Peer != nil || plan.ipv6L3Peer != nil else {
                 throw HANetError(.config, "forwarding plan for table \(plan.table): L3 slave '\(active)' needs l3Peer (the point-to-point peer address)")
             }
-            guard !plan.serviceAddresses.isEmpty else {
+            guard !plan.serviceAddresses.isEmpty || !plan.ipv6ServiceAddresses.isEmpty else {
                 throw HANetError(.config, "forwarding plan for table \(plan.table): L3 slave '\(active)' needs at least one service address")
+            }
+            if !plan.serviceAddresses.isEmpty, plan.l3Peer == nil {
+                throw HANetError(.config, "forwarding plan for table \(plan.table): L3 slave '\(active)' needs l3Peer (the point-to-point peer's IPv4 address) to forward IPv4")
+            }
+            if !plan.ipv6ServiceAddresses.isEmpty, plan.ipv6L3Peer == nil {
+                throw HANetError(.config, "forwarding plan for table \(plan.table): L3 slave '\(active)' needs ipv6L3Peer (the point-to-point peer's IPv6 address) to forward IPv6")
             }
         }
     }
 
-    /// Renders the transaction. For L3 only the first service address is used
-    /// as the `fwd ip to` next hop: the master's port is a point-to-point
-    /// stand-in, so every service address lives on the same master and the
-    /// next hop only selects the neighbour entry; a plan for an invalid L3
-    /// slave (see `validate`) renders without forwarding rules.
+    /// Renders the transaction. For L3 only the first service address of each
+    /// family is used as the `fwd ip to` / `fwd ip6 to` next hop: the master's
+    /// port is a point-to-point stand-in, so every service address lives on
+    /// the same master and the next hop only selects the neighbour entry; a
+    /// plan for an invalid L3 slave (see `validate`) renders without
+    /// forwarding rules.
+    ///
+    /// IPv6 on a slave with own IPv6 addresses (a private link's end) mirrors
+    /// the IPv4 exemptions: traffic to those addresses stays on the slave, and
+    /// so does Neighbour Discovery about them (NS/NA whose target is one of
+    /// them: `@th,64,128` is the ND target, as nftables 1.0.6 has no `icmpv6
+    /// taddr`), like `arp daddr ip`. ND about any other address (a sibling
+    /// resolving a service address over the private link) goes to the master.
+    /// Router Solicitation and Advertisement and Redirect stay on such a slave:
+    /// the master takes its router from the public LAN, never from a private link.
     public static func render(_ plan: ForwardingPlan) -> String {
         let t = plan.table
         var s = "table netdev \(t)\ndelete table netdev \(t)\ntable netdev \(t) {\n"
@@ -46,17 +62,28 @@ public struct NftablesRuleset {
         s += "\tchain slave {\n"
         s += "\t\ttype filter hook ingress device \"\(active)\" priority 0;\n"
         if !plan.slaveOwnAddresses.isEmpty {
-            let own = plan.slaveOwnAddresses.map(\.description).joined(separator: ", ")
+            let own = list(plan.slaveOwnAddresses)
             if plan.layer == .l2 { s += "\t\tarp daddr ip { \(own) } accept\n" }
             s += "\t\tip daddr { \(own) } accept\n"
         }
+        if !plan.slaveOwnIPv6Addresses.isEmpty {
+            if plan.layer == .l2 {
+                let targets = plan.slaveOwnIPv6Addresses.map(hex128).joined(separator: ", ")
+                s += "\t\ticmpv6 type { nd-router-solicit, nd-router-advert, nd-redirect } accept\n"
+                s += "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,64,128 { \(targets) } accept\n"
+            }
+            s += "\t\tip6 daddr { \(list(plan.slaveOwnIPv6Addresses)) } accept\n"
+        }
         if plan.drainNewConnections {
             // netdev cannot reject; a dropped SYN makes the client retry elsewhere or later.
-            if plan.serviceAddresses.isEmpty {
+            if plan.serviceAddresses.isEmpty && plan.ipv6ServiceAddresses.isEmpty {
                 s += "\t\tmeta protocol ip tcp flags & (syn|ack) == syn drop\n"
-            } else {
-                let set = plan.serviceAddresses.map(\.description).joined(separator: ", ")
-                s += "\t\tip daddr { \(set) } tcp flags & (syn|ack) == syn drop\n"
+            }
+            if !plan.serviceAddresses.isEmpty {
+                s += "\t\tip daddr { \(list(plan.serviceAddresses)) } tcp flags & (syn|ack) == syn drop\n"
+            }
+            if !plan.ipv6ServiceAddresses.isEmpty {
+                s += "\t\tip6 daddr { \(list(plan.ipv6ServiceAddresses)) } tcp flags & (syn|ack) == syn drop\n"
             }
         }
         switch plan.layer {
@@ -65,6 +92,9 @@ public struct NftablesRuleset {
         case .l3:
             if let service = plan.serviceAddresses.first {
                 s += "\t\tmeta protocol ip fwd ip to \(service) device \"\(plan.port)\"\n"
+            }
+            if let service = plan.ipv6ServiceAddresses.first {
+                s += "\t\tmeta protocol ip6 fwd ip6 to \(service) device \"\(plan.port)\"\n"
             }
         }
         s += "\t}\n"
@@ -77,9 +107,21 @@ public struct NftablesRuleset {
             if let peer = plan.l3Peer {
                 s += "\t\tmeta protocol ip fwd ip to \(peer) device \"\(active)\"\n"
             }
+            if let peer = plan.ipv6L3Peer {
+                s += "\t\tmeta protocol ip6 fwd ip6 to \(peer) device \"\(active)\"\n"
+            }
         }
         s += "\t}\n}\n"
         return s
+    }
+
+    private static func list(_ addresses: [some CustomStringConvertible]) -> String {
+        addresses.map(\.description).joined(separator: ", ")
+    }
+
+    /// An address as the 128-bit integer a raw payload match compares with.
+    private static func hex128(_ a: IPv6Address) -> String {
+        "0x" + a.bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
     /// The PTA guard's table: one ingress chain on every public slave that

@@ -21,13 +21,16 @@ public enum PTAWireError: Error, Equatable, Sendable, CustomStringConvertible {
     case badText(String)
     /// Encoding: a field does not fit the format (field name, size, limit).
     case fieldTooLong(String, Int, Int)
+    /// Well formed, but not the one encoding of its message (a version 2
+    /// datagram without IPv6 addresses, which version 1 carries).
+    case nonCanonical(String)
 
     public var description: String {
         switch self {
         case .truncated: return "truncated PTA datagram"
         case .oversized(let n): return "oversized PTA datagram (\(n) bytes, at most \(PTAWire.maxDatagram))"
         case .badMagic: return "not a PTA datagram (bad magic)"
-        case .badVersion(let v): return "unsupported PTA version \(v) (expected \(PTAWire.version))"
+        case .badVersion(let v): return "unsupported PTA version \(v) (expected \(PTAWire.versions.map(String.init).joined(separator: " or ")))"
         case .unknownType(let t): return "unknown PTA message type \(t)"
         case .unknownSender(let s): return "PTA datagram from unknown sender \"\(s)\""
         case .badMAC: return "PTA datagram with a bad MAC (wrong key or altered)"
@@ -35,14 +38,16 @@ public enum PTAWireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .lengthOverflow(let f, let v): return "PTA field \(f) length \(v) is over its limit"
         case .badText(let f): return "PTA field \(f) is not UTF-8"
         case .fieldTooLong(let f, let n, let max): return "PTA field \(f) is \(n) long, at most \(max) fit"
+        case .nonCanonical(let why): return "non-canonical PTA datagram: \(why)"
         }
     }
 }
 
 /// The PTA datagram, big-endian:
 ///
-///     "HANT" | version u8 (=1) | type u8 | flags u16
+///     "HANT" | version u8 (1 or 2) | type u8 | flags u16
 ///     | sender length u8 (≤32) + UTF-8 | address count u8 (≤16) + 4 bytes each
+///     | version 2 only: IPv6 address count u8 (1…16) + 16 bytes each
 ///     | counter u64 | boot id u64 | lease_ms u32
 ///     | reason length u16 (≤256) + UTF-8 | HMAC-SHA256 (32) over all before it
 ///
@@ -50,9 +55,22 @@ public enum PTAWireError: Error, Equatable, Sendable, CustomStringConvertible {
 /// private link and a TCP handshake could answer over the dead one (§3.6).
 /// Every length is checked before it is used; the MAC is verified with the
 /// constant-time comparison of swift-crypto's MAC type.
+///
+/// Versions: a message without IPv6 addresses is always encoded as version 1,
+/// byte for byte what a node without IPv6 sends, so such a node keeps
+/// working with this one; version 2 adds the IPv6 block and is sent only when
+/// there are IPv6 addresses. The IPv4 and IPv6 addresses together are at most
+/// `maxAddresses`. A node that decodes version 2 says so with the
+/// `PTAMessage.speaksIPv6` flag; a node sends IPv6 addresses only to a
+/// sibling it heard that flag from (`PTAMessage.forPeer`), because a
+/// version 1 node drops a version 2 datagram as malformed and answers nothing.
 public enum PTAWire {
     public static let magic: [UInt8] = Array("HANT".utf8)
+    /// The version of a message without IPv6 addresses.
     public static let version: UInt8 = 1
+    /// The version of a message with IPv6 addresses.
+    public static let ipv6Version: UInt8 = 2
+    public static let versions: [UInt8] = [version, ipv6Version]
     public static let maxDatagram = 1024
     public static let maxSender = 32
     public static let maxAddresses = 16
@@ -65,18 +83,26 @@ public enum PTAWire {
         let sender = Array(m.sender.utf8)
         let reason = Array(m.reason.utf8)
         guard sender.count <= maxSender else { throw PTAWireError.fieldTooLong("sender", sender.count, maxSender) }
-        guard m.addresses.count <= maxAddresses else { throw PTAWireError.fieldTooLong("addresses", m.addresses.count, maxAddresses) }
+        let total = m.addresses.count + m.ipv6Addresses.count
+        guard total <= maxAddresses else { throw PTAWireError.fieldTooLong("addresses", total, maxAddresses) }
         guard reason.count <= maxReason else { throw PTAWireError.fieldTooLong("reason", reason.count, maxReason) }
         var out: [UInt8] = []
-        out.reserveCapacity(minimumLength + sender.count + reason.count + 4 * m.addresses.count)
+        out.reserveCapacity(minimumLength + 1 + sender.count + reason.count + 4 * m.addresses.count + 16 * m.ipv6Addresses.count)
         out += magic
-        out.append(version)
+        out.append(m.ipv6Addresses.isEmpty ? version : ipv6Version)
         out.append(m.type.rawValue)
         append(&out, UInt64(m.flags), bytes: 2)
         out.append(UInt8(sender.count))
         out += sender
         out.append(UInt8(m.addresses.count))
         for a in m.addresses { out += a.bytes }
+        if !m.ipv6Addresses.isEmpty {
+            out.append(UInt8(m.ipv6Addresses.count))
+            for a in m.ipv6Addresses {
+                append(&out, a.high, bytes: 8)
+                append(&out, a.low, bytes: 8)
+            }
+        }
         append(&out, m.counter, bytes: 8)
         append(&out, m.bootID, bytes: 8)
         append(&out, UInt64(m.leaseMillis), bytes: 4)
@@ -97,7 +123,7 @@ public enum PTAWire {
         do {
             guard try r.take(4).elementsEqual(magic) else { return .failure(.badMagic) }
             let v = try r.u8()
-            guard v == version else { return .failure(.badVersion(v)) }
+            guard versions.contains(v) else { return .failure(.badVersion(v)) }
             let t = try r.u8()
             guard let type = PTAMessage.Kind(rawValue: t) else { return .failure(.unknownType(t)) }
             let flags = UInt16(try r.uint(2))
@@ -108,6 +134,13 @@ public enum PTAWire {
             guard count <= maxAddresses else { return .failure(.lengthOverflow("addresses", count)) }
             var addresses: [IPv4Address] = []
             for _ in 0..<count { addresses.append(IPv4Address(UInt32(try r.uint(4)))) }
+            var ipv6Addresses: [IPv6Address] = []
+            if v == ipv6Version {
+                let count6 = Int(try r.u8())
+                guard count + count6 <= maxAddresses else { return .failure(.lengthOverflow("addresses", count + count6)) }
+                guard count6 > 0 else { return .failure(.nonCanonical("version 2 without IPv6 addresses")) }
+                for _ in 0..<count6 { ipv6Addresses.append(IPv6Address(high: try r.uint(8), low: try r.uint(8))) }
+            }
             let counter = try r.uint(8)
             let bootID = try r.uint(8)
             let lease = UInt32(try r.uint(4))
@@ -125,8 +158,9 @@ public enum PTAWire {
                 return .failure(.badMAC)
             }
             guard let reason = String(validating: reasonBytes, as: UTF8.self) else { return .failure(.badText("reason")) }
-            return .success(PTAMessage(type: type, flags: flags, sender: sender, addresses: addresses, counter: counter,
-                                       bootID: bootID, leaseMillis: lease, reason: reason))
+            return .success(PTAMessage(type: type, flags: flags, sender: sender, addresses: addresses,
+                                       ipv6Addresses: ipv6Addresses, counter: counter, bootID: bootID, leaseMillis: lease,
+                                       reason: reason))
         } catch {
             return .failure(.truncated)
         }

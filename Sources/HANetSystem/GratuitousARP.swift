@@ -3,16 +3,18 @@ import Dispatch
 import FoundationEssentials
 import HANetCore
 
-/// `ARPAnnouncer` over libpcap injection: after a switch, neighbours and the
-/// switch's FDB must learn the new location of the service address at once,
-/// and pcap_inject needs no IP configuration on the slave.
+/// `ARPAnnouncer` and `NAAnnouncer` over libpcap injection: after a switch,
+/// neighbours and the switch's FDB must learn the new location of the service
+/// address at once, and pcap_inject needs no IP configuration on the slave
+/// (nor an IPv6 address on it for an unsolicited NA). Both share one handle
+/// per interface.
 ///
 /// Opening a pcap handle costs milliseconds (a packet socket and its ring), so
 /// handles are cached per (network namespace, interface); a handle whose
 /// interface disappeared is reopened once. The first frame is sent before
 /// `announce` returns; the rest are sent from a background queue. Handles are
 /// opened in the calling thread's namespace.
-public final class GratuitousARP: ARPAnnouncer {
+public final class GratuitousARP: ARPAnnouncer, NAAnnouncer {
     private struct Key: Hashable {
         var namespace: UInt64
         var interface: String
@@ -47,8 +49,21 @@ public final class GratuitousARP: ARPAnnouncer {
         guard count >= 1 else {
             throw HANetError(.usage, "gratuitous ARP for \(address) on \(interface): count must be at least 1 (got \(count))")
         }
-        let frame = ARPFrame.gratuitous(address: address, mac: mac)
-        let what = "send gratuitous ARP for \(address) (\(mac)) on \(interface)"
+        try send(ARPFrame.gratuitous(address: address, mac: mac), what: "send gratuitous ARP for \(address) (\(mac)) on \(interface)",
+                 on: interface, count: count, intervalMillis: intervalMillis)
+    }
+
+    public func announceNA(address: IPv6Address, mac: MACAddress, on interface: String, count: Int, intervalMillis: Int) throws {
+        guard count >= 1 else {
+            throw HANetError(.usage, "unsolicited NA for \(address) on \(interface): count must be at least 1 (got \(count))")
+        }
+        try send(NDFrame.unsolicitedAdvertisement(target: address, mac: mac),
+                 what: "send unsolicited NA for \(address) (\(mac)) on \(interface)", on: interface, count: count,
+                 intervalMillis: intervalMillis)
+    }
+
+    /// The first frame now, the other `count - 1` from the background queue `intervalMillis` apart.
+    private func send(_ frame: [UInt8], what: String, on interface: String, count: Int, intervalMillis: Int) throws {
         var handle = try self.handle(for: interface, what: what, fresh: false)
         if let err = handle.inject(frame) {
             // The interface may have been deleted and recreated since the handle was opened.

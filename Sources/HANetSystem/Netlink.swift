@@ -12,7 +12,7 @@ import HANetCore
 /// thread and still acts in that namespace. Calls are serialized by a lock
 /// because libnl sockets carry sequence numbers and are not thread-safe.
 public final class Netlink: NetworkKernel {
-    private let sock: OpaquePointer
+    let sock: OpaquePointer
     private let lock = Lock()
 
     public init() throws {
@@ -36,11 +36,11 @@ public final class Netlink: NetworkKernel {
         String(cString: nl_geterror(rc))
     }
 
-    private func check(_ rc: Int32, _ what: @autoclosure () -> String) throws {
+    func check(_ rc: Int32, _ what: @autoclosure () -> String) throws {
         if rc < 0 { throw HANetError(.kernel, "\(what()): \(Netlink.errorText(rc))") }
     }
 
-    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body()
@@ -87,7 +87,7 @@ public final class Netlink: NetworkKernel {
         return l
     }
 
-    private func ifindex(_ name: String, _ what: String) throws -> Int32 {
+    func ifindex(_ name: String, _ what: String) throws -> Int32 {
         let l = try requireLink(name, what)
         defer { rtnl_link_put(l) }
         return rtnl_link_get_ifindex(l)
@@ -176,10 +176,22 @@ public final class Netlink: NetworkKernel {
     // MARK: addresses
 
     private static func buildAddress(_ a: IPv4Address, prefixLength: Int? = nil) -> OpaquePointer? {
-        var bytes = a.bytes
-        let addr = nl_addr_build(AF_INET, &bytes, 4)
+        buildAddress(family: AF_INET, a.bytes, prefixLength: prefixLength)
+    }
+
+    /// An nl_addr of `family` from network-order bytes; release with nl_addr_put.
+    static func buildAddress(family: Int32, _ bytes: [UInt8], prefixLength: Int? = nil) -> OpaquePointer? {
+        var bytes = bytes
+        let addr = nl_addr_build(family, &bytes, bytes.count)
         if let addr, let len = prefixLength { nl_addr_set_prefixlen(addr, Int32(len)) }
         return addr
+    }
+
+    /// The bytes of an nl_addr of `family` and `length`, or nil.
+    static func addressBytes(_ a: OpaquePointer?, family: Int32, length: Int) -> [UInt8]? {
+        guard let a, nl_addr_get_family(a) == family, nl_addr_get_len(a) == length,
+              let p = nl_addr_get_binary_addr(a) else { return nil }
+        return Array(UnsafeRawBufferPointer(start: p, count: length))
     }
 
     private static func mac(_ a: OpaquePointer?) -> MACAddress? {
@@ -188,23 +200,26 @@ public final class Netlink: NetworkKernel {
     }
 
     private static func ipv4(_ a: OpaquePointer?) -> IPv4Address? {
-        guard let a, nl_addr_get_family(a) == AF_INET, nl_addr_get_len(a) == 4,
-              let p = nl_addr_get_binary_addr(a) else { return nil }
-        return IPv4Address(bytes: Array(UnsafeRawBufferPointer(start: p, count: 4)))
+        addressBytes(a, family: AF_INET, length: 4).map(IPv4Address.init(bytes:))
     }
 
     public func addresses(of name: String) throws -> [IPv4Prefix] {
+        try addresses(of: name, family: AF_INET).map { IPv4Prefix(address: IPv4Address(bytes: $0.bytes), length: $0.length) }
+    }
+
+    /// The addresses of `family` on the interface: bytes, prefix length and IFA_F_* flags.
+    func addresses(of name: String, family: Int32) throws -> [(bytes: [UInt8], length: Int, flags: UInt32)] {
         try locked {
             let index = try ifindex(name, "list addresses of \(name)")
             var cache: OpaquePointer?
             try check(rtnl_addr_alloc_cache(sock, &cache), "list addresses of \(name)")
             defer { nl_cache_free(cache) }
-            var result: [IPv4Prefix] = []
+            var result: [(bytes: [UInt8], length: Int, flags: UInt32)] = []
             var obj = nl_cache_get_first(cache)
             while let o = obj {
-                if rtnl_addr_get_ifindex(o) == index, rtnl_addr_get_family(o) == AF_INET,
-                   let a = Netlink.ipv4(rtnl_addr_get_local(o)) {
-                    result.append(IPv4Prefix(address: a, length: Int(rtnl_addr_get_prefixlen(o))))
+                if rtnl_addr_get_ifindex(o) == index, rtnl_addr_get_family(o) == family,
+                   let b = Netlink.addressBytes(rtnl_addr_get_local(o), family: family, length: family == AF_INET ? 4 : 16) {
+                    result.append((b, Int(rtnl_addr_get_prefixlen(o)), rtnl_addr_get_flags(o)))
                 }
                 obj = nl_cache_get_next(o)
             }
@@ -212,28 +227,31 @@ public final class Netlink: NetworkKernel {
         }
     }
 
-    private func addressRequest(_ prefix: IPv4Prefix, _ name: String, _ what: String,
-                                _ send: (OpaquePointer) -> Int32) throws {
+    func addressRequest(family: Int32, _ bytes: [UInt8], prefixLength: Int, flags: UInt32 = 0, _ name: String,
+                        _ what: String, _ send: (OpaquePointer) -> Int32) throws {
         try locked {
             let index = try ifindex(name, what)
-            guard let addr = rtnl_addr_alloc(), let local = Netlink.buildAddress(prefix.address, prefixLength: prefix.length) else {
+            guard let addr = rtnl_addr_alloc(), let local = Netlink.buildAddress(family: family, bytes, prefixLength: prefixLength) else {
                 throw HANetError(.kernel, "\(what): out of memory")
             }
             defer { rtnl_addr_put(addr); nl_addr_put(local) }
             rtnl_addr_set_ifindex(addr, index)
-            rtnl_addr_set_family(addr, AF_INET)
+            rtnl_addr_set_family(addr, family)
             try check(rtnl_addr_set_local(addr, local), what)
-            rtnl_addr_set_prefixlen(addr, Int32(prefix.length))
+            rtnl_addr_set_prefixlen(addr, Int32(prefixLength))
+            if flags != 0 { rtnl_addr_set_flags(addr, flags) }
             try check(send(addr), what)
         }
     }
 
     public func addAddress(_ prefix: IPv4Prefix, to name: String) throws {
-        try addressRequest(prefix, name, "add address \(prefix) to \(name)") { rtnl_addr_add(sock, $0, 0) }
+        try addressRequest(family: AF_INET, prefix.address.bytes, prefixLength: prefix.length, name,
+                           "add address \(prefix) to \(name)") { rtnl_addr_add(sock, $0, 0) }
     }
 
     public func deleteAddress(_ prefix: IPv4Prefix, from name: String) throws {
-        try addressRequest(prefix, name, "delete address \(prefix) from \(name)") { rtnl_addr_delete(sock, $0, 0) }
+        try addressRequest(family: AF_INET, prefix.address.bytes, prefixLength: prefix.length, name,
+                           "delete address \(prefix) from \(name)") { rtnl_addr_delete(sock, $0, 0) }
     }
 
     // MARK: neighbours
@@ -285,20 +303,25 @@ public final class Netlink: NetworkKernel {
     }
 
     /// NTF_PROXY from linux/neighbour.h.
-    private static let ntfProxy: Int32 = 0x08
-    private static let nudPermanent: Int32 = 0x80
+    static let ntfProxy: Int32 = 0x08
+    static let nudPermanent: Int32 = 0x80
 
     public func proxyNeighbours(on name: String) throws -> [IPv4Address] {
+        try proxyNeighbours(on: name, family: AF_INET).map(IPv4Address.init(bytes:))
+    }
+
+    /// The proxy entries of `family` on the interface, as network-order bytes.
+    func proxyNeighbours(on name: String, family: Int32) throws -> [[UInt8]] {
         try locked {
             let what = "list proxy neighbours on \(name)"
             let index = try ifindex(name, what)
             // libnl's neighbour cache does not request proxy entries: the dump must
             // carry NTF_PROXY in its ndmsg, so send it and parse the answers here.
             var req = [UInt8](repeating: 0, count: 12)      // struct ndmsg
-            req[0] = UInt8(AF_INET)
+            req[0] = UInt8(family)
             req[10] = UInt8(Netlink.ntfProxy)
             try check(nl_send_simple(sock, Int32(RTM_GETNEIGH), NLM_F_DUMP, &req, req.count), what)
-            let box = ProxyDump(ifindex: index)
+            let box = ProxyDump(ifindex: index, family: UInt8(family), length: family == AF_INET ? 4 : 16)
             guard let cb = nl_cb_clone(nl_socket_get_cb(sock)) else { throw HANetError(.kernel, "\(what): out of memory") }
             defer { nl_cb_put(cb) }
             let unmanaged = Unmanaged.passRetained(box)
@@ -314,9 +337,9 @@ public final class Netlink: NetworkKernel {
                 let family = nd.load(as: UInt8.self)
                 let ifi = nd.load(fromByteOffset: 4, as: Int32.self)
                 let flags = nd.load(fromByteOffset: 10, as: UInt8.self)
-                guard family == UInt8(AF_INET), ifi == box.ifindex, Int32(flags) & Netlink.ntfProxy != 0 else { return Int32(NL_OK.rawValue) }
-                for (type, payload) in RouteAttributes(base + 28, length: total - 28) where type == 1 /* NDA_DST */ && payload.count == 4 {
-                    box.addresses.append(IPv4Address(bytes: Array(payload)))
+                guard family == box.family, ifi == box.ifindex, Int32(flags) & Netlink.ntfProxy != 0 else { return Int32(NL_OK.rawValue) }
+                for (type, payload) in RouteAttributes(base + 28, length: total - 28) where type == 1 /* NDA_DST */ && payload.count == box.length {
+                    box.addresses.append(Array(payload))
                 }
                 return Int32(NL_OK.rawValue)
             }, unmanaged.toOpaque())
@@ -327,20 +350,31 @@ public final class Netlink: NetworkKernel {
 
     private final class ProxyDump {
         let ifindex: Int32
-        var addresses: [IPv4Address] = []
-        init(ifindex: Int32) { self.ifindex = ifindex }
+        let family: UInt8
+        let length: Int
+        var addresses: [[UInt8]] = []
+        init(ifindex: Int32, family: UInt8, length: Int) {
+            self.ifindex = ifindex
+            self.family = family
+            self.length = length
+        }
     }
 
     private func proxyRequest(_ address: IPv4Address, _ name: String, _ what: String,
                               _ send: (OpaquePointer) -> Int32) throws {
+        try proxyRequest(family: AF_INET, address.bytes, name, what, send)
+    }
+
+    func proxyRequest(family: Int32, _ bytes: [UInt8], _ name: String, _ what: String,
+                      _ send: (OpaquePointer) -> Int32) throws {
         try locked {
             let index = try ifindex(name, what)
-            guard let n = rtnl_neigh_alloc(), let dst = Netlink.buildAddress(address) else {
+            guard let n = rtnl_neigh_alloc(), let dst = Netlink.buildAddress(family: family, bytes) else {
                 throw HANetError(.kernel, "\(what): out of memory")
             }
             defer { rtnl_neigh_put(n); nl_addr_put(dst) }
             rtnl_neigh_set_ifindex(n, index)
-            rtnl_neigh_set_family(n, AF_INET)
+            rtnl_neigh_set_family(n, family)
             try check(rtnl_neigh_set_dst(n, dst), what)
             rtnl_neigh_set_flags(n, UInt32(Netlink.ntfProxy))
             rtnl_neigh_set_state(n, Netlink.nudPermanent)
@@ -365,7 +399,17 @@ public final class Netlink: NetworkKernel {
     private static let mainTable: UInt32 = 254
 
     public func routes() throws -> [KernelRoute] {
-        try locked {
+        try routes(family: AF_INET).map {
+            KernelRoute(destination: IPv4Prefix(address: $0.destination.map(IPv4Address.init(bytes:)) ?? IPv4Address(0), length: $0.length),
+                        device: $0.device, gateway: $0.gateway.map(IPv4Address.init(bytes:)))
+        }
+    }
+
+    /// The main table's unicast routes of `family`: destination bytes (nil for
+    /// the default route), prefix length, device and gateway bytes.
+    func routes(family: Int32) throws -> [(destination: [UInt8]?, length: Int, device: String, gateway: [UInt8]?)] {
+        let size = family == AF_INET ? 4 : 16
+        return try locked {
             var names: [Int32: String] = [:]
             var linkCache: OpaquePointer?
             try check(rtnl_link_alloc_cache(sock, AF_UNSPEC, &linkCache), "list routes")
@@ -376,9 +420,9 @@ public final class Netlink: NetworkKernel {
                 lo = nl_cache_get_next(o)
             }
             var cache: OpaquePointer?
-            try check(rtnl_route_alloc_cache(sock, AF_INET, 0, &cache), "list routes")
+            try check(rtnl_route_alloc_cache(sock, family, 0, &cache), "list routes")
             defer { nl_cache_free(cache) }
-            var result: [KernelRoute] = []
+            var result: [(destination: [UInt8]?, length: Int, device: String, gateway: [UInt8]?)] = []
             var obj = nl_cache_get_first(cache)
             while let o = obj {
                 defer { obj = nl_cache_get_next(o) }
@@ -386,31 +430,38 @@ public final class Netlink: NetworkKernel {
                       rtnl_route_get_nnexthops(o) >= 1, let nh = rtnl_route_nexthop_n(o, 0),
                       let device = names[Int32(rtnl_route_nh_get_ifindex(nh))] else { continue }
                 let dstAddr = rtnl_route_get_dst(o)
-                let dst = Netlink.ipv4(dstAddr) ?? IPv4Address(0)
                 let len = dstAddr.map { Int(nl_addr_get_prefixlen($0)) } ?? 0
-                result.append(KernelRoute(destination: IPv4Prefix(address: dst, length: len), device: device,
-                                          gateway: Netlink.ipv4(rtnl_route_nh_get_gateway(nh))))
+                result.append((Netlink.addressBytes(dstAddr, family: family, length: size), len, device,
+                               Netlink.addressBytes(rtnl_route_nh_get_gateway(nh), family: family, length: size)))
             }
             return result
         }
     }
 
     private func routeRequest(_ route: KernelRoute, _ what: String, _ send: (OpaquePointer) -> Int32) throws {
+        try routeRequest(family: AF_INET, route.destination.network.bytes, length: route.destination.length,
+                         device: route.device, gateway: route.gateway?.bytes, what, send)
+    }
+
+    func routeRequest(family: Int32, _ destination: [UInt8], length: Int, device: String, gateway: [UInt8]?,
+                      _ what: String, _ send: (OpaquePointer) -> Int32) throws {
         try locked {
-            let index = try ifindex(route.device, what)
+            let index = try ifindex(device, what)
             guard let r = rtnl_route_alloc(), let nh = rtnl_route_nh_alloc(),
-                  let dst = Netlink.buildAddress(route.destination.network, prefixLength: route.destination.length) else {
+                  let dst = Netlink.buildAddress(family: family, destination, prefixLength: length) else {
                 throw HANetError(.kernel, "\(what): out of memory")
             }
             defer { rtnl_route_put(r); nl_addr_put(dst) }
-            rtnl_route_set_family(r, UInt8(AF_INET))
+            rtnl_route_set_family(r, UInt8(family))
             rtnl_route_set_table(r, Netlink.mainTable)
             rtnl_route_set_type(r, UInt8(RTN_UNICAST))
             rtnl_route_set_protocol(r, 4)       // RTPROT_STATIC
-            rtnl_route_set_scope(r, route.gateway == nil ? UInt8(RT_SCOPE_LINK.rawValue) : UInt8(RT_SCOPE_UNIVERSE.rawValue))
+            // IPv6 routes have no scope of their own; an IPv4 route without a gateway is on the link.
+            let onLink = gateway == nil && family == AF_INET
+            rtnl_route_set_scope(r, onLink ? UInt8(RT_SCOPE_LINK.rawValue) : UInt8(RT_SCOPE_UNIVERSE.rawValue))
             try check(rtnl_route_set_dst(r, dst), what)
             rtnl_route_nh_set_ifindex(nh, index)
-            if let gw = route.gateway, let g = Netlink.buildAddress(gw) {
+            if let gw = gateway, let g = Netlink.buildAddress(family: family, gw) {
                 rtnl_route_nh_set_gateway(nh, g)
                 nl_addr_put(g)
             }

@@ -27,6 +27,22 @@ public final class ProcSysctl: SysctlStore {
         try inNamespace { try writeHere(path, value) }
     }
 
+    /// The entries of a /proc/sys directory, sorted: `names(under: "net/ipv6/conf")`
+    /// gives "all", "default" and every interface (what `conf/all/forwarding` changes).
+    public func names(under path: String) throws -> [String] {
+        try inNamespace {
+            let full = try fullPath(path)
+            guard let dir = opendir(full) else { throw failure(path, full, "open", errno) }
+            defer { closedir(dir) }
+            var out: [String] = []
+            while let e = readdir(dir) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name != "." && name != ".." { out.append(name) }
+            }
+            return out.sorted()
+        }
+    }
+
     private func inNamespace<T>(_ body: () throws -> T) throws -> T {
         if let ns = namespace { return try NetworkNamespace.run(ns, body) }
         return try body()

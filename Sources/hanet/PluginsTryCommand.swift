@@ -30,7 +30,7 @@ extension PluginsCommand {
             anything else is taken as a bare string, so --set path=/run/flag needs no quotes. The \
             damping keys init_wait_ms, updelay_ms and downdelay_ms apply as under the daemon.
 
-            Detectors that open raw sockets (arp-monitor, ping-file) need root or CAP_NET_RAW, as \
+            Detectors that open raw sockets (arp-monitor, ns-monitor, ping-file) need root or CAP_NET_RAW, as \
             under the daemon.
 
             EXAMPLES

@@ -61,7 +61,7 @@ final class HANetConfigParseTests: XCTestCase {
             master: .init(name: "hanet0", port: "hanet0p",
                           addresses: [IPv4Prefix("198.51.100.11/24")!, IPv4Prefix("203.0.113.5/32")!],
                           table: "hanet", failback: false, updelayMillis: 200, downdelayMillis: 0, garpCount: 5,
-                          garpIntervalMillis: 100, location: .init(file: f, line: 5)),
+                          garpIntervalMillis: 100, naCount: 5, naIntervalMillis: 100, location: .init(file: f, line: 5)),
             links: [
                 .init(interface: "eth0", type: nil, role: .public, speedBitsPerSecond: 10_000_000_000, priority: 0,
                       detectors: ["carrier", "arp-monitor"], detectorPolicy: "all", sibling: nil, address: nil, options: [:],
@@ -114,19 +114,6 @@ final class HANetConfigParseTests: XCTestCase {
 
     """
 
-    /// The problems of a config that must fail, as "file:line: key: message".
-    private func problems(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> [String] {
-        do {
-            _ = try HANetConfig.parse(text, file: "c.toml")
-            XCTFail("expected a ConfigError", file: file, line: line)
-            return []
-        } catch let e as ConfigError {
-            return e.problems.map(\.description)
-        } catch {
-            XCTFail("unexpected \(error)", file: file, line: line)
-            return []
-        }
-    }
 
     func testUnknownKeyInMasterSuggestsAndListsKeys() {
         let p = problems("""
@@ -138,8 +125,8 @@ final class HANetConfigParseTests: XCTestCase {
         interface = "eth0"
         """)
         XCTAssertEqual(p, [
-            "c.toml:3: master.addresses: missing required key 'addresses' in [master] (a list such as [\"198.51.100.11/24\"])",
-            "c.toml:4: master.adresses: unknown key 'adresses' in [master] (did you mean 'addresses'?); expected one of: name, port, addresses, table, failback, updelay_ms, downdelay_ms, garp_count, garp_interval_ms",
+            "c.toml:3: master.addresses: missing required key 'addresses' in [master] (a list such as [\"198.51.100.11/24\", \"2001:db8:1::11/64\"])",
+            "c.toml:4: master.adresses: unknown key 'adresses' in [master] (did you mean 'addresses'?); expected one of: name, port, addresses, table, failback, updelay_ms, downdelay_ms, garp_count, garp_interval_ms, na_count, na_interval_ms",
         ])
     }
 
@@ -322,7 +309,7 @@ final class HANetConfigParseTests: XCTestCase {
             "c.toml:13: link[0].detector_policy: expected \"any\" or \"all\", got \"most\"",
             "c.toml:15: link[1].interface: interface \"eth0\" is already used by the [[link]] on line 10; each interface can be one link only",
             "c.toml:18: sibling[0].address: expected an IPv4 address without prefix length such as \"169.254.77.2\", got \"169.254.77.2/30\"",
-            "c.toml:20: sibling[0].addresses: expected at least one IPv4 prefix, got an empty array",
+            "c.toml:20: sibling[0].addresses: expected at least one IPv4 or IPv6 prefix, got an empty array",
         ])
     }
 
@@ -338,7 +325,7 @@ final class HANetConfigParseTests: XCTestCase {
             "c.toml:6: link[0].interface: expected a string, got an integer 5",
             "c.toml:7: link[0].priority: expected an integer from -1000000 to 1000000, got \"high\"",
             "c.toml:9: pta.lease_ms: expected an integer from 3 to 86400000, got 2.5",
-            "c.toml:10: master.x: unknown key 'x' in [master]; expected one of: name, port, addresses, table, failback, updelay_ms, downdelay_ms, garp_count, garp_interval_ms",
+            "c.toml:10: master.x: unknown key 'x' in [master]; expected one of: name, port, addresses, table, failback, updelay_ms, downdelay_ms, garp_count, garp_interval_ms, na_count, na_interval_ms",
         ])
     }
 

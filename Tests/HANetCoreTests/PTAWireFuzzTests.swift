@@ -39,6 +39,7 @@ final class PTAWireFuzzTests: XCTestCase {
         case .lengthOverflow: return "lengthOverflow"
         case .badText: return "badText"
         case .fieldTooLong: return "fieldTooLong"
+        case .nonCanonical: return "nonCanonical"
         }
     }
 
@@ -50,19 +51,29 @@ final class PTAWireFuzzTests: XCTestCase {
 
         // Valid datagrams of every shape to mutate.
         var valid: [[UInt8]] = []
-        for i in 0..<64 {
+        for i in 0..<128 {
+            // Half of them version 2: IPv6 addresses beside IPv4 ones, at most 16 in all.
+            let count4 = Int.random(in: 0...16, using: &rng)
+            let count6 = i % 2 == 0 ? 0 : Int.random(in: 1...max(1, 16 - count4), using: &rng)
             let m = PTAMessage(type: PTAMessage.Kind.allCases[i % 6], flags: UInt16(truncatingIfNeeded: rng.next()),
                                sender: String(repeating: "s", count: Int.random(in: 0...32, using: &rng)),
-                               addresses: (0..<Int.random(in: 0...16, using: &rng)).map { _ in IPv4Address(UInt32(truncatingIfNeeded: rng.next())) },
+                               addresses: (0..<min(count4, 16 - count6)).map { _ in IPv4Address(UInt32(truncatingIfNeeded: rng.next())) },
+                               ipv6Addresses: (0..<count6).map { _ in IPv6Address(high: rng.next(), low: rng.next()) },
                                counter: rng.next(), bootID: rng.next(), leaseMillis: UInt32(truncatingIfNeeded: rng.next()),
                                reason: String(repeating: "x", count: Int.random(in: 0...256, using: &rng)))
             valid.append(try PTAWire.encode(m, key: key))
         }
-        // Offsets of the length fields in a datagram (they move with the sender and address count).
+        // Offsets of the length fields in a datagram (they move with the sender and address counts).
         func lengthOffsets(_ b: [UInt8]) -> [Int] {
             let s = Int(b[8])
             let c = Int(b[9 + s])
-            return [8, 9 + s, 9 + s + 1 + 4 * c + 20, 9 + s + 1 + 4 * c + 21]
+            var after = 9 + s + 1 + 4 * c
+            var offsets = [8, 9 + s]
+            if b[4] == PTAWire.ipv6Version {
+                offsets.append(after)
+                after += 1 + 16 * Int(b[after])
+            }
+            return offsets + [after + 20, after + 21]
         }
 
         let start = Date()
@@ -77,7 +88,7 @@ final class PTAWireFuzzTests: XCTestCase {
             case 0: // pure noise, random length up to 1100
                 b = Self.noise(Int.random(in: 0...1100, using: &rng), &rng)
             case 1: // noise behind a valid header
-                b = PTAWire.magic + [1, UInt8.random(in: 0...7, using: &rng)]
+                b = PTAWire.magic + [UInt8.random(in: 1...2, using: &rng), UInt8.random(in: 0...7, using: &rng)]
                     + Self.noise(Int.random(in: 0...600, using: &rng), &rng)
             case 2: // bit flips
                 b = valid[Int.random(in: 0..<valid.count, using: &rng)]

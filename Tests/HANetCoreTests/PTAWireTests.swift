@@ -79,8 +79,9 @@ final class PTAWireTests: XCTestCase {
 
         var b = good; b[0] = UInt8(ascii: "X")
         XCTAssertEqual(decode(b), .failure(.badMagic))
-        b = good; b[4] = 2
-        XCTAssertEqual(decode(b), .failure(.badVersion(2)))
+        b = good; b[4] = 3
+        XCTAssertEqual(decode(b), .failure(.badVersion(3)))
+        XCTAssertEqual(PTAWireError.badVersion(3).description, "unsupported PTA version 3 (expected 1 or 2)")
         b = good; b[5] = 8
         XCTAssertEqual(decode(b), .failure(.unknownType(8)))
         b = good; b[5] = 0
@@ -111,5 +112,74 @@ final class PTAWireTests: XCTestCase {
         var withReason = Self.sample; withReason.type = .refuse; withReason.reason = "ab"
         b = try PTAWire.encode(withReason, key: Self.key); b[42] = 0xc3; b[43] = 0x28
         XCTAssertEqual(decode(resign(b)), .failure(.badText("reason")))
+    }
+
+    // MARK: version 2, IPv6
+
+    static let dualStack = PTAMessage(type: .takeover, flags: PTAMessage.speaksIPv6, sender: "s1",
+                                      addresses: [IPv4Address("198.51.100.11")!],
+                                      ipv6Addresses: [IPv6Address("2001:db8:1::11")!, IPv6Address("2001:db8:1::12")!],
+                                      counter: 7, bootID: 9, leaseMillis: 3000)
+
+    func testVersion2CarriesIPv6AfterTheIPv4Block() throws {
+        let b = try PTAWire.encode(Self.dualStack, key: Self.key)
+        XCTAssertEqual(b[4], 2)                              // version
+        XCTAssertEqual(Array(b[6..<8]), [0, 2])              // flags: speaks IPv6
+        XCTAssertEqual(b[11], 1)                             // IPv4 count
+        XCTAssertEqual(Array(b[12..<16]), [198, 51, 100, 11])
+        XCTAssertEqual(b[16], 2)                             // IPv6 count
+        XCTAssertEqual(Array(b[17..<33]), IPv6Address("2001:db8:1::11")!.bytes)
+        XCTAssertEqual(Array(b[33..<49]), IPv6Address("2001:db8:1::12")!.bytes)
+        XCTAssertEqual(Array(b[49..<57]), [0, 0, 0, 0, 0, 0, 0, 7])  // counter
+        XCTAssertEqual(b.count, 49 + 8 + 8 + 4 + 2 + 32)
+        XCTAssertEqual(try decode(b).get(), Self.dualStack)
+    }
+
+    /// What an older node receives is what it always received: a message
+    /// without IPv6 addresses is version 1, and its bytes do not depend on
+    /// whether this node knows IPv6.
+    func testWithoutIPv6TheBytesAreVersion1() throws {
+        var m = Self.dualStack
+        m.ipv6Addresses = []
+        let b = try PTAWire.encode(m, key: Self.key)
+        XCTAssertEqual(b[4], 1)
+        XCTAssertEqual(b.count, 9 + 2 + 1 + 4 + 8 + 8 + 4 + 2 + 32)
+        XCTAssertEqual(try decode(b).get(), m)
+    }
+
+    func testForPeerWithholdsIPv6FromASiblingThatHasNotShownIt() throws {
+        let (old, withheld) = Self.dualStack.forPeer(speaksIPv6: false)
+        XCTAssertEqual(old.addresses, Self.dualStack.addresses)
+        XCTAssertTrue(old.ipv6Addresses.isEmpty)
+        XCTAssertEqual(withheld, Self.dualStack.ipv6Addresses)
+        XCTAssertEqual(try PTAWire.encode(old, key: Self.key)[4], 1)
+        let (new, none) = Self.dualStack.forPeer(speaksIPv6: true)
+        XCTAssertEqual(new, Self.dualStack)
+        XCTAssertTrue(none.isEmpty)
+    }
+
+    func testVersion2Limits() throws {
+        let m = PTAMessage(type: .refuse, flags: .max, sender: String(repeating: "n", count: 32),
+                           ipv6Addresses: (0..<16).map { IPv6Address(high: .max, low: UInt64($0)) }, counter: .max, bootID: 0,
+                           leaseMillis: .max, reason: String(repeating: "r", count: 256))
+        let b = try PTAWire.encode(m, key: Self.key)
+        XCTAssertLessThanOrEqual(b.count, PTAWire.maxDatagram)
+        XCTAssertEqual(PTAWire.decode(b, keyFor: { _ in Self.key }), .success(m))
+        var over = Self.dualStack
+        over.addresses = Array(repeating: IPv4Address(1), count: 15)
+        XCTAssertThrowsError(try PTAWire.encode(over, key: Self.key)) { XCTAssertEqual($0 as? PTAWireError, .fieldTooLong("addresses", 17, 16)) }
+    }
+
+    func testVersion2Errors() throws {
+        let good = try PTAWire.encode(Self.dualStack, key: Self.key)
+        var b = good; b[16] = 16   // IPv6 count: 1 + 16 addresses in all
+        XCTAssertEqual(decode(b), .failure(.lengthOverflow("addresses", 17)))
+        b = good; b[16] = 1        // one fewer than there is: the rest no longer lines up
+        if case .success = decode(resign(b)) { XCTFail("a miscounted IPv6 block decoded") }
+        b = good; b[16] = 0        // version 2 without IPv6 is version 1's job
+        XCTAssertEqual(decode(resign(Array(b[0..<17] + b[49...]))), .failure(.nonCanonical("version 2 without IPv6 addresses")))
+        b = good; b[20] ^= 1       // an IPv6 address altered
+        XCTAssertEqual(decode(b), .failure(.badMAC))
+        XCTAssertEqual(decode(Array(good.prefix(30))), .failure(.truncated))
     }
 }

@@ -43,7 +43,7 @@ final class PluginHostTests: XCTestCase {
         XCTAssertEqual(Set(rec("ppp-serial").kinds), ["link", "detector"])
         XCTAssertEqual(rec("ppp-serial").linkTypes, ["ppp-serial"])
         XCTAssertEqual(rec("ppp-serial").detectorTypes, ["ppp-echo"])
-        for id in ["carrier", "arp-monitor", "ping-file"] {
+        for id in ["carrier", "arp-monitor", "ns-monitor", "ping-file"] {
             XCTAssertEqual(rec(id).kinds, ["detector"])
             XCTAssertEqual(rec(id).detectorTypes, [id])
         }
@@ -52,8 +52,9 @@ final class PluginHostTests: XCTestCase {
         }
         XCTAssertEqual(rec("carrier").types.first?.defaultIntervalMillis, 0)
         XCTAssertEqual(rec("arp-monitor").types.first?.flags, ["needs-l2"])
+        XCTAssertEqual(rec("ns-monitor").types.first?.flags, ["needs-l2"])
         XCTAssertEqual(Set(host.linkTypeNames()), ["ethernet", "usbnet", "ppp-serial", "ieee1394"])
-        XCTAssertEqual(Set(host.detectorTypeNames()), ["carrier", "arp-monitor", "ping-file", "ppp-echo"])
+        XCTAssertEqual(Set(host.detectorTypeNames()), ["carrier", "arp-monitor", "ns-monitor", "ping-file", "ppp-echo"])
     }
 
     /// Package.swift's `builtinPlugins` is the one list: every plugin folder is on it (a folder
@@ -143,9 +144,16 @@ final class PluginHostTests: XCTestCase {
         XCTAssertNoThrow(try host.openLink(type: "ieee1394", device: DeviceInfo(name: "fw0", arphrd: 24), config: [:]).close())
         XCTAssertEqual(host.probe(DeviceInfo(name: "tun9", arphrd: 65534, properties: ["HANET_LINK_TYPE": "ieee1394"])), "ieee1394")
         // The probing detectors refuse to start without their targets, naming the key.
-        for (det, key) in [("arp-monitor", "targets"), ("ping-file", "file")] {
+        for (det, key) in [("arp-monitor", "targets"), ("ns-monitor", "targets"), ("ping-file", "file")] {
             XCTAssertThrowsError(try host.createDetector(type: det, slave: "lo", ifindex: 1, layer: .l2, intervalMillis: nil, config: [:]) { _, _ in }) {
                 XCTAssertTrue("\($0)".contains("\(det) on lo: `\(key)` is required"), "\($0)")
+            }
+        }
+        for (target, why) in [("198.51.100.1", "is not an IPv6 address"), ("ff02::1", "is not a unicast IPv6 address"),
+                              ("fe80::1%eth0", "has a zone")] {
+            XCTAssertThrowsError(try host.createDetector(type: "ns-monitor", slave: "lo", ifindex: 1, layer: .l2, intervalMillis: nil,
+                                                         config: ["targets": .array([.string(target)])]) { _, _ in }) {
+                XCTAssertTrue("\($0)".contains("ns-monitor on lo: targets: \"\(target)\" \(why)"), "\($0)")
             }
         }
         XCTAssertThrowsError(try host.describe(linkType: "token-ring", device: DeviceInfo(name: "tr0"), config: [:])) {

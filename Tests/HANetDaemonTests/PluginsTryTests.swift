@@ -149,6 +149,57 @@ final class PluginsTryTests: XCTestCase {
         print("carrier via plugins try: \(figures.joined(separator: ", "))")
     }
 
+    /// Runs a probing detector on hv0 against 2001:db8:1::1, which hv1 holds:
+    /// GOOD while hv1 answers, BAD once the address is gone (carrier stays up:
+    /// a silent fault), GOOD again when it is back. Returns the figures.
+    func checkIPv6TargetFlips(_ args: [String], good reason: String, badPrefix: String) throws -> String {
+        try makeVeth()
+        try ip(["-n", namespace, "addr", "add", "2001:db8:1::1/64", "dev", "hv1", "nodad"])
+        let p = try TryProcess(namespace: namespace, arguments: args + ["--slave", "hv0", "--set", "interval_ms=50", "--set", "missed_max=2"])
+        defer { p.stop() }
+        guard let good = p.next(after: 0, { $0.event == .verdict && $0.health == .good }) else {
+            XCTFail("no GOOD verdict: \(p.all) \(p.stderr)")
+            return ""
+        }
+        XCTAssertEqual(good.event.reason, reason)
+        XCTAssertLessThan(good.event.elapsedMillis, 500, "\(good.event)")
+        var t0 = Date()
+        try ip(["-n", namespace, "addr", "del", "2001:db8:1::1/64", "dev", "hv1"])
+        guard let bad = p.next(after: good.index + 1, { $0.event == .verdict && $0.health == .bad }) else {
+            XCTFail("no BAD verdict: \(p.all) \(p.stderr)")
+            return ""
+        }
+        let toBad = bad.at.timeIntervalSince(t0)
+        XCTAssertTrue(bad.event.reason?.hasPrefix(badPrefix) ?? false, "\(bad.event)")
+        XCTAssertLessThanOrEqual(toBad, 0.05 * 3 + 0.15, "BAD within missed_max + 1 intervals")
+        t0 = Date()
+        try ip(["-n", namespace, "addr", "add", "2001:db8:1::1/64", "dev", "hv1", "nodad"])
+        guard let back = p.next(after: bad.index + 1, { $0.event == .verdict && $0.health == .good }) else {
+            XCTFail("no GOOD verdict after the address came back: \(p.all) \(p.stderr)")
+            return ""
+        }
+        let toGood = back.at.timeIntervalSince(t0)
+        XCTAssertLessThanOrEqual(toGood, 0.05 * 2 + 0.15, "GOOD within two intervals")
+        return "first GOOD after \(Int(good.event.elapsedMillis)) ms, BAD \(Int(toBad * 1000)) ms after the address went, GOOD \(Int(toGood * 1000)) ms after it came back"
+    }
+
+    func testTryNSMonitorOnVethFlipsWithTheTargetsAddress() throws {
+        let figures = try checkIPv6TargetFlips(["ns-monitor", "--set", "targets=2001:db8:1::1"],
+                                               good: "neighbour advertisements from 2001:db8:1::1",
+                                               badPrefix: "no neighbour advertisement from 2001:db8:1::1 for 2 intervals of 50 ms")
+        print("ns-monitor via plugins try: \(figures)")
+    }
+
+    func testTryPingFileWithAnIPv6HostFlipsWithItsAddress() throws {
+        let dir = try trustedDirectory("pf6")
+        let hosts = dir + "/hosts"
+        try "# an IPv6 host beside an IPv4 one that never answers\n2001:db8:1::1\n198.51.100.77\n".write(toFile: hosts, atomically: true, encoding: .utf8)
+        let figures = try checkIPv6TargetFlips(["ping-file", "--set", "file=\(hosts)", "--set", "min_ok=1"],
+                                               good: "1 of 2 hosts answer ARP (the slave has no address of its own; IPv6: neighbour advertisements)",
+                                               badPrefix: "0 of 2 hosts answered")
+        print("ping-file (IPv6 host) via plugins try: \(figures)")
+    }
+
     func testTryTemplateOnVethFlipsWithTheFlagFile() throws {
         try makeVeth()
         let work = try trustedDirectory("try-template")

@@ -2,14 +2,18 @@ import Foundation
 import XCTest
 
 /// Network namespaces a test creates with `ip netns add`, named
-/// "hnt-<random>-<suffix>" so a failed run never collides with the next, and
-/// deleted in `cleanUp()` (call it from tearDown, so it runs after failures too).
+/// "<prefix>-<random>-<suffix>" ("hnt" unless given) so a failed run never
+/// collides with the next, and deleted in `cleanUp()` (call it from tearDown,
+/// so it runs after failures too).
 final class TestNamespaces {
+    let prefix: String
     let tag = String(format: "%06x", UInt32.random(in: 0..<0xffffff))
     private(set) var created: [String] = []
 
+    init(prefix: String = "hnt") { self.prefix = prefix }
+
     func make(_ suffix: String) throws -> String {
-        let name = "hnt-\(tag)-\(suffix)"
+        let name = "\(prefix)-\(tag)-\(suffix)"
         try Shell.run("/usr/sbin/ip", "netns", "add", name)
         created.append(name)
         return name
@@ -37,6 +41,11 @@ final class TestNamespaces {
     /// True if one ping (1 s timeout) from `ns` to `address` is answered.
     func pings(from ns: String, to address: String) -> Bool {
         (try? Shell.run("/usr/sbin/ip", ["netns", "exec", ns, "ping", "-c", "1", "-W", "1", "-q", address])) != nil
+    }
+
+    /// True if one IPv6 ping (1 s timeout) from `ns` to `address` is answered.
+    func pings6(from ns: String, to address: String) -> Bool {
+        (try? Shell.run("/usr/sbin/ip", ["netns", "exec", ns, "ping", "-6", "-c", "1", "-W", "1", "-q", address])) != nil
     }
 }
 

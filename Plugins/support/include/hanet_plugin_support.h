@@ -7,7 +7,7 @@
  * What every plugin needs (the descriptor, registration, reporting changes,
  * reading configuration) is public, in hanet/plugin-util.h; this file keeps
  * what only the built-in link types and probing detectors share (sysfs, udev
- * properties, ARP frames). Nothing here links libpcap, so the plugins that do
+ * properties, ARP and ND frames). Nothing here links libpcap, so the plugins that do
  * not capture do not need it.
  */
 #ifndef HANET_PLUGIN_SUPPORT_H
@@ -87,5 +87,16 @@ int hanet_ps_read_mac(int fd, const char *ifname, uint8_t mac[6]);
 /* Builds a 60-byte broadcast RFC 5227 ARP probe from MAC for TARGET_IP (network order):
  * sender IP 0.0.0.0, target MAC 0, so no neighbour learns anything from it. */
 void hanet_ps_arp_probe(uint8_t frame[60], const uint8_t mac[6], uint32_t target_ip);
+
+/* Builds a 78-byte IPv6 Neighbour Solicitation from MAC for TARGET (16 bytes, network order) with the
+ * unspecified source address, as DAD sends it (RFC 4861 §7.2.2, no Source Link-Layer Address option):
+ * to TARGET's solicited-node group, whose MAC is written to DEST_MAC. No neighbour learns anything from
+ * it; the owner of TARGET answers with a Neighbour Advertisement to ff02::1 (§7.2.4). Returns 78. */
+size_t hanet_ps_ns_probe(uint8_t frame[78], const uint8_t mac[6], const uint8_t target[16], uint8_t dest_mac[6]);
+
+/* Validates FRAME (Ethernet) as a Neighbour Advertisement as RFC 4861 §7.1.2 has a node do it (no
+ * extension header, hop limit 255, code 0, a correct checksum, well-formed options, no Solicited flag to
+ * a multicast destination) and writes its target to TARGET: 0, or -1 when it is not such an NA. */
+int hanet_ps_na_target(const uint8_t *frame, size_t length, uint8_t target[16]);
 
 #endif
