@@ -32,7 +32,7 @@ public final class ProcSysctl: SysctlStore {
     public func names(under path: String) throws -> [String] {
         try inNamespace {
             let full = try fullPath(path)
-            guard let dir = opendir(full) else { throw failure(path, full, "open", errno) }
+            guard let dir = opendir(full) else { throw failure(path, full, SystemCallError("opendir", Errno(rawValue: errno))) }
             defer { closedir(dir) }
             var out: [String] = []
             while let e = readdir(dir) {
