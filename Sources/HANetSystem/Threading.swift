@@ -3,7 +3,7 @@ import Glibc
 
 // Locks, conditions and threads over pthreads. Foundation's NSLock, NSCondition
 // and Thread are the same calls underneath, but they live in libFoundation.so,
-// which the daemon no longer maps (4.6 MB resident, plus ICU through it).
+// which the daemon does not map (it would cost 4.6 MB resident, plus ICU through it).
 
 /// A mutex over pthreads: `lock()`/`unlock()` or `withLock { }`.
 public final class Lock: @unchecked Sendable {
