@@ -23,11 +23,12 @@ bench-ab: deps
 	if [ -e "$(BENCH_AB_TREE)/.git" ]; then git -C "$(BENCH_AB_TREE)" checkout -q --force --detach "$$rev"; \
 	else git worktree prune; git worktree add -q --detach "$(BENCH_AB_TREE)" "$$rev"; fi; \
 	if [ -f Package.resolved ]; then cp Package.resolved "$(BENCH_AB_TREE)/"; fi; \
+	a=$$(git rev-parse --short=12 "$$rev"); case "$$a" in "$(BASE)"*) ;; *) a="$(BASE) $$a" ;; esac; \
 	start=$$(date +%s); \
-	echo "== A: release build of $(BASE) ($$(git rev-parse --short $$rev)) in $(BENCH_AB_TREE)"; \
+	echo "== A: release build of $$a in $(BENCH_AB_TREE)"; \
 	(cd "$(BENCH_AB_TREE)" && $(SWIFT) build -c release); \
 	echo "== B: release build of this tree"; \
 	$(SWIFT) build -c release; \
 	echo "release builds: $$(( $$(date +%s) - start )) s"; \
-	python3 tools/bench_ab.py --a "$(BENCH_AB_TREE)/.build/release/hanet" --a-name "$(BASE) ($$(git rev-parse --short $$rev))" \
-	  --b .build/release/hanet --b-name "this tree ($$(sh scripts/build-info.sh commit))" $(BENCH_AB_ARGS)
+	python3 tools/bench_ab.py --a "$(BENCH_AB_TREE)/.build/release/hanet" --a-name "$$a" \
+	  --b .build/release/hanet --b-name "this tree $$(sh scripts/build-info.sh commit)" $(BENCH_AB_ARGS)

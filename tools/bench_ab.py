@@ -30,7 +30,7 @@ the ratio of B's median to A's, and the spread of that ratio across rounds
 straddles 1 is within the run's noise. Writes results.json and report.md to
 --out and prints the report. Needs root.
 """
-import argparse, hashlib, os, statistics, subprocess, sys, time
+import argparse, hashlib, os, shlex, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import ROOT, S1, Bench, machine, sh, stats, wait_until, write_results  # noqa: E402
@@ -120,7 +120,7 @@ def report(res):
     a, m = res["args"], res["machine"]
     L = ["# HANet A/B benchmark", "",
          f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_mb']} MB, Linux {m['kernel']}; {res['date']}. "
-         f"Run time {res['total_s']:.0f} s, {a['rounds']} rounds of A then B, {res['round_s']} s per round.", "",
+         f"Run time {res['total_s']:.0f} s, {len(res['rounds'])} rounds of A then B, {res['round_s']} s per round.", "",
          "| build | binary | version | sha256 |", "|---|---|---|---|"]
     for x in BUILDS:
         b = res["builds"][x]
@@ -128,13 +128,15 @@ def report(res):
     L += ["", f"Each phase starts both daemons cold (`--teardown`, fresh state dir). Per phase: resident memory once s1 "
           f"hears s2, CPU over {a['idle']:g} s idle, {a['faults']} carrier faults of s1's active NIC, {a['faults']} "
           "PTA takeovers, resident memory again. Medians (min–max) over all of a build's samples: "
-          f"{a['rounds'] * a['faults']} faults of each kind, {a['rounds']} idle windows and memory readings per "
+          f"{len(res['rounds']) * a['faults']} faults of each kind, {len(res['rounds'])} idle windows and memory readings per "
           "daemon. B/A is B's median over A's; per round, each round's B median over its A median: a range that "
           "straddles 1 is within the run's noise. CPU time is counted in clock ticks "
           f"({res['clock_tick_ms']:g} ms).", ""]
+    if "stopped" in res:
+        L += [f"**Stopped after {len(res['rounds'])} of {a['rounds']} rounds**: {res['stopped']}", ""]
     L += table(res)
     L += ["", f"Regenerate: `make bench-ab BASE=<rev>`, or `python3 tools/bench_ab.py "
-          f"{' '.join(x.replace(ROOT + '/', '') for x in res['argv'])}`."]
+          f"{shlex.join(x.replace(ROOT + '/', '') for x in res['argv'])}`."]
     return "\n".join(L) + "\n"
 
 
@@ -196,37 +198,52 @@ class ABBench(Bench):
         """One build's phase: cold start, memory, idle CPU, the faults, memory; the daemons stopped at the end."""
         tag = f"{build}{rnd}"
         wait_until(15, "the previous daemons' master interfaces to be gone", self.master_gone)
-        self.start_daemons(hanet, ("--teardown", "--state-dir", os.path.join(self.work, f"state-{tag}")), f"daemon-{tag}")
         try:
-            pids = {n: p.pid for n, p in self.daemons.items()}
-            for n, pid in pids.items():  # `ip netns exec` execs the command: the child is the daemon itself
-                comm = open(f"/proc/{pid}/comm").read().strip()
-                if comm != "hanet":
-                    raise RuntimeError(f"process {pid} on {n} is {comm!r}, not the hanet daemon")
-            wait_until(15, "s1 to hear s2", lambda: [s["ready"] for s in self.status()["siblings"]] == [True])
-            if self.probe_server is None:  # binds the service address, which the first daemon creates
-                self.probe_server = self.spawn("s1", ["python3", "tools/probe.py", "server", "--bind", S1], "probe-s1")
-            # The client's cached address of s1 belongs to the previous daemon's master: resolve afresh.
-            sh(f"ip -n {self.ns('client')} neigh flush to {S1}")
-            wait_until(15, "s1 to answer the client", self.reachable)
-            out = {"rss_start_kb": {n: rss_kb(pid) for n, pid in pids.items()}}
-            before = {n: (cpu_s(pid), run_ns(pid)) for n, pid in pids.items()}
-            t0 = time.monotonic()
-            time.sleep(self.a.idle)  # the idle window is the measurement itself, not a wait for a condition
-            seconds = time.monotonic() - t0
-            out["idle"] = {n: idle_cpu(pid, *before[n], seconds) for n, pid in pids.items()}
-            print(f"  {tag}: rss after start " + ", ".join(f"{n} {v / 1024:.1f} MB" for n, v in out["rss_start_kb"].items())
-                  + "; idle CPU " + ", ".join(f"{n} {v['cpu_s'] * 1000:.0f} ms ({v['run_ns'] / 1e6:.2f} ms run, "
-                                                f"{v['threads']} threads)" for n, v in out["idle"].items())
-                  + f" over {seconds:.1f} s", flush=True)
-            out["failover"] = self.failovers()
-            out["takeover"] = self.takeovers()
-            out["rss_faults_kb"] = {n: rss_kb(pid) for n, pid in pids.items()}
-            print(f"  {tag}: rss after the faults " + ", ".join(f"{n} {v / 1024:.1f} MB" for n, v in out["rss_faults_kb"].items()),
-                  flush=True)
-            return out
-        finally:
-            self.stop_daemons()
+            self.start_daemons(hanet, ("--teardown", "--state-dir", os.path.join(self.work, f"state-{tag}")), f"daemon-{tag}")
+            out = self.measure(tag)
+        except Exception:
+            # The work folder goes with the network: what the daemons said is shown now.
+            for node in ("s2", "s1"):
+                path = os.path.join(self.work, f"daemon-{tag}-{node}.log")
+                if os.path.exists(path):
+                    tail = open(path, errors="replace").read().splitlines()[-15:]
+                    print(f"  {tag}: the daemon on {node} logged last:\n" + "\n".join("    " + l for l in tail), file=sys.stderr)
+            for p in self.daemons.values():
+                p.kill()
+            self.daemons = {}
+            raise
+        self.stop_daemons()
+        return out
+
+    def measure(self, tag):
+        """Memory once s1 hears s2, CPU over the idle window, the faults, memory again."""
+        pids = {n: p.pid for n, p in self.daemons.items()}
+        for n, pid in pids.items():  # `ip netns exec` execs the command: the child is the daemon itself
+            comm = open(f"/proc/{pid}/comm").read().strip()
+            if comm != "hanet":
+                raise RuntimeError(f"process {pid} on {n} is {comm!r}, not the hanet daemon")
+        wait_until(15, "s1 to hear s2", lambda: [s["ready"] for s in self.status()["siblings"]] == [True])
+        if self.probe_server is None:  # binds the service address, which the first daemon creates
+            self.probe_server = self.spawn("s1", ["python3", "tools/probe.py", "server", "--bind", S1], "probe-s1")
+        # The client's cached address of s1 belongs to the previous daemon's master: resolve afresh.
+        sh(f"ip -n {self.ns('client')} neigh flush to {S1}")
+        wait_until(15, "s1 to answer the client", self.reachable)
+        out = {"rss_start_kb": {n: rss_kb(pid) for n, pid in pids.items()}}
+        before = {n: (cpu_s(pid), run_ns(pid)) for n, pid in pids.items()}
+        t0 = time.monotonic()
+        time.sleep(self.a.idle)  # the idle window is the measurement itself, not a wait for a condition
+        seconds = time.monotonic() - t0
+        out["idle"] = {n: idle_cpu(pid, *before[n], seconds) for n, pid in pids.items()}
+        print(f"  {tag}: rss after start " + ", ".join(f"{n} {v / 1024:.1f} MB" for n, v in out["rss_start_kb"].items())
+              + "; idle CPU " + ", ".join(f"{n} {v['cpu_s'] * 1000:.0f} ms ({v['run_ns'] / 1e6:.2f} ms run, "
+                                            f"{v['threads']} threads)" for n, v in out["idle"].items())
+              + f" over {seconds:.1f} s", flush=True)
+        out["failover"] = self.failovers()
+        out["takeover"] = self.takeovers()
+        out["rss_faults_kb"] = {n: rss_kb(pid) for n, pid in pids.items()}
+        print(f"  {tag}: rss after the faults " + ", ".join(f"{n} {v / 1024:.1f} MB" for n, v in out["rss_faults_kb"].items()),
+              flush=True)
+        return out
 
 
 def main():
@@ -262,14 +279,22 @@ def main():
             for x in BUILDS:
                 rnd[x] = b.phase(f"round {i + 1}/{a.rounds}: {x}", b.phase_run, x, binaries[x], i + 1)
             res["rounds"].append(rnd)
+    except Exception as e:
+        # The rounds done so far are still a comparison: reported, with what stopped the run.
+        if not res["rounds"]:
+            raise
+        res["stopped"] = f"{type(e).__name__}: {e}"
+        print(f"stopped in round {len(res['rounds']) + 1}: {res['stopped']}", file=sys.stderr)
     finally:
         b.down()
     res["total_s"] = round(time.monotonic() - t0, 1)
     res["phases"] = b.phases
     res["round_s"] = round(statistics.median(b.phases[f"round {i + 1}/{a.rounds}: A"] + b.phases[f"round {i + 1}/{a.rounds}: B"]
-                                             for i in range(a.rounds)), 1)
+                                             for i in range(len(res["rounds"]))), 1)
     res["figures"] = figures(res)
     write_results(a.out, res, report(res))
+    if "stopped" in res:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,16 @@ class ABFigures(unittest.TestCase):
         for _, title, _, _ in bench_ab.FIGURES:
             self.assertIn("| " + title.replace("IDLE", "20") + " | ", md)
         self.assertNotIn("IDLE", md)
+        self.assertNotIn("Stopped", md)
+
+    def test_a_run_stopped_early_says_so_and_counts_the_rounds_done(self):
+        res = results([{"A": phase([1.0, 2.0]), "B": phase([1.5, 2.5])}])
+        res["args"]["rounds"] = 5
+        res["stopped"] = "RuntimeError: timed out after 5 s waiting for the failover"
+        md = bench_ab.report(res)
+        self.assertIn("**Stopped after 1 of 5 rounds**: RuntimeError: timed out", md)
+        self.assertIn("1 rounds of A then B", md)
+        self.assertIn("3 faults of each kind, 1 idle windows", md)
 
 
 class ProcReadings(unittest.TestCase):
