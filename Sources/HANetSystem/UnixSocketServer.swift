@@ -387,23 +387,42 @@ public enum UnixSocketClient {
 }
 
 extension UnixSocketClient {
+    public enum OpenError: Error, Equatable { case socket(Int32), connect(Int32) }
+
+    /// A connected stream socket to `addr`, or the errno of the step that
+    /// failed. `timeoutMillis` bounds each send and receive (SO_SNDTIMEO,
+    /// SO_RCVTIMEO); nil leaves them unbounded.
+    public static func openStream(_ addr: inout sockaddr_un, timeoutMillis: Int?) -> Result<Int32, OpenError> {
+        let fd = socket(AF_UNIX, UnixSocketServer.streamType, 0)
+        guard fd >= 0 else { return .failure(.socket(errno)) }
+        if let ms = timeoutMillis {
+            var tv = timeval(tv_sec: ms / 1000, tv_usec: (ms % 1000) * 1000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            let e = errno
+            close(fd)
+            return .failure(.connect(e))
+        }
+        return .success(fd)
+    }
+
     /// Connects to the daemon at `path` and sends `line` and a newline; the
     /// caller reads the answer and closes the descriptor. `timeoutMillis`
     /// bounds each send and receive; nil waits as long as the daemon talks.
     static func connect(path: String, sending line: String, timeoutMillis: Int?) throws -> Int32 {
-        let fd = socket(AF_UNIX, UnixSocketServer.streamType, 0)
-        guard fd >= 0 else { throw HANetError(.io, "socket: \(String(cString: strerror(errno)))") }
+        var addr = try UnixSocketServer.address(path)
+        let fd: Int32
+        switch openStream(&addr, timeoutMillis: timeoutMillis) {
+        case .success(let d): fd = d
+        case .failure(.socket(let e)): throw HANetError(.io, "socket: \(String(cString: strerror(e)))")
+        case .failure(.connect(let e)): throw HANetError(.notFound, "no daemon at \(path): \(String(cString: strerror(e)))")
+        }
         do {
-            if let ms = timeoutMillis {
-                var tv = timeval(tv_sec: ms / 1000, tv_usec: (ms % 1000) * 1000)
-                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            }
-            var addr = try UnixSocketServer.address(path)
-            let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            guard rc == 0 else { throw HANetError(.notFound, "no daemon at \(path): \(String(cString: strerror(errno)))") }
             guard sendAll(fd, Array((line + "\n").utf8)) else {
                 throw HANetError(.io, "write to \(path): \(String(cString: strerror(errno)))")
             }

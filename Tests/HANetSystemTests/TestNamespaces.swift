@@ -6,10 +6,14 @@ import XCTest
 /// deleted in `cleanUp()` (call it from tearDown, so it runs after failures too).
 final class TestNamespaces {
     let tag = String(format: "%06x", UInt32.random(in: 0..<0xffffff))
+    /// "hnt"; "rt" for the routing tests.
+    let prefix: String
     private(set) var created: [String] = []
 
+    init(prefix: String = "hnt") { self.prefix = prefix }
+
     func make(_ suffix: String) throws -> String {
-        let name = "hnt-\(tag)-\(suffix)"
+        let name = "\(prefix)-\(tag)-\(suffix)"
         try Shell.run("/usr/sbin/ip", "netns", "add", name)
         created.append(name)
         return name
