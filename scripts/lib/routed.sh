@@ -11,7 +11,7 @@
 # router is AS 65000. Each server's BIRD reads ITS bird.conf (the operator's
 # part, written here) and includes hanet.conf (HANet's fragment) from its
 # directory. routed_fragment writes the fragment the way HANet renders it:
-# hanet_own announces the server's address, hanet_carry announces the
+# hanet_own announces the server's address, hanet_carry_sM announces the
 # sibling's as less preferred (AS path prepended 3 times), valid only while
 # BFD over the private link is up.
 #
@@ -120,17 +120,18 @@ routed_server() {
     mkdir -p "$dir/s$n"
     cat > "$dir/s$n/bird.conf" <<EOF
 # The operator's part: router id, device and kernel protocols, BFD, the BGP
-# neighbour. HANet's fragment (hanet.conf) defines hanet_own, hanet_carry
-# and the function hanet_export() used in the BGP export filter.
+# neighbour. HANet's fragment (hanet.conf) defines hanet_own,
+# hanet_carry_sM and the functions hanet_export() and hanet_kernel(), used
+# in the export filters after the include.
 log "$dir/s$n/bird.log" all;
 router id $(routed_addr "$n");
 protocol device { scan time 10; }
 protocol direct { ipv4; interface "pv"; }
-protocol kernel {
-    ipv4 { import none; export where source = RTS_BGP || proto = "hanet_carry"; };
-}
 $(routed_bfd_block)
 include "$dir/s$n/hanet.conf";
+protocol kernel {
+    ipv4 { import none; export where source = RTS_BGP || hanet_kernel(); };
+}
 protocol bgp uplink {
     local $(routed_addr "$n") as 6500$n;
     neighbor $(routed_gw "$n") as 65000;
@@ -140,27 +141,37 @@ $(routed_bgp_timers "$bfd")
 EOF
 }
 
-# HANet's fragment for sN, as HANetCore's BIRDFragment renders it ($3: on =
-# own address announced, off = withdrawn).
+# HANet's fragment for sN, the text HANetCore's BIRDFragment renders for it
+# (RoutedTakeoverTests checks they agree) ($3: on = own address announced,
+# off = withdrawn).
 routed_fragment() {
     local d=$1 n=$2 own=$3 sib
     sib=$(routed_sibling "$n")
     {
+        echo "# HANet's BIRD fragment: written by hanet and replaced whole on every"
+        echo "# change; edits here are lost. bird.conf includes it and calls"
+        echo "# hanet_export() in its BGP export filters and hanet_kernel() in its"
+        echo "# kernel protocol's export filter (docs/routing.md)."
         echo "protocol static hanet_own {"
         echo "    ipv4;"
-        [ "$own" = on ] && echo "    route $(routed_service "$n")/32 via \"lo\";"
+        echo "    disabled $([ "$own" = on ] && echo no || echo yes);"
+        echo "    route $(routed_service "$n")/32 via \"lo\";"
         echo "}"
-        echo "protocol static hanet_carry {"
+        echo "protocol static hanet_carry_s$sib {"
         echo "    ipv4;"
+        echo "    disabled no;"
         echo "    route $(routed_service "$sib")/32 via $(routed_pv_addr "$sib") bfd;"
         echo "}"
         echo "function hanet_export() {"
         echo "    if proto = \"hanet_own\" then return true;"
-        echo "    if proto = \"hanet_carry\" then {"
-        echo "        bgp_path.prepend(6500$n); bgp_path.prepend(6500$n); bgp_path.prepend(6500$n);"
+        echo "    if proto = \"hanet_carry_s$sib\" then {"
+        for _ in 1 2 3; do echo "        bgp_path.prepend(6500$n);"; done
         echo "        return true;"
         echo "    }"
         echo "    return false;"
+        echo "}"
+        echo "function hanet_kernel() {"
+        echo "    return proto = \"hanet_carry_s$sib\";"
         echo "}"
     } > "$d/hanet.conf.new"
     mv "$d/hanet.conf.new" "$d/hanet.conf"
