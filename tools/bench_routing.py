@@ -305,21 +305,48 @@ class RoutingBench:
     def faults(self, kind):
         hold = not self.bfd
         span = 6.0 if hold else 1.5
-        rows = {"fault_to_s2_ms": [], "outage_ms": [], "heal_to_s1_ms": [], "heal_outage_ms": []}
+        rows = {"fault_to_s2_ms": [], "outage_ms": [], "lost": [], "heal_to_s1_ms": [], "heal_outage_ms": [], "heal_lost": []}
+        unfinished = []
         for _ in range(self.a.tries):
+            self.settled()
             probe = self.udp_async(span)
-            m = self.watch.mark()
-            t = self.fault(kind, False)
-            rows["fault_to_s2_ms"].append(round((self.watch.wait(m, S2_PUBLIC, 10) - t) * 1000, 3))
-            rows["outage_ms"].append(json.loads(probe.communicate()[0])["longest_gap_ms"])
-            probe = self.udp_async(span)
-            m = self.watch.mark()
-            t = self.fault(kind, True)
-            rows["heal_to_s1_ms"].append(round((self.watch.wait(m, S1_PUBLIC, 15) - t) * 1000, 3))
-            rows["heal_outage_ms"].append(json.loads(probe.communicate()[0])["longest_gap_ms"])
-            # Both sides' sessions settled before the next fault.
-            wait_until(15, "s1's session up again", lambda: "Established" in self.bird("s1", "show protocols uplink"))
-        return {k: stats(v) for k, v in rows.items()}
+            try:
+                m = self.watch.mark()
+                t = self.fault(kind, False)
+                rows["fault_to_s2_ms"].append(round((self.watch.wait(m, S2_PUBLIC, 10) - t) * 1000, 3))
+                self.probed(probe, rows, "outage_ms", "lost")
+                probe = self.udp_async(span)
+                m = self.watch.mark()
+                t = self.fault(kind, True)
+                rows["heal_to_s1_ms"].append(round((self.watch.wait(m, S1_PUBLIC, 30) - t) * 1000, 3))
+                self.probed(probe, rows, "heal_outage_ms", "heal_lost")
+            except RuntimeError as e:
+                # A session flap of its own (a stalled process misses BFD's
+                # 30 ms) can hide the move: counted, and the next try starts clean.
+                unfinished.append(str(e)[:300])
+                probe.kill()
+                probe.wait()
+                self.fault(kind, True)
+        res = {k: stats(v) for k, v in rows.items()}
+        res["unfinished"] = unfinished
+        return res
+
+    @staticmethod
+    def probed(probe, rows, gap, lost):
+        """The longest gap between answers, and the datagrams never answered
+        (at 1 kHz, ms of outage even when the probe ends before the path is back)."""
+        r = json.loads(probe.communicate()[0])
+        rows[gap].append(r["longest_gap_ms"])
+        rows[lost].append(r["lost"])
+
+    def settled(self):
+        """Both ends' BGP sessions established and, with BFD, the router's BFD
+        session to s1 up: a fault before that would be found by the hold timer."""
+        wait_until(60, "s1's session", lambda: "Established" in self.bird("s1", "show protocols uplink"))
+        wait_until(60, "the router's session to s1", lambda: "Established" in self.bird("r", "show protocols s1"))
+        if self.bfd:
+            wait_until(60, "BFD to s1", lambda: any(l.split()[:1] == [S1_PUBLIC] and "Up" in l.split()
+                                                      for l in self.bird("r", "show bfd sessions").splitlines()))
 
 
 def main():
