@@ -14,8 +14,8 @@ final class RoutedTakeoverTests: XCTestCase {
         .deletingLastPathComponent().path
     let prefix = "rt" + String(format: "%05x", UInt32.random(in: 0..<0xfffff))
     let dir = NSTemporaryDirectory() + "rt-routed-" + UUID().uuidString.prefix(8)
-    let s1 = IPv4Address("198.51.100.11")!, s2 = IPv4Address("198.51.100.12")!
-    let s1Public = "192.0.2.10", s2Public = "192.0.2.74"
+    let s1 = RoutedTakeoverTests.service(1)
+    let s1Public = RoutedTakeoverTests.publicAddress(1), s2Public = RoutedTakeoverTests.publicAddress(2)
     /// How long a route may take to move. BFD here is 30 ms x 5, not the
     /// bench's 10 ms x 3: the test asserts where routes go, and 2 cores
     /// shared with parallel builds stall a process for more than 30 ms at
@@ -38,21 +38,31 @@ final class RoutedTakeoverTests: XCTestCase {
 
     func ns(_ role: String) -> String { "\(prefix)-\(role)" }
 
-    /// The router's next hop for s1's address, "none" without a route.
-    func nextHop() throws -> String {
-        let out = try Shell.run("/usr/sbin/ip", "-n", ns("r"), "-4", "route", "show", "198.51.100.11/32")
+    /// Server n of routed.sh: its service and public addresses, its sibling
+    /// and its end of their private link.
+    static func service(_ n: Int) -> IPv4Address { IPv4Address("198.51.100.1\(n)")! }
+    static func publicAddress(_ n: Int) -> String { n % 2 == 1 ? "192.0.2.\(9 + (n + 1) / 2)" : "192.0.2.\(73 + n / 2)" }
+    static func sibling(_ n: Int) -> Int { n % 2 == 1 ? n + 1 : n - 1 }
+    static func privateAddress(_ n: Int) -> IPv4Address {
+        let low = min(n, sibling(n))
+        return IPv4Address("169.254.\(low)\(low + 1).\(n % 2 == 1 ? 1 : 2)")!
+    }
+
+    /// The router's next hop for sN's address, "none" without a route.
+    func nextHop(_ n: Int = 1) throws -> String {
+        let out = try Shell.run("/usr/sbin/ip", "-n", ns("r"), "-4", "route", "show", "\(Self.service(n))/32")
         guard let r = out.range(of: " via ") else { return "none" }
         return String(out[r.upperBound...].prefix { $0 != " " })
     }
 
-    func routerSees(_ fragment: String) throws -> Bool {
-        try BIRDControl(path: dir + "/r/bird.ctl").command("show route 198.51.100.11/32 all").lines.contains { $0.text.contains(fragment) }
+    func routerSees(_ fragment: String, _ n: Int = 1) throws -> Bool {
+        try BIRDControl(path: dir + "/r/bird.ctl").command("show route \(Self.service(n))/32 all").lines.contains { $0.text.contains(fragment) }
     }
 
     func engine(_ n: Int) throws -> BIRDRouting {
-        let own = n == 1 ? s1 : s2, other = n == 1 ? s2 : s1
-        let via = IPv4Address(n == 1 ? "169.254.12.2" : "169.254.12.1")!
-        let f = BIRDFragment(own: [own], carried: [.init(sibling: "s\(3 - n)", nextHop: via, addresses: [other])],
+        let m = Self.sibling(n)
+        let f = BIRDFragment(own: [Self.service(n)],
+                             carried: [.init(sibling: "s\(m)", nextHop: Self.privateAddress(m), addresses: [Self.service(m)])],
                              lessPreferred: .prepend(count: 3), localAS: UInt32(65000 + n))
         // routed.sh's fragment is the text HANet renders: what the bench measured is what HANet runs.
         XCTAssertEqual(try String(contentsOfFile: "\(dir)/s\(n)/hanet.conf", encoding: .utf8), f.render())
@@ -69,19 +79,19 @@ final class RoutedTakeoverTests: XCTestCase {
         let e1 = try engine(1), e2 = try engine(2)
         try waitUntilTrue(20, "the router's route to s1 via s1") { try self.nextHop() == self.s1Public }
         try waitUntilTrue(20, "s2's less preferred path at the router") { try self.routerSees("65002 65002 65002 65002") }
-        XCTAssertTrue(pingsS1())
+        XCTAssertTrue(waitFor(5) { pingsS1() })
 
         // Carrier loss on s1's public NIC: BFD drops s1's session, the router uses s2's path.
         XCTAssertEqual(routed("ip -n \(ns("lan")) link set s1e0 down"), .exited(0))
         try waitUntilTrue(Self.move, "the router's route to s1 via s2") { try self.nextHop() == self.s2Public }
-        XCTAssertTrue(pingsS1(), "the client reaches s1 through s2 and the private link")
+        XCTAssertTrue(waitFor(5) { pingsS1() }, "the client reaches s1 through s2 and the private link")
         XCTAssertEqual(routed("ip -n \(ns("lan")) link set s1e0 up"), .exited(0))
         try waitUntilTrue(20, "the route back at s1 after the heal") { try self.nextHop() == self.s1Public }
 
         // A silent fault (the bridge port stops forwarding, carrier up): only BFD notices.
         XCTAssertEqual(routed("bridge -n \(ns("lan")) link set dev s1e0 state 0"), .exited(0))
         try waitUntilTrue(Self.move, "the router's route to s1 via s2 after the silent fault") { try self.nextHop() == self.s2Public }
-        XCTAssertTrue(pingsS1())
+        XCTAssertTrue(waitFor(5) { pingsS1() })
         XCTAssertEqual(routed("bridge -n \(ns("lan")) link set dev s1e0 state 3"), .exited(0))
         try waitUntilTrue(20, "the route back at s1") { try self.nextHop() == self.s1Public }
 
@@ -95,7 +105,7 @@ final class RoutedTakeoverTests: XCTestCase {
         try e1.withdraw()
         try e2.release(sibling: "s1")
         try waitUntilTrue(Self.move, "no route to s1 once neither announces it") { try self.nextHop() == "none" }
-        try e2.carry(sibling: "s1", via: IPv4Address("169.254.12.1")!, addresses: [s1])
+        try e2.carry(sibling: "s1", via: Self.privateAddress(1), addresses: [s1])
         try waitUntilTrue(Self.move, "the route via s2 once s2 carries s1 again") { try self.nextHop() == self.s2Public }
         try e1.announce([s1])
         try waitUntilTrue(Self.move, "the route via s1") { try self.nextHop() == self.s1Public }
@@ -108,6 +118,31 @@ final class RoutedTakeoverTests: XCTestCase {
         let status = try e2.status()
         XCTAssertTrue(status.protocols.contains { $0.name == "uplink" && $0.bgpState == "Established" }, "\(status.protocols)")
         XCTAssertEqual(status.carried.map(\.enabled), [true])
+    }
+
+    /// Four servers on two LANs, each with its sibling on the other LAN:
+    /// both LAN A servers lose their public links at once, and each one's
+    /// route moves to its own sibling on LAN B; back after the heal.
+    func testFourServersOnTwoLANsEachCarriedByItsSiblingOnTheOtherLAN() throws {
+        XCTAssertEqual(routed("ROUTED_BFD_MS=30 ROUTED_BFD_MULT=5 routed_up \(prefix) \(dir) 4 bfd"), .exited(0))
+        let engines = try (1...4).map { try engine($0) }
+        for n in 1...4 {
+            try waitUntilTrue(20, "the router's route to s\(n) via s\(n)") { try self.nextHop(n) == Self.publicAddress(n) }
+            try waitUntilTrue(20, "s\(Self.sibling(n))'s less preferred path to s\(n)") {
+                let asn = 65000 + Self.sibling(n)
+                return try self.routerSees("\(asn) \(asn) \(asn) \(asn)", n)
+            }
+        }
+        for n in [1, 3] { XCTAssertEqual(routed("ip -n \(ns("lan")) link set s\(n)e0 down"), .exited(0)) }
+        for n in [1, 3] {
+            try waitUntilTrue(Self.move, "s\(n)'s route via s\(n + 1)") { try self.nextHop(n) == Self.publicAddress(n + 1) }
+        }
+        for n in [2, 4] { XCTAssertEqual(try nextHop(n), Self.publicAddress(n), "the carriers keep their own routes") }
+        for n in [1, 3] { XCTAssertEqual(routed("ip -n \(ns("lan")) link set s\(n)e0 up"), .exited(0)) }
+        for n in [1, 3] {
+            try waitUntilTrue(20, "s\(n)'s route back at s\(n)") { try self.nextHop(n) == Self.publicAddress(n) }
+        }
+        XCTAssertEqual(try engines[1].status().carried.map(\.sibling), ["s1"])
     }
 
     func waitUntilTrue(_ seconds: Double, _ what: String, _ condition: @escaping () throws -> Bool) throws {
