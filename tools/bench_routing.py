@@ -322,8 +322,11 @@ class RoutingBench:
                 self.probed(probe, rows, "heal_outage_ms", "heal_lost")
             except RuntimeError as e:
                 # A session flap of its own (a stalled process misses BFD's
-                # 30 ms) can hide the move: counted, and the next try starts clean.
-                unfinished.append(str(e)[:300])
+                # 30 ms) can hide the move: counted with what the router had
+                # then, and the next try starts clean.
+                unfinished.append({"error": str(e)[:300], "next_hop": self.next_hop(),
+                                   "router_bfd": self.bird("r", "show bfd sessions").splitlines()[2:],
+                                   "router_s1": self.bird("r", "show protocols s1").splitlines()[-1]})
                 probe.kill()
                 probe.wait()
                 self.fault(kind, True)
