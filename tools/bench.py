@@ -95,29 +95,38 @@ def ratios(a, b):
     return stats([x / y for x, y in zip(a, b) if y])
 
 
+def in_ns(nsname, fn):
+    """Runs fn() with this thread in network namespace nsname; sockets it
+    makes stay in that namespace."""
+    clone_newnet = 0x40000000
+    libc = ctypes.CDLL(None, use_errno=True)
+    own = os.open("/proc/self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{nsname}", os.O_RDONLY)
+    try:
+        if libc.setns(target, clone_newnet) != 0:
+            raise OSError(ctypes.get_errno(), f"setns into {nsname}")
+        try:
+            return fn()
+        finally:
+            if libc.setns(own, clone_newnet) != 0:
+                raise OSError(ctypes.get_errno(), "setns back")
+    finally:
+        os.close(own)
+        os.close(target)
+
+
 class LinkSwitch:
     """Takes LAN bridge ports down and up with one RTM_NEWLINK each, from this
     process: the fault's instant is then known to a few microseconds, where
     spawning `ip` would blur it by milliseconds."""
-    CLONE_NEWNET, RTM_NEWLINK, IFF_UP = 0x40000000, 16, 1
+    RTM_NEWLINK, IFF_UP = 16, 1
 
     def __init__(self, nsname, names):
-        libc = ctypes.CDLL(None, use_errno=True)
-        own = os.open("/proc/self/ns/net", os.O_RDONLY)
-        target = os.open(f"/run/netns/{nsname}", os.O_RDONLY)
-        try:
-            if libc.setns(target, self.CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), f"setns into {nsname}")
-            try:
-                self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
-                self.sock.bind((0, 0))
-                self.index = {n: socket.if_nametoindex(n) for n in names}
-            finally:
-                if libc.setns(own, self.CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), "setns back")
-        finally:
-            os.close(own)
-            os.close(target)
+        def make():
+            self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+            self.sock.bind((0, 0))
+            self.index = {n: socket.if_nametoindex(n) for n in names}
+        in_ns(nsname, make)
         self.seq = 0
 
     def set(self, name, up):

@@ -129,6 +129,8 @@ public struct HANetConfig: Equatable, Sendable {
     public var metrics = Metrics()
     /// `[hotplug]`: links attached while the daemon runs; off by default.
     public var hotplug = Hotplug()
+    /// `[routing]`: the routed mode through BIRD; nil when absent.
+    public var routing: Routing?
 
     /// Notify hooks (keepalived's notify scripts): run on a background queue
     /// with the event in `HANET_*` environment variables, killed after `timeoutMillis`.

@@ -21,7 +21,7 @@ struct HANetConfigReader {
     static let linkPluginKeys = ["device", "baud", "slow_link_policy", "udev_properties",
                                  "restart_ms", "echo_interval_ms", "echo_failures"]
     static let siblingKeys = ["name", "address", "key_file", "addresses", "preference"]
-    static let topLevelTables = ["node", "master", "pta", "link", "sibling", "detector", "hooks", "metrics", "hotplug"]
+    static let topLevelTables = ["node", "master", "pta", "link", "sibling", "detector", "hooks", "metrics", "hotplug", "routing"]
     /// The PTA wire format carries at most this many addresses.
 
     mutating func problem(_ line: Int, _ key: String, _ message: String) {
@@ -40,6 +40,7 @@ struct HANetConfigReader {
         var hooksTable: TOMLTable?
         var metricsTable: TOMLTable?
         var hotplugTable: TOMLTable?
+        var routingTable: TOMLTable?
         var linkShapeReported = false
 
         for entry in root.entries {
@@ -52,12 +53,13 @@ struct HANetConfigReader {
             case ("hooks", .table(let t)): hooksTable = t
             case ("metrics", .table(let t)): metricsTable = t
             case ("hotplug", .table(let t)): hotplugTable = t
+            case ("routing", .table(let t)): routingTable = t
             case ("link", .tableArray(let list)): linkTables = list
             case ("sibling", .tableArray(let list)): siblingTables = list
             case ("link", _), ("sibling", _):
                 problem(entry.keyLine, k, "expected [[\(k)]] (an array of tables, one per \(k)), got \(entry.value.typeName)")
                 if k == "link" { linkShapeReported = true }
-            case ("node", _), ("master", _), ("pta", _), ("detector", _), ("hooks", _), ("metrics", _), ("hotplug", _):
+            case ("node", _), ("master", _), ("pta", _), ("detector", _), ("hooks", _), ("metrics", _), ("hotplug", _), ("routing", _):
                 problem(entry.keyLine, k, "expected a single [\(k)] table, got \(entry.value.typeName)")
             default:
                 switch entry.value.kind {
@@ -88,13 +90,14 @@ struct HANetConfigReader {
         let hooks = readHooks(hooksTable)
         let metrics = readMetrics(metricsTable)
         let hotplug = readHotplug(hotplugTable, siblings: siblings)
+        let routing = readRouting(routingTable, siblings: siblings)
         checkSiblingsReachable(siblings, siblingTables: siblingTables, linkTables: linkTables ?? [], hotplug: hotplug)
 
         crossCheck(linkTables: linkTables ?? [], siblings: siblings, siblingTables: siblingTables, master: master)
 
         guard let n = node, let m = master else { return nil }
         return HANetConfig(file: file, node: n, master: m, links: links, siblings: siblings, pta: pta, detectors: detectors,
-                           hooks: hooks, metrics: metrics, hotplug: hotplug)
+                           hooks: hooks, metrics: metrics, hotplug: hotplug, routing: routing)
     }
 
     // MARK: sections
@@ -109,13 +112,7 @@ struct HANetConfigReader {
         if let (n, line) = name, !Self.isNodeName(n) {
             problem(line, "node.name", "expected a node name of 1 to 32 characters from a-z, 0-9 and '-', got \"\(n)\"")
         }
-        var controlSocket = HANetConfig.defaultControlSocket
-        if let (s, line) = optionalString(t, "control_socket", path: "node") {
-            if s.isEmpty || s.utf8.count > 107 {
-                problem(line, "node.control_socket", "expected a socket path of 1 to 107 bytes (the limit of a Unix socket address), got \(s.utf8.count) bytes")
-            }
-            controlSocket = s
-        }
+        let controlSocket = socketPath(t, "control_socket", path: "node") ?? HANetConfig.defaultControlSocket
         let pluginsDir = optionalPath(t, "plugins_dir", path: "node")
         let stateDir = optionalPath(t, "state_dir", path: "node")
         guard let (n, _) = name else { return nil }
@@ -436,6 +433,15 @@ struct HANetConfigReader {
             return nil
         }
         return (s, e.value.line)
+    }
+
+    /// A Unix socket path: what fits in `sockaddr_un`.
+    mutating func socketPath(_ t: TOMLTable, _ key: String, path: String) -> String? {
+        guard let (s, line) = optionalString(t, key, path: path) else { return nil }
+        if s.isEmpty || s.utf8.count > 107 {
+            problem(line, path + "." + key, "expected a socket path of 1 to 107 bytes (the limit of a Unix socket address), got \(s.utf8.count) bytes")
+        }
+        return s
     }
 
     mutating func optionalPath(_ t: TOMLTable, _ key: String, path: String) -> String? {

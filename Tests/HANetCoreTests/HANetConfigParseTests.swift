@@ -147,7 +147,7 @@ final class HANetConfigParseTests: XCTestCase {
         XCTAssertEqual(p.count, 3)
         XCTAssertTrue(p[0].hasPrefix("c.toml:7: link[0].mtu: unknown key 'mtu' in [[link]]; expected one of: interface, type,"), p[0])
         XCTAssertTrue(p[1].hasPrefix("c.toml:13: sibling[0].colour: unknown key 'colour' in [[sibling]]"), p[1])
-        XCTAssertEqual(p[2], "c.toml:14: hook: unknown table [hook] (did you mean 'hooks'?); expected one of: node, master, pta, link, sibling, detector, hooks, metrics, hotplug")
+        XCTAssertEqual(p[2], "c.toml:14: hook: unknown table [hook] (did you mean 'hooks'?); expected one of: node, master, pta, link, sibling, detector, hooks, metrics, hotplug, routing")
     }
 
     func testOptionalTablesOfTheWrongShapeAreErrors() {

@@ -6,8 +6,9 @@ import XCTest
 /// collides with the next, and deleted in `cleanUp()` (call it from tearDown,
 /// so it runs after failures too).
 final class TestNamespaces {
-    let prefix: String
     let tag = String(format: "%06x", UInt32.random(in: 0..<0xffffff))
+    /// "hnt"; "rt" for the routing tests.
+    let prefix: String
     private(set) var created: [String] = []
 
     init(prefix: String = "hnt") { self.prefix = prefix }
