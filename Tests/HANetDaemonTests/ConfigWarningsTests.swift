@@ -47,6 +47,13 @@ final class ConfigWarningsTests: XCTestCase {
         XCTAssertEqual(try warnings(Self.base), [])
     }
 
+    /// `[routing]` parses and is checked, but nothing drives BIRD yet: say so rather than do nothing silently.
+    func testARoutingTableWarnsThatTheDaemonDoesNotDriveBIRDYet() throws {
+        let w = try warnings(Self.base + "\n[routing]\nengine = \"bird\"\nlocal_as = 65001\n")
+        XCTAssertEqual(w.map(\.key), ["routing"])
+        XCTAssertTrue(w.first?.message.contains("does not drive BIRD yet") ?? false, "\(w)")
+    }
+
     func testProbingDetectorWithCarrierUnderAnyWarnsAndAllDoesNot() throws {
         let any = try warnings(base(replacing: #"detectors = ["carrier"]"#, with: #"detectors = ["carrier", "arp-monitor"]"#))
         XCTAssertEqual(any.map(\.key), ["link[0].detectors"])
