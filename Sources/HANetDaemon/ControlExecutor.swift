@@ -17,16 +17,20 @@ protocol ControlExecutor: AnyObject {
     /// Runs `work` on the executor once the monotonic clock reaches `deadline` (ns).
     @discardableResult
     func schedule(at deadline: UInt64, _ work: @escaping () -> Void) -> ScheduledWork
+    /// Runs `work` at `start`, then every `interval` ns, until the returned handle is cancelled.
+    @discardableResult
+    func repeating(every interval: UInt64, from start: UInt64, _ work: @escaping () -> Void) -> ScheduledWork
     /// Runs `work` on the executor and waits for it. Never from the executor itself.
     func sync<T>(_ work: () throws -> T) rethrows -> T
     /// Traps when called off the executor.
     func assertOwner()
 }
 
-/// A timer armed with `ControlExecutor.schedule`; `cancel` keeps it from running (on the executor).
+/// A timer armed with `ControlExecutor.schedule` or `repeating`; `cancel`
+/// (on the executor) keeps it from running again.
 final class ScheduledWork {
     private(set) var cancelled = false
-    /// What else cancelling this stops (a repeating timer's next firing).
+    /// What else cancelling this stops (the dispatch timer; a repeating timer's next firing).
     fileprivate var onCancel: (() -> Void)?
     func cancel() {
         cancelled = true
@@ -36,9 +40,8 @@ final class ScheduledWork {
 }
 
 extension ControlExecutor {
-    /// Runs `work` at `start`, then every `interval` ns on a fixed grid, until the returned handle is cancelled.
-    @discardableResult
-    func repeating(every interval: UInt64, from start: UInt64, _ work: @escaping () -> Void) -> ScheduledWork {
+    /// `repeating` as one `schedule` after another, on a fixed grid.
+    func repeatingBySchedule(every interval: UInt64, from start: UInt64, _ work: @escaping () -> Void) -> ScheduledWork {
         let handle = ScheduledWork()
         func arm(_ at: UInt64) {
             let next = schedule(at: at) { [weak self] in
@@ -68,14 +71,40 @@ final class DispatchExecutor: ControlExecutor {
         queue.async { work() }
     }
 
+    /// A dispatch timer source per timer, cancelled with its handle: a timer
+    /// re-armed before it fires (the PTA's next deadline moves with every
+    /// READINESS heard) costs no wake-up, where `asyncAfter` would still fire.
     @discardableResult
     func schedule(at deadline: UInt64, _ work: @escaping () -> Void) -> ScheduledWork {
+        timer(at: deadline, repeating: nil, work)
+    }
+
+    /// One repeating dispatch timer, with leeway for the kernel to coalesce wake-ups.
+    @discardableResult
+    func repeating(every interval: UInt64, from start: UInt64, _ work: @escaping () -> Void) -> ScheduledWork {
+        timer(at: start, repeating: interval, work)
+    }
+
+    private func timer(at deadline: UInt64, repeating interval: UInt64?, _ work: @escaping () -> Void) -> ScheduledWork {
         let handle = ScheduledWork()
         let now = clock.nowNanos()
         let wait = deadline > now ? deadline - now : 0
-        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(min(wait, UInt64(Int.max))))) {
-            if !handle.cancelled { work() }
+        let source = DispatchSource.makeTimerSource(queue: queue)
+        let start = DispatchTime.now() + .nanoseconds(Int(min(wait, UInt64(Int.max))))
+        if let interval {
+            source.schedule(deadline: start, repeating: .nanoseconds(Int(interval)), leeway: .nanoseconds(Int(min(interval / 40, 5_000_000))))
+        } else {
+            source.schedule(deadline: start, leeway: .microseconds(200))
         }
+        // The source holds the handle until cancelled (a one-shot cancels itself
+        // when it fires), so a timer whose handle the caller dropped still runs.
+        source.setEventHandler {
+            guard !handle.cancelled else { return }
+            if interval == nil { handle.cancel() }
+            work()
+        }
+        handle.onCancel = { source.cancel() }
+        source.resume()
         return handle
     }
 
@@ -114,6 +143,11 @@ final class EmbeddedExecutor: ControlExecutor {
         seq += 1
         timers.append((deadline, seq, handle, work))
         return handle
+    }
+
+    @discardableResult
+    func repeating(every interval: UInt64, from start: UInt64, _ work: @escaping () -> Void) -> ScheduledWork {
+        repeatingBySchedule(every: interval, from: start, work)
     }
 
     /// Runs `work` at once, as the owner; queued work waits for `run`.

@@ -158,7 +158,7 @@ final class SiblingsScenarioTests: XCTestCase {
         do {
             try waitUntil(8, "the restarted s2 to undo the service nobody renews") { try kernelState("s2") == clean2 }
         } catch {
-            XCTFail("s2 now:\n\(try kernelState("s2"))\nclean:\n\(clean2)\nlog:\n\(net.errors("daemon-s2-again"))")
+            XCTFail("s2 now:\n\(try kernelState("s2"))\nclean:\n\(clean2)\nlog:\n\(net.errors("daemon-s2-again"))\ns1's log:\n\(net.errors("daemon-s1"))")
             throw error
         }
     }
