@@ -23,6 +23,7 @@ Commands reach the guest over its second serial port (a unix socket); QMP
     python3 tools/usbvm.py boot     boots one guest and prints what it sees
 """
 import base64
+import hashlib
 import json
 import os
 import re
@@ -48,6 +49,7 @@ while read -r m; do insmod "/mods/$m" 2>/dev/null || echo "usbvm: insmod $m fail
 mkdir -p /host
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /host || echo "usbvm: 9p mount failed" >/dev/console
 for d in proc sys dev; do mount --bind /$d /host/$d; done
+mkdir -p /dev/pts
 mount -t devpts devpts /host/dev/pts
 for d in tmp run var/tmp; do mount -t tmpfs tmpfs /host/$d; done
 hostname "$(sed -n 's/.*usbvm.name=\([^ ]*\).*/\1/p' /proc/cmdline)"
@@ -78,7 +80,8 @@ def kernel():
         raise RuntimeError("apt-cache show linux-image-amd64: no versioned linux-image in Depends:\n" + show)
     package, version = m.group(1), m.group(2)
     vmlinuz = os.path.join(CACHE, version, "boot", "vmlinuz-" + version)
-    initrd = os.path.join(CACHE, version + ".initrd")
+    # Named by what goes into it, so a changed init or module list builds a new one.
+    initrd = os.path.join(CACHE, "%s-%s.initrd" % (version, hashlib.sha256((INIT + " ".join(MODULES)).encode()).hexdigest()[:12]))
     if os.path.exists(initrd) and os.path.exists(vmlinuz):
         return vmlinuz, initrd
     debs = [f for f in os.listdir(CACHE) if f.startswith(package + "_") and f.endswith(".deb")]
@@ -142,14 +145,14 @@ class QMP:
             raise RuntimeError("QMP connection closed")
         return json.loads(line)
 
-    def cmd(self, name, **args):
-        self.file.write((json.dumps({"execute": name, "arguments": args}) + "\n").encode())
+    def cmd(self, command, **args):
+        self.file.write((json.dumps({"execute": command, "arguments": args}) + "\n").encode())
         while True:
             msg = self._read()
             if "event" in msg:
                 self.events.append(msg)
             elif "error" in msg:
-                raise RuntimeError("QMP %s %s: %s" % (name, args, msg["error"].get("desc")))
+                raise RuntimeError("QMP %s %s: %s" % (command, args, msg["error"].get("desc")))
             elif "return" in msg:
                 return msg["return"]
 
@@ -189,7 +192,7 @@ class Guest:
                 "-device", "virtio-net-pci,netdev=pub,romfile=,mac=52:54:00:00:00:%02x" % self.index,
                 "-device", "qemu-xhci,id=xhci",
                 "-netdev", "socket,id=usbnet,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d" % (u[1], u[0]),
-                "-chardev", "udp,id=ser,host=127.0.0.1,port=%d,localaddr=127.0.0.1,localport=%d" % (s[1], s[0])]
+                "-chardev", "udp,id=ser,host=127.0.0.1,port=%d,localaddr=127.0.0.1,localport=%d,ipv4=on" % (s[1], s[0])]
         if usb_net:
             d = self.usb_net_device()
             args += ["-device", ",".join([d.pop("driver")] + ["%s=%s" % kv for kv in d.items()])]
@@ -197,8 +200,9 @@ class Guest:
         self.proc = subprocess.Popen(["ip", "netns", "exec", self.netns] + args, stdin=subprocess.DEVNULL,
                                      stdout=open(self.path("qemu.out"), "w"), stderr=subprocess.STDOUT)
 
-    def wait_ready(self, timeout=240):
-        """Connects QMP and the command channel; returns the boot time in seconds (qemu start to the command loop)."""
+    def connect(self, timeout=60):
+        """Connects QMP and the command channel, before the guest can print anything:
+        what the guest writes to its serial port while nobody is connected is lost."""
         end = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -207,22 +211,27 @@ class Guest:
                 if self.qmp is None:
                     self.qmp = QMP(self.path("qmp.sock"))
                 if self.ctl is None:
-                    self.ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                    self.ctl.connect(self.path("ctl.sock"))
-                    self.ctlf = self.ctl.makefile("rwb", buffering=0)
-                break
+                    ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    ctl.connect(self.path("ctl.sock"))
+                    self.ctl, self.ctlf = ctl, ctl.makefile("rwb", buffering=0)
+                return
             except (FileNotFoundError, ConnectionRefusedError):
                 if time.monotonic() > end:
                     raise RuntimeError("%s: qemu's sockets never appeared" % self.name)
                 time.sleep(0.05)
-        self.ctl.settimeout(max(1.0, end - time.monotonic()))
+
+    def wait_ready(self, timeout=240):
+        """Waits for the command loop; returns the guest's uptime then (s), the kernel's boot to its shell."""
+        self.ctl.settimeout(max(1.0, timeout - (time.monotonic() - self.started)))
         while True:
             try:
                 line = self.ctlf.readline().decode(errors="replace")
             except socket.timeout:
                 raise RuntimeError("%s: no command loop after %d s; console:\n%s" % (self.name, timeout, self.tail("console.log")))
+            if not line:
+                raise RuntimeError("%s: the command channel closed; console:\n%s" % (self.name, self.tail("console.log")))
             if line.startswith("usbvm-ready"):
-                self.boot_s = time.monotonic() - self.started
+                self.boot_s = float(line.split()[1])
                 return self.boot_s
 
     def sh(self, command, timeout=120, check=True):
@@ -247,7 +256,17 @@ class Guest:
 
     def spawn(self, command, log):
         """Starts `command` in the background in the guest; its output goes to the guest's /tmp/LOG."""
-        self.sh("setsid sh -c %s >/tmp/%s 2>&1 </dev/null &" % (shquote("exec " + command), log))
+        self.sh("setsid sh -c %s >/tmp/%s 2>&1 </dev/null & echo $! >/tmp/%s.pid" % (shquote("exec " + command), log, log))
+
+    def write(self, path, text, mode="644"):
+        """Writes a file in the guest (its /tmp is its own, not the host's)."""
+        self.sh("echo %s | base64 -d >%s && chmod %s %s" % (base64.b64encode(text.encode()).decode(), path, mode, path))
+
+    def kill(self, log):
+        """Ends what `spawn` started with output LOG, by its pid, and waits until it is gone.
+        The guest's init (a shell) does not reap orphans, so an ended process stays a zombie: state Z counts as gone."""
+        self.sh("p=$(cat /tmp/%s.pid) && kill $p && "
+                "while s=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null) && [ \"${s%%%% *}\" != Z ]; do sleep 0.05; done" % log)
 
     def tail(self, f, n=3000):
         try:
@@ -298,7 +317,8 @@ def main():
         subprocess.run(["ip", "-n", ns, "tuntap", "add", "dev", "t0", "mode", "tap"], check=True)
         g = Guest("s1", work, ns, "t0", 1, (40001, 40002), (40011, 40012))
         g.start(vmlinuz, initrd)
-        print("boot: %.1f s" % g.wait_ready())
+        g.connect()
+        print("boot: %.1f s (guest uptime %.1f s)" % (g.wait_ready() and time.monotonic() - g.started, g.boot_s))
         for c in ["uname -r", "readlink /sys/class/net/usb0/device/driver", "cat /sys/class/net/usb0/device/../speed",
                   "ip -br link", "time -p %s/.build/debug/hanet --version" % REPO]:
             t = time.monotonic()
