@@ -4,7 +4,7 @@
   client ── br0 (namespace PREFIX-lan) ──┬── tap s1t ── s1:eth0 (virtio-net)
                                          └── tap s2t ── s2:eth0
   s1:usb0 (usb-net, cdc_ether) ══ UDP socket netdev ══ s2:usb0     a USB host-to-host cable
-  s1:ttyUSB0 (usb-serial, ftdi_sio) ══ UDP chardev ══ s2:ttyUSB0   a serial cable (hot-plug only)
+  s1:ttyUSB0 (usb-serial, ftdi_sio) ══ TCP chardev ══ s2:ttyUSB0   a serial cable (hot-plug only)
 
 Scenarios (each prints PASS/FAIL with its figures):
   usb-link  usb0 claimed by the usbnet plugin through the real cdc_ether
@@ -87,7 +87,7 @@ class Rig:
         for n in (self.lan, self.client):
             sh("ip netns add %s && ip -n %s link set lo up" % (n, n))
         sh("ip -n %s link add br0 type bridge forward_delay 0 stp_state 0 && ip -n %s link set br0 up" % (self.lan, self.lan))
-        # QEMU resolves its UDP chardev's 127.0.0.1 with AI_ADDRCONFIG, which fails in a
+        # QEMU resolves its chardevs' 127.0.0.1 with AI_ADDRCONFIG, which fails in a
         # namespace whose only IPv4 address is on lo: br0 gets one of its own.
         sh("ip -n %s addr add 198.18.0.1/32 dev br0" % self.lan)
         sh("ip link add c0 netns %s type veth peer name cl netns %s" % (self.client, self.lan))
@@ -96,9 +96,10 @@ class Rig:
         for t in ("s1t", "s2t"):
             sh("ip -n %s tuntap add dev %s mode tap && ip -n %s link set %s master br0 up" % (self.lan, t, self.lan, t))
         self.key_text = os.urandom(32).hex() + "\n"
-        # Each guest's UDP ports: (its own, the other guest's), on the lan namespace's loopback.
-        self.guests["s1"] = usbvm.Guest("s1", self.work, self.lan, "s1t", 1, (41001, 41002), (41011, 41012))
-        self.guests["s2"] = usbvm.Guest("s2", self.work, self.lan, "s2t", 2, (41002, 41001), (41012, 41011))
+        # The USB cable's UDP ports (its own, the other guest's) and the serial cable's TCP port
+        # (s1 listens), on the lan namespace's loopback.
+        self.guests["s1"] = usbvm.Guest("s1", self.work, self.lan, "s1t", 1, (41001, 41002), (41011, True))
+        self.guests["s2"] = usbvm.Guest("s2", self.work, self.lan, "s2t", 2, (41002, 41001), (41011, False))
         t = time.monotonic()
         for g in self.guests.values():
             g.start(vmlinuz, initrd)
@@ -150,15 +151,22 @@ class Rig:
             return f.read()
 
     # --- the guests
-    def config(self, node, private):
-        """Writes `node`'s config (eth0 public, then `private` filled in) and the key into the guest; returns its path there."""
-        other, addr, other_addr = ("s2", S1, S2) if node == "s1" else ("s1", S2, S1)
-        text = ('[node]\nname = "%s"\ncontrol_socket = "%s"\n\n[master]\nname = "hanet0"\naddresses = ["%s/24"]\n\n'
-                '[[link]]\ninterface = "eth0"\ntype = "ethernet"\nrole = "public"\ndetectors = ["carrier"]\n'
-                % (node, SOCK, addr))
-        text += private.format(other=other, key=GUEST_KEY, other_addr=other_addr,
-                               mine="169.254.77.%d" % (1 if node == "s1" else 2),
-                               theirs="169.254.77.%d" % (2 if node == "s1" else 1))
+    def config(self, node, usb_link):
+        """`node`'s config in the guest, with the key: scripts/lib/net.sh's, with eth0 its only public
+        link, and either its private link priv0 turned into usb0 (its type left to the link
+        plugins' probe) or, without `usb_link`, hot-plug (HOTPLUG) in its place. Returns its path there."""
+        other, other_addr = ("s2", S2) if node == "s1" else ("s1", S1)
+        path = os.path.join(self.work, node + ".toml")
+        sh("bash -c 'source %s/scripts/lib/net.sh && net_config %s %s %s %s'"
+           % (REPO, self.prefix, node, path, GUEST_KEY if usb_link else ""))
+        with open(path) as f:
+            text = f.read()
+        eth1 = '[[link]]\ninterface = "eth1"\ntype = "ethernet"\nrole = "public"\ndetectors = ["carrier"]\n'
+        priv0 = 'interface = "priv0"\ntype = "ethernet"\n'
+        check(eth1 in text and (priv0 in text) == usb_link, "scripts/lib/net.sh's config changed shape:\n" + text)
+        text = text.replace(eth1, "")
+        text = text.replace(priv0, 'interface = "usb0"\n') if usb_link else \
+            text + HOTPLUG.format(other=other, key=GUEST_KEY, other_addr=other_addr)
         g = self.guests[node]
         g.write(GUEST_KEY, self.key_text, mode="600")
         g.write("/tmp/hanet.toml", text)
@@ -206,21 +214,6 @@ class Rig:
     def set_link(self, node, up):
         self.guests[node].qmp.cmd("set_link", name="pub", up=up)
 
-
-USB_LINK = """
-[[link]]
-interface = "usb0"
-role = "private"
-sibling = "{other}"
-address = "{mine}/30"
-detectors = ["carrier"]
-
-[[sibling]]
-name = "{other}"
-address = "{theirs}"
-key_file = "{key}"
-addresses = ["{other_addr}/32"]
-"""
 
 HOTPLUG = """
 [hotplug]
@@ -293,8 +286,8 @@ def scenario_usb_link(rig, figures):
         driver = g.sh("basename $(readlink /sys/class/net/usb0/device/driver)")[1].strip()
         check(driver == "cdc_ether", "%s: usb0's driver is %r, not cdc_ether" % (g.name, driver))
     speed = s1.sh("cat /sys/class/net/usb0/device/../speed")[1].strip()
-    rig.start_daemon("s2", rig.config("s2", USB_LINK))
-    rig.start_daemon("s1", rig.config("s1", USB_LINK))
+    rig.start_daemon("s2", rig.config("s2", usb_link=True))
+    rig.start_daemon("s1", rig.config("s1", usb_link=True))
     wait_until(30, "usb0 GOOD on both", lambda: all(rig.link(n, "usb0")["health"] == "GOOD" for n in ("s1", "s2")))
     link = rig.link("s1", "usb0")
     check(link["type"] == "usbnet", "usb0 claimed as %r, not usbnet" % link["type"])
@@ -344,8 +337,8 @@ def scenario_hotplug(rig, figures):
         g.qmp.cmd("device_del", id="un0")
     wait_until(30, "usb0 gone from both", lambda: all(
         g.sh("test -e /sys/class/net/usb0", check=False)[0] != 0 for g in (s1, s2)))
-    rig.start_daemon("s2", rig.config("s2", HOTPLUG))
-    rig.start_daemon("s1", rig.config("s1", HOTPLUG))
+    rig.start_daemon("s2", rig.config("s2", usb_link=False))
+    rig.start_daemon("s1", rig.config("s1", usb_link=False))
     wait_until(20, "both active on eth0", lambda: all(rig.status(n)["active"] == "eth0" for n in ("s1", "s2")))
 
     attach(rig, "usb_net_device", "usb0", figures, "usb0")

@@ -15,8 +15,9 @@ Per guest:
           cdc_ether (usbnet) driver; two guests' usb-nets are joined by a UDP
           socket netdev: a USB host-to-host cable
   ttyUSB0 a QEMU `usb-serial` (FTDI, the kernel's ftdi_sio), plugged at run
-          time; two guests' adapters are joined by a UDP chardev: a null-modem
-          cable between two USB serial adapters
+          time; two guests' adapters are joined by a TCP socket chardev: a
+          null-modem cable between two USB serial adapters (QEMU attaches a
+          usb-serial to the bus only while its chardev is connected)
 Commands reach the guest over its second serial port (a unix socket); QMP
 (`device_add`, `device_del`, `set_link`) over another.
 
@@ -158,12 +159,12 @@ class QMP:
 
 
 class Guest:
-    """One QEMU guest. `usb_ports` and `serial_ports` are (local, remote) UDP ports on the
-    namespace's loopback: the far end of the USB cable and of the serial cable."""
+    """One QEMU guest. `usb_ports` are (local, remote) UDP ports on the namespace's loopback:
+    the USB cable. `serial` is (TCP port, listens): the serial cable, one end listening."""
 
-    def __init__(self, name, work, netns, tap, index, usb_ports, serial_ports, memory_mb=640):
+    def __init__(self, name, work, netns, tap, index, usb_ports, serial, memory_mb=640):
         self.name, self.work, self.netns, self.tap, self.index = name, work, netns, tap, index
-        self.usb_ports, self.serial_ports, self.memory_mb = usb_ports, serial_ports, memory_mb
+        self.usb_ports, self.serial, self.memory_mb = usb_ports, serial, memory_mb
         self.proc, self.qmp, self.ctl, self.seq = None, None, None, 0
         self.boot_s = None
 
@@ -178,7 +179,7 @@ class Guest:
         return {"driver": "usb-serial", "id": "ftdi0", "chardev": "ser", "bus": "xhci.0"}
 
     def start(self, vmlinuz, initrd, usb_net=True):
-        u, s = self.usb_ports, self.serial_ports
+        u, (sport, listens) = self.usb_ports, self.serial
         args = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", "max", "-smp", "1",
                 "-m", str(self.memory_mb), "-nodefaults", "-display", "none", "-no-reboot",
                 "-kernel", vmlinuz, "-initrd", initrd,
@@ -192,7 +193,7 @@ class Guest:
                 "-device", "virtio-net-pci,netdev=pub,romfile=,mac=52:54:00:00:00:%02x" % self.index,
                 "-device", "qemu-xhci,id=xhci",
                 "-netdev", "socket,id=usbnet,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d" % (u[1], u[0]),
-                "-chardev", "udp,id=ser,host=127.0.0.1,port=%d,localaddr=127.0.0.1,localport=%d,ipv4=on" % (s[1], s[0])]
+                "-chardev", "socket,id=ser,host=127.0.0.1,port=%d,%s" % (sport, "server=on,wait=off" if listens else "reconnect=1")]
         if usb_net:
             d = self.usb_net_device()
             args += ["-device", ",".join([d.pop("driver")] + ["%s=%s" % kv for kv in d.items()])]
@@ -215,7 +216,7 @@ class Guest:
                     ctl.connect(self.path("ctl.sock"))
                     self.ctl, self.ctlf = ctl, ctl.makefile("rwb", buffering=0)
                 return
-            except (FileNotFoundError, ConnectionRefusedError):
+            except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError):
                 if time.monotonic() > end:
                     raise RuntimeError("%s: qemu's sockets never appeared" % self.name)
                 time.sleep(0.05)
@@ -315,12 +316,17 @@ def main():
     try:
         subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
         subprocess.run(["ip", "-n", ns, "tuntap", "add", "dev", "t0", "mode", "tap"], check=True)
-        g = Guest("s1", work, ns, "t0", 1, (40001, 40002), (40011, 40012))
+        subprocess.run(["ip", "-n", ns, "addr", "add", "198.18.0.1/32", "dev", "t0"], check=True)  # see test-usb-vm.py
+        g = Guest("s1", work, ns, "t0", 1, (40001, 40002), (40011, True))
         g.start(vmlinuz, initrd)
         g.connect()
         print("boot: %.1f s (guest uptime %.1f s)" % (g.wait_ready() and time.monotonic() - g.started, g.boot_s))
         for c in ["uname -r", "readlink /sys/class/net/usb0/device/driver", "cat /sys/class/net/usb0/device/../speed",
-                  "ip -br link", "time -p %s/.build/debug/hanet --version" % REPO]:
+                  "ip -br link", "time -p %s/.build/debug/hanet --version" % REPO, "plug-ftdi",
+                  "sleep 3; ls -l /sys/class/tty/ttyUSB0/device/driver; dmesg | tail -5"]:
+            if c == "plug-ftdi":
+                g.qmp.cmd("device_add", **g.usb_serial_device())
+                continue
             t = time.monotonic()
             st, out = g.sh(c, check=False)
             print("$ %s  [%d, %.2f s]\n%s" % (c, st, time.monotonic() - t, out))
