@@ -80,7 +80,7 @@ def kernel():
     if not m:
         raise RuntimeError("apt-cache show linux-image-amd64: no versioned linux-image in Depends:\n" + show)
     package, version = m.group(1), m.group(2)
-    vmlinuz = os.path.join(CACHE, version, "boot", "vmlinuz-" + version)
+    vmlinuz = os.path.join(CACHE, "vmlinuz-" + version)
     # Named by what goes into it, so a changed init or module list builds a new one.
     initrd = os.path.join(CACHE, "%s-%s.initrd" % (version, hashlib.sha256((INIT + " ".join(MODULES)).encode()).hexdigest()[:12]))
     if os.path.exists(initrd) and os.path.exists(vmlinuz):
@@ -90,6 +90,7 @@ def kernel():
         subprocess.run(["apt-get", "download", package], cwd=CACHE, check=True, capture_output=True, text=True)
         debs = [f for f in os.listdir(CACHE) if f.startswith(package + "_") and f.endswith(".deb")]
     root = os.path.join(CACHE, version)
+    subprocess.run(["rm", "-rf", root], check=True)
     run(["dpkg-deb", "-x", os.path.join(CACHE, debs[0]), root])
     run(["depmod", "-b", root, version])
     order = []
@@ -115,6 +116,9 @@ def kernel():
     with open(initrd + ".tmp", "wb") as f:
         f.write(cpio)
     os.rename(initrd + ".tmp", initrd)
+    # Only the kernel image, the initramfs and the package stay: the unpacked tree is 400 MB.
+    subprocess.run(["cp", os.path.join(root, "boot", "vmlinuz-" + version), vmlinuz], check=True)
+    subprocess.run(["rm", "-rf", root, tree], check=True)
     return vmlinuz, initrd
 
 
