@@ -403,27 +403,32 @@ def main():
     rig = None
     t_start = time.monotonic()
     try:
-        why = usbvm.qemu_works()
-        if why:
-            raise Fail(why)
-        t = time.monotonic()
-        vmlinuz, initrd = usbvm.kernel()
-        print("usb-vm: Debian kernel %s and initramfs ready in %.1f s" % (os.path.basename(vmlinuz), time.monotonic() - t))
-        rig = Rig(args.bin)
-        boots = rig.up(vmlinuz, initrd)
-        print("usb-vm: both guests booted in parallel in %.1f s (kernel to command loop: s1 %.1f s, s2 %.1f s)"
-              % (boots["both"], boots["s1"], boots["s2"]))
-        passed += 1
-        print("PASS boot (software emulation, usb0 on xHCI)")
-    except Exception as e:  # noqa: BLE001 — any failure to start is a failed test, never a skip
-        failed += 1
-        print("FAIL boot: %s" % e)
-        if rig:
-            for g in rig.guests.values():
+        not_run = None
+        try:
+            why = usbvm.qemu_works()
+            if why:
+                raise Fail(why)
+            t = time.monotonic()
+            vmlinuz, initrd = usbvm.kernel()
+            print("usb-vm: Debian kernel %s and initramfs ready in %.1f s" % (os.path.basename(vmlinuz), time.monotonic() - t))
+            rig = Rig(args.bin)
+            boots = rig.up(vmlinuz, initrd)
+            print("usb-vm: both guests booted in parallel in %.1f s (kernel to command loop: s1 %.1f s, s2 %.1f s)"
+                  % (boots["both"], boots["s1"], boots["s2"]))
+            passed += 1
+            print("PASS boot (software emulation, usb0 on xHCI)")
+        except Exception as e:  # noqa: BLE001 — any failure to start is a failed test, never a skip
+            failed += 1
+            not_run = "the guests did not boot"
+            print("FAIL boot: %s" % e)
+            for g in (rig.guests.values() if rig else []):
                 print("%s console:\n%s" % (g.name, g.tail("console.log")))
-    if not failed:
         for name, fn in SCENARIOS:
             if args.only and name != args.only:
+                continue
+            if not_run:
+                failed += 1
+                print("FAIL %s: not run: %s" % (name, not_run))
                 continue
             figures = {}
             t = time.monotonic()
@@ -433,6 +438,8 @@ def main():
                 print("PASS %s (%.1f s) %s" % (name, time.monotonic() - t, json.dumps(figures)))
             except Exception as e:  # noqa: BLE001
                 failed += 1
+                # The scenarios share the guests: after a failure their state is unknown.
+                not_run = "%s failed before it" % name
                 print("FAIL %s (%.1f s): %s %s" % (name, time.monotonic() - t, e, json.dumps(figures)))
                 for n in ("s1", "s2"):
                     print("--- %s console:\n%s" % (n, rig.guests[n].tail("console.log")))
@@ -440,9 +447,9 @@ def main():
                         print("--- %s daemon log:\n%s" % (n, rig.daemon_log(n)))
                     except Exception as e:  # noqa: BLE001
                         print("--- %s daemon log: %s" % (n, e))
-                break  # the scenarios share the guests: after a failure their state is unknown
-    if rig:
-        rig.down()
+    finally:
+        if rig:
+            rig.down()
     print("usb-vm: total %.1f s" % (time.monotonic() - t_start))
     print("usb-vm: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
