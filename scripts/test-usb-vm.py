@@ -111,7 +111,8 @@ class Rig:
             ["ip", "netns", "exec", self.client, sys.executable, "-u", "-c",
              "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
              "s.bind(('%s',%d))\nprint('ready')\n"
-             "while True:\n d=s.recv(512).decode().split()\n print(d[0],d[1],time.monotonic())" % (CLIENT, NOTIFY_PORT)],
+             "while True:\n d=s.recv(512).decode(errors='replace').split()\n"
+             " if len(d)==2 and d[1].isdigit(): print(d[0],d[1],time.monotonic())" % (CLIENT, NOTIFY_PORT)],
             stdout=subprocess.PIPE, text=True)
         check(self.listener.stdout.readline().strip() == "ready", "the notification listener did not start")
         threading.Thread(target=self._listen, daemon=True).start()
