@@ -107,6 +107,7 @@ class Rig:
             g.connect()
         boots = {n: g.wait_ready() for n, g in self.guests.items()}
         boots["both"] = time.monotonic() - t
+        self.clock_base = {n: self.guest_clock(n) for n in self.guests}
         self.listener = subprocess.Popen(
             ["ip", "netns", "exec", self.client, sys.executable, "-u", "-c",
              "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
@@ -117,6 +118,20 @@ class Rig:
         check(self.listener.stdout.readline().strip() == "ready", "the notification listener did not start")
         threading.Thread(target=self._listen, daemon=True).start()
         return boots
+
+    def guest_clock(self, node):
+        """(this host's CLOCK_MONOTONIC, the guest's uptime) around one command, in s."""
+        t0 = time.monotonic()
+        up = float(self.guests[node].sh("cut -d' ' -f1 /proc/uptime")[1])
+        return (t0 + time.monotonic()) / 2, up
+
+    def check_clocks(self):
+        """The guests' clocks run at the host's rate (within 2 %), so the daemons' timers and the
+        figures taken on a guest's clock mean what they say."""
+        for n, (h0, g0) in self.clock_base.items():
+            h1, g1 = self.guest_clock(n)
+            rate = (g1 - g0) / (h1 - h0)
+            check(abs(rate - 1) < 0.02, "%s's clock ran at %.3f of the host's over %.0f s" % (n, rate, h1 - h0))
 
     def _listen(self):
         for line in self.listener.stdout:
@@ -330,6 +345,7 @@ def scenario_usb_link(rig, figures):
                and not rig.status("s2")["pta"]["serving"])
     result = traffic_survived(rig, iperf, probe, seconds)
     figures["tcp_1khz_longest_stall_ms"] = result["longest_stall_ms"]
+    rig.check_clocks()
     for n in ("s2", "s1"):
         rig.stop_daemon(n)
     s1.kill("probe-s.log")
@@ -381,12 +397,18 @@ def scenario_hotplug(rig, figures):
     t0 = time.monotonic()
     s1.qmp.cmd("device_del", id="un0")
     figures["usb0_detach_to_failover_ms"] = round((rig.noted("detach", 30) - t0) * 1000)
+    switch = rig.status("s1")["last_switch"]
+    # At once: the switch is made in the step that sees usb0 go, not after a detector's timeout.
+    check(switch["from"] == "usb0" and switch["to"] == "hpttyUSB0", "s1's last switch: %s" % switch)
+    figures["detach_trigger_to_done_ms"] = round(switch["trigger_to_done_us"] / 1000, 1)
+    check(switch["trigger_to_done_us"] < 1_000_000, "the switch away from the unplugged usb0 took %s" % switch)
     wait_until(20, "s1 served over the serial link", lambda: (rig.status("s2")["pta"]["serving"] or [{}])[0].get("link") == "hpttyUSB0")
     rig.set_link("s1", True)
     wait_until(20, "failback to eth0 and release", lambda: rig.status("s1")["active"] == "eth0"
                and not rig.status("s2")["pta"]["serving"])
     result = traffic_survived(rig, iperf, probe, seconds)
     figures["hotplug_tcp_1khz_longest_stall_ms"] = result["longest_stall_ms"]
+    rig.check_clocks()
     check(rig.link("s1", "usb0") is None, "the unplugged usb0 must leave s1's links")
     s1.qmp.cmd("device_del", id="ftdi0")
     wait_until(30, "hpttyUSB0 detached on s1", lambda: rig.link("s1", "hpttyUSB0") is None)
