@@ -28,7 +28,7 @@ build: deps
 # Then the package test: a fresh copy of the tree through make install and make deb,
 # the package installed on this machine, checked and purged (one release build).
 # Last, the USB links on real drivers: two QEMU guests on Debian's kernel (software
-# emulation, about 3 minutes on 2 cores); its counts line closes the run.
+# emulation, 1.5 to 3 minutes on 2 cores); its counts line closes the run.
 test: build
 	$(SWIFT) test --disable-swift-testing
 	bash scripts/test-package.sh

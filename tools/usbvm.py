@@ -68,7 +68,10 @@ done
 
 
 def run(cmd, **kw):
-    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw).stdout
+    p = subprocess.run(cmd, text=True, capture_output=True, **kw)
+    if p.returncode != 0:
+        raise RuntimeError("`%s` exited %d: %s" % (" ".join(cmd), p.returncode, (p.stderr or p.stdout)[-1000:]))
+    return p.stdout
 
 
 def kernel():
@@ -87,7 +90,12 @@ def kernel():
         return vmlinuz, initrd
     debs = [f for f in os.listdir(CACHE) if f.startswith(package + "_") and f.endswith(".deb")]
     if not debs:
-        subprocess.run(["apt-get", "download", package], cwd=CACHE, check=True, capture_output=True, text=True)
+        try:
+            run(["apt-get", "download", package], cwd=CACHE)
+        except RuntimeError:
+            # Lists older than the mirror name a file it no longer has: refresh them once.
+            run(["apt-get", "update", "-qq"])
+            run(["apt-get", "download", package], cwd=CACHE)
         debs = [f for f in os.listdir(CACHE) if f.startswith(package + "_") and f.endswith(".deb")]
     root = os.path.join(CACHE, version)
     subprocess.run(["rm", "-rf", root], check=True)
