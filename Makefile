@@ -9,7 +9,7 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 DEBS = libnl-3-dev libnl-route-3-dev libnftables-dev libpcap-dev libudev-dev \
        nftables iproute2 iperf3 wrk socat curl tcpdump iputils-ping python3 nginx pkg-config make gcc python3-matplotlib \
-       dpkg-dev lintian man-db systemd bird2
+       dpkg-dev lintian man-db systemd bird2 qemu-system-x86 busybox-static kmod
 
 .PHONY: deps build test demo bench install clean
 
@@ -27,9 +27,12 @@ build: deps
 # The suite is XCTest; without Swift Testing's empty run its summary is the last line.
 # Then the package test: a fresh copy of the tree through make install and make deb,
 # the package installed on this machine, checked and purged (one release build).
+# Last, the USB links on real drivers: two QEMU guests on Debian's kernel (software
+# emulation, 1.5 to 3 minutes on 2 cores); its counts line closes the run.
 test: build
 	$(SWIFT) test --disable-swift-testing
 	bash scripts/test-package.sh
+	python3 scripts/test-usb-vm.py
 
 demo: build
 	bash scripts/demo.sh
