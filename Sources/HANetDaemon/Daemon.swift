@@ -331,9 +331,9 @@ extension Daemon: PTAHost {
     func hotPeer(at address: IPv4Address) -> (sibling: String, link: String)? { hotplug.peer(at: address) }
     func hotHelloAnswered(_ m: PTAMessage, from: IPv4Address) -> Bool { hotplug.helloAnswered(m, from: from) }
 
-    func announceServed(_ addresses: [IPv4Address]) {
+    func announceServed(_ addresses: [IPv4Address], _ ipv6: [IPv6Address]) {
         guard let s = activeSlave, s.role == .public, let mac = switcher.masterMAC(for: s) else { return }
-        switcher.announce(addresses, mac: mac, on: s.name, context: "PTA: ")
+        switcher.announce(addresses, ipv6, mac: mac, on: s.name, context: "PTA: ")
     }
 }
 

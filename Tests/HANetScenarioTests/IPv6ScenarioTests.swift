@@ -141,4 +141,75 @@ final class IPv6ScenarioTests: XCTestCase {
                        "the moved address was tentative or dadfailed at some point")
         print("IPv6 master addresses other than the service address seen tentative: \(net.output("addr-watch").split(separator: "\n").filter { $0.contains("tentative") }.prefix(3))")
     }
+
+    /// What carrying a sibling's IPv6 address changes in `node`'s kernel:
+    /// proxy entries, routes, addresses on the private link, and the IPv6
+    /// forwarding, proxy NDP and RA sysctls of every interface.
+    func ipv6KernelState(_ node: String) throws -> String {
+        let proxy = try net.exec(node, "ip -6 neigh show proxy").out
+        let routes = try net.exec(node, "ip -6 route show").out
+        let priv = try net.exec(node, "ip -6 -o addr show dev priv0").out
+        let sysctls = try net.exec(node, #"bash -c "sysctl -a 2>/dev/null | grep -E '^net\.ipv6\.(conf\.[^.]+\.(forwarding|proxy_ndp|accept_ra)|neigh\.[^.]+\.proxy_delay) '""#).out
+        XCTAssertTrue(sysctls.contains("net.ipv6.conf.all.forwarding"), sysctls)
+        return "proxy:\n\(proxy)routes:\n\(routes)priv0:\n\(priv)sysctls:\n\(sysctls)"
+    }
+
+    func testDualStackTakeoverAndBack() throws {
+        net = try ScenarioNetwork(pair: true, ipv6: true, prefix: "w6")
+        try net.startDaemon("s2", config: try net.config("s2", edit: withNAs))
+        try net.startDaemon("s1", config: try net.config("s1", edit: withNAs))
+        try waitUntil(5, "both on eth0, s1 knowing s2 ready") {
+            try net.status("s1").active == "eth0" && net.status("s2").active == "eth0" && net.status("s1").siblings?.first?.ready == true
+        }
+        // The private link's own link-local address finishes DAD (about 1-2 s after the link came up) before the snapshot.
+        try waitUntil(5, "s2's priv0 link-local address out of DAD") {
+            !(try net.exec("s2", "ip -6 -o addr show dev priv0").out.contains("tentative"))
+        }
+        let before = try ipv6KernelState("s2") + net.ptaKernelState()
+        try startIPv6Servers("s1", address: Self.service6)
+        try captureNAs()
+        let s1eth0 = try mac("s1", "eth0")
+        let s2mac = try XCTUnwrap(net.status("s2").master.mac)
+
+        let load = try startLoad(to: Self.service6, seconds: 10)
+        try net.carrier("s1", "eth0", up: false)
+        try net.carrier("s1", "eth1", up: false)
+        try waitUntil(5, "s1 served by s2") {
+            let st = try net.status("s1")
+            return st.active == "priv0" && st.pta.served_by?.state == "served"
+        }
+        let takeover = try XCTUnwrap(net.status("s1").last_switch?.trigger_monotonic_ns)
+        XCTAssertEqual(try net.status("s2").pta.serving.first?.addresses, ["198.51.100.11", Self.service6])
+        XCTAssertTrue(try net.exec("s2", "ip -6 neigh show proxy dev hanet0").out.contains(Self.service6))
+        XCTAssertTrue(try net.exec("s2", "ip -6 route show \(Self.service6)").out.contains("dev priv0"))
+        // The NAs of s2 moved the client's entry to s2's MAC.
+        try waitUntil(3, "the client's entry for \(Self.service6) at s2 (\(s2mac))") { try clientNeighbour(Self.service6) == s2mac }
+        XCTAssertEqual(try net.exec("client", "curl -gsf --max-time 3 http://[\(Self.service6)]:8080/hello").out, "hanet\n")
+        // s1's own IPv6 traffic leaves through s2: its LAN prefix goes via s2's gateway address.
+        XCTAssertTrue(try net.exec("s1", "ip -6 route show").out.contains("via fe80::a9fe:4d02 dev hanet0"))
+        try net.exec("s1", "ping -6 -c 1 -W 2 2001:db8::50")
+
+        try net.carrier("s1", "eth0", up: true)
+        try waitUntil(5, "failback to eth0 and release") {
+            try net.status("s1").active == "eth0" && net.status("s2").pta.serving.isEmpty
+        }
+        let heal = try XCTUnwrap(net.status("s1").last_switch?.trigger_monotonic_ns)
+        try waitUntil(3, "the client's entry for \(Self.service6) back at s1 (\(s1eth0))") { try clientNeighbour(Self.service6) == s1eth0 }
+        XCTAssertFalse(try net.exec("s1", "ip -6 route show").out.contains("via fe80::a9fe:4d02"), "the on-link route serves again")
+
+        let udp = try finish(load)
+        let out1 = Self.outage(udp, around: takeover), out2 = Self.outage(udp, around: heal)
+        print("IPv6 takeover: UDP outage around the fault \(out1.map { String(format: "%.1f ms", $0) } ?? "under 2 ms"); around the heal \(out2.map { String(format: "%.1f ms", $0) } ?? "under 2 ms"); lost \(udp["lost"] ?? "?")")
+        XCTAssertLessThan(out1 ?? 0, 1000, "\(udp)")
+        XCTAssertLessThan(out2 ?? 0, 1000, "\(udp)")
+
+        try waitUntil(5, "the NAs of s2 and of s1's failback") { nasSeen(for: Self.service6).values.reduce(0, +) >= 2 * Self.naCount }
+        // s1 fails over to eth1 first, for the few ms until eth1 loses its carrier too: its
+        // burst with eth1's MAC may be cut short. s2's burst and s1's at the failback are whole.
+        var seen = nasSeen(for: Self.service6)
+        let s1eth1 = try mac("s1", "eth1")
+        XCTAssertLessThanOrEqual(seen.removeValue(forKey: s1eth1) ?? 0, Self.naCount, net.output("tcpdump-na"))
+        XCTAssertEqual(seen, [s2mac: Self.naCount, s1eth0: Self.naCount], net.output("tcpdump-na"))
+        XCTAssertEqual(try ipv6KernelState("s2") + net.ptaKernelState(), before, "s2 must leave nothing behind")
+    }
 }

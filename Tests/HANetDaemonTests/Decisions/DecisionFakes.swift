@@ -111,7 +111,12 @@ final class FakeDataPlane: DataPlane {
 
 final class FakeSysctl: SysctlStore {
     var values: [String: String] = [:]
-    func read(_ path: String) throws -> String { values[path] ?? "0" }
+    /// Paths this kernel does not have: reading them fails.
+    var absent: Set<String> = []
+    func read(_ path: String) throws -> String {
+        if absent.contains(path) { throw HANetError(.io, "\(path): No such file or directory") }
+        return values[path] ?? "0"
+    }
     func write(_ path: String, _ value: String) throws { values[path] = value }
 }
 
