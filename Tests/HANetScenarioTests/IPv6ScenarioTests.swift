@@ -86,19 +86,20 @@ final class IPv6ScenarioTests: XCTestCase {
         let udp = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(net.output("udp").utf8)) as? [String: Any],
                                 net.output("udp") + net.errors("udp"))
         print("IPv6 wrk: \(wrkOut.split(separator: "\n").filter { $0.contains("requests in") }.joined())")
-        print("IPv6 UDP probe: \(net.output("udp"))")
+        print("IPv6 UDP probe: \(net.output("udp").prefix(300))")
         return udp
     }
 
-    /// The probe's gap that spans `trigger` (CLOCK_MONOTONIC ns, as the
-    /// daemon reports a switch's cause): the path outage the fault caused, in
-    /// ms; nil when no gap of 2 ms or more spans it.
+    /// The probe's longest gap that begins from 20 ms before `trigger`
+    /// (CLOCK_MONOTONIC ns, as the daemon reports a switch's cause) to 200 ms
+    /// after it: the path outage the fault caused, in ms, at most that plus
+    /// the scheduling noise of a loaded machine; nil when no gap of 2 ms or more begins then.
     static func outage(_ udp: [String: Any], around trigger: UInt64) -> Double? {
         let t = Double(trigger) / 1e9
         let span = (udp["replies_monotonic_s"] as? [Double]) ?? []
         XCTAssertTrue(span.count == 2 && span[0] < t && t < span[1], "the fault at \(t) s is outside the probe's replies \(span)")
         let gaps = (udp["gaps_monotonic_s"] as? [[Double]]) ?? []
-        return gaps.first { $0[0] <= t + 0.001 && $0[1] >= t }.map { ($0[1] - $0[0]) * 1000 }
+        return gaps.filter { $0[0] >= t - 0.02 && $0[0] <= t + 0.2 }.map { ($0[1] - $0[0]) * 1000 }.max()
     }
 
     func testDualStackPublicFailover() throws {
