@@ -99,8 +99,7 @@ def udp_client(args):
             except OSError:
                 continue
             replies.append((time.monotonic(), struct.unpack("!Q", d[:8])[0]))
-            if len(replies) == 1:
-                # On stderr, so a caller can wait for the path to work before it injects a fault.
+            if len(replies) == 1 and args.say_answered:
                 print("answered", file=sys.stderr, flush=True)
 
     th = threading.Thread(target=rx, daemon=True)
@@ -206,6 +205,8 @@ def main():
         c.add_argument("--rate", type=float, default=1000)
         c.add_argument("--duration", type=float, default=5)
         c.add_argument("--bin-ms", type=float, default=20)
+        c.add_argument("--say-answered", action="store_true",
+                       help="udp: print 'answered' on stderr at the first answer, so a caller can wait for the path before a fault")
     a = p.parse_args()
     {"server": server, "udp": udp_client, "tcp": tcp_client, "stream": stream_client}[a.mode](a)
 

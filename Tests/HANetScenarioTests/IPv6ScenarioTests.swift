@@ -65,7 +65,7 @@ final class IPv6ScenarioTests: XCTestCase {
     /// wrk with 400 keep-alive connections and the 1 kHz UDP probe, both over IPv6.
     func startLoad(to address: String, seconds: Int) throws -> LoadRun {
         let wrk = try net.spawn("client", "wrk", "wrk -t2 -c400 -d\(seconds)s --timeout 5s http://[\(address)]:8080/hello")
-        let udp = try net.spawn("client", "udp", "python3 tools/probe.py udp --to \(address) --duration \(seconds - 1)")
+        let udp = try net.spawn("client", "udp", "python3 tools/probe.py udp --say-answered --to \(address) --duration \(seconds - 1)")
         try waitUntil(5, "the UDP probe's first answer") { net.errors("udp").contains("answered") }
         try waitUntil(5, "wrk's connections") {
             let ss = try net.exec("s1", "ss -Htn state established '( sport = :8080 )'", check: false).out
