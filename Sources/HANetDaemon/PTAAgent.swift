@@ -358,9 +358,11 @@ final class PTAAgent {
                 takeoverAnsweredNanos = now
                 // Entries resolved before the sibling answered point nowhere useful.
                 do { try env.kernel.flushNeighbours(on: config.master.name) } catch { log.error("\(error)") }
-                if !m.ipv6Addresses.isEmpty { addCarriedRoutes(via: r.siblingAddress) }
                 log.info("PTA: takeover by \(m.sender) acknowledged \(UTCTimestamp.fixed(Double(now &- (host.lastSwitchTrigger ?? now)) / 1e6, 3)) ms after the fault")
             }
+            // Also when a sibling first served our IPv4 addresses only (its
+            // `speaksIPv6` came after the TAKEOVER) and a RENEW added the IPv6 ones.
+            if r.isServed, m.type == .ack, !m.ipv6Addresses.isEmpty { addCarriedRoutes(via: r.siblingAddress) }
             if m.type == .refuse {
                 log.warning("PTA: \(m.sender) refused: \(m.reason)")
                 readiness.markUnable(m.sender, reason: "it refused: \(m.reason)", now: now)

@@ -112,4 +112,20 @@ final class PTAIPv6DecisionTests: DecisionTestCase {
         XCTAssertEqual(s1.daemon.executor.sync { s1.daemon.pta?.speaksIPv6 }, ["s2": true])
         XCTAssertEqual(s2.daemon.executor.sync { s2.daemon.pta?.speaksIPv6 }, ["s1": true])
     }
+
+    func testASiblingNotKnownToSpeakIPv6IsAskedForIPv4OnlyAndForBothOnceItSaysSo() throws {
+        try startPair()
+        // As if s2's READINESS had not come yet: s1 must send it version 1 only.
+        s1.daemon.executor.sync { s1.daemon.pta?.speaksIPv6["s2"] = false }
+        cutS1()
+        XCTAssertEqual(s1.status.pta.served_by?.state, "served")
+        XCTAssertEqual(s2.status.pta.serving.first?.addresses, ["198.51.100.11"])
+        XCTAssertEqual(s2.kernel.ipv6Proxies["hanet0"] ?? [], [])
+        XCTAssertEqual(s1.kernel.ipv6RouteTable, [], "no IPv6 route via a sibling that does not carry IPv6")
+        // s2's next READINESS says it speaks IPv6; the next RENEW asks for both.
+        cluster.advance(millis: 1500)
+        XCTAssertEqual(s2.status.pta.serving.first?.addresses, ["198.51.100.11", "2001:db8::11"])
+        XCTAssertEqual(s2.kernel.ipv6Proxies["hanet0"], [served6])
+        XCTAssertEqual(s1.kernel.ipv6RouteTable.count, 2)
+    }
 }
