@@ -112,6 +112,16 @@ final class IPv6ScenarioTests: XCTestCase {
         XCTAssertEqual(st.master.addresses, ["198.51.100.11/24", "\(Self.service6)/64"])
         XCTAssertEqual(st.master.ipv6_flags, ["\(Self.service6)/64": ["nodad"]])
         XCTAssertEqual(try net.exec("s1", "sysctl -n net.ipv6.conf.eth1.accept_ra net.ipv6.conf.eth1.autoconf").out, "0\n0\n")
+        let text = try net.exec("s1", "\(productsDirectory)/hanet status --socket \(net.socket("s1"))").out
+        XCTAssertTrue(text.contains("master hanet0  198.51.100.11/24 \(Self.service6)/64  mtu"), text)
+        // A change of the IPv6 service addresses needs a restart: reload refuses it and keeps the address.
+        let original = try String(contentsOfFile: cfg, encoding: .utf8)
+        try original.replacingOccurrences(of: "\(Self.service6)/64", with: "2001:db8::13/64").write(toFile: cfg, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ControlProtocol.send(.init(command: "reload"), to: net.socket("s1"))) { error in
+            XCTAssertTrue("\(error)".contains("master.addresses (IPv6) changed"), "\(error)")
+        }
+        XCTAssertEqual(try net.status("s1").master.addresses, ["198.51.100.11/24", "\(Self.service6)/64"])
+        try original.write(toFile: cfg, atomically: true, encoding: .utf8)
         try startIPv6Servers("s1", address: Self.service6)
         // IPv4 is served as before, beside IPv6.
         try net.exec("client", "ping -c 1 -W 2 198.51.100.11")
