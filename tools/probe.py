@@ -16,11 +16,16 @@ The clients print one JSON object. Run time is bounded by --duration.
 import argparse, json, socket, struct, sys, threading, time
 
 
+def family(address):
+    """IPv6 for an address with a colon (2001:db8::11), IPv4 otherwise."""
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
 def server(args):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u = socket.socket(family(args.bind), socket.SOCK_DGRAM)
     u.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     u.bind((args.bind, args.udp_port))
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t = socket.socket(family(args.bind), socket.SOCK_STREAM)
     t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     t.bind((args.bind, args.tcp_port))
     t.listen(64)
@@ -44,7 +49,7 @@ def server(args):
             c.close()
 
     def source_loop():
-        src = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        src = socket.socket(family(args.bind), socket.SOCK_STREAM)
         src.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         src.bind((args.bind, args.stream_port))
         src.listen(16)
@@ -78,7 +83,7 @@ def pace(start, i, period):
 
 
 def udp_client(args):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family(args.to), socket.SOCK_DGRAM)
     s.connect((args.to, args.port))
     s.settimeout(0.2)
     period = 1.0 / args.rate
@@ -94,6 +99,8 @@ def udp_client(args):
             except OSError:
                 continue
             replies.append((time.monotonic(), struct.unpack("!Q", d[:8])[0]))
+            if len(replies) == 1 and args.say_answered:
+                print("answered", file=sys.stderr, flush=True)
 
     th = threading.Thread(target=rx, daemon=True)
     th.start()
@@ -114,9 +121,14 @@ def udp_client(args):
     gaps = [b - a for a, b in zip(times, times[1:])]
     worst = max(gaps) if gaps else args.duration
     at = times[gaps.index(worst)] - start if gaps else 0
+    # The 500 longest gaps of 2 ms or more, on CLOCK_MONOTONIC (time.monotonic),
+    # so a caller can find the one around a fault whose time the daemon reports.
+    long_gaps = sorted(((b - a, a, b) for a, b in zip(times, times[1:]) if b - a >= 0.002), reverse=True)[:500]
     print(json.dumps({"probe": "udp", "sent": sent, "received": len(set(q for _, q in replies)),
                       "lost": sent - len(set(q for _, q in replies)),
-                      "longest_gap_ms": round(worst * 1000, 3), "gap_at_s": round(at, 3)}))
+                      "longest_gap_ms": round(worst * 1000, 3), "gap_at_s": round(at, 3),
+                      "gaps_monotonic_s": sorted([round(a, 6), round(b, 6)] for _, a, b in long_gaps),
+                      "replies_monotonic_s": [round(times[0], 6), round(times[-1], 6)] if times else None}))
 
 
 def tcp_client(args):
@@ -193,6 +205,8 @@ def main():
         c.add_argument("--rate", type=float, default=1000)
         c.add_argument("--duration", type=float, default=5)
         c.add_argument("--bin-ms", type=float, default=20)
+        c.add_argument("--say-answered", action="store_true",
+                       help="udp: print 'answered' on stderr at the first answer, so a caller can wait for the path before a fault")
     a = p.parse_args()
     {"server": server, "udp": udp_client, "tcp": tcp_client, "stream": stream_client}[a.mode](a)
 

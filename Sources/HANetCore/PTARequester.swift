@@ -27,6 +27,8 @@ public final class PTARequester {
     public let sibling: String
     public private(set) var siblingAddress: IPv4Address
     public let addresses: [IPv4Address]
+    /// Sent only to a sibling that speaks IPv6 (`PTAMessage.forPeer`, applied by the daemon).
+    public let ipv6Addresses: [IPv6Address]
     public private(set) var state: State = .idle
 
     private let leaseMillis: UInt32
@@ -43,12 +45,14 @@ public final class PTARequester {
     private var releaseDeadline: UInt64 = 0
 
     public init(node: String, bootID: UInt64, sibling: String, siblingAddress: IPv4Address,
-                addresses: [IPv4Address], pta: HANetConfig.PTA, counter: PTACounter = PTACounter()) {
+                addresses: [IPv4Address], ipv6Addresses: [IPv6Address] = [], pta: HANetConfig.PTA,
+                counter: PTACounter = PTACounter()) {
         self.node = node
         self.bootID = bootID
         self.sibling = sibling
         self.siblingAddress = siblingAddress
         self.addresses = addresses
+        self.ipv6Addresses = ipv6Addresses
         self.leaseMillis = UInt32(clamping: pta.leaseMillis)
         self.retryInitial = UInt64(pta.retryInitialMillis) * 1_000_000
         self.retryMax = UInt64(Swift.max(pta.retryMaxMillis, pta.retryInitialMillis)) * 1_000_000
@@ -157,7 +161,9 @@ public final class PTARequester {
             state = .idle
             return [.log("PTA: \(sibling) released \(list(addresses))")]
         case (.requesting, .ack), (.served, .ack):
-            guard Set(m.addresses) == Set(addresses) else {
+            // No IPv6 addresses in the ACK: they were withheld from a sibling
+            // that does not speak IPv6, which ACKs what it was sent.
+            guard Set(m.addresses) == Set(addresses), m.ipv6Addresses.isEmpty || Set(m.ipv6Addresses) == Set(ipv6Addresses) else {
                 return [.log("PTA: ignoring ACK from \(sibling) for \(list(m.addresses)); we asked for \(list(addresses))")]
             }
             guard m.leaseMillis > 0 else { return [.log("PTA: ignoring ACK from \(sibling) with a zero lease")] }
@@ -188,10 +194,12 @@ public final class PTARequester {
         if pendingSince == nil { pendingSince = now }
         nextSend = now + delay
         delay = Swift.min(delay * 2, retryMax)
-        let m = PTAMessage(type: type, sender: node, addresses: addresses, counter: counter.next(now: now),
+        let m = PTAMessage(type: type, sender: node, addresses: addresses, ipv6Addresses: ipv6Addresses, counter: counter.next(now: now),
                            bootID: bootID, leaseMillis: type == .release ? 0 : leaseMillis)
         return .send(m, to: siblingAddress)
     }
 
-    private func list(_ a: [IPv4Address]) -> String { a.map(\.description).joined(separator: ", ") }
+    private func list(_ a: [IPv4Address]) -> String {
+        (a.map(\.description) + ipv6Addresses.map(\.description)).joined(separator: ", ")
+    }
 }

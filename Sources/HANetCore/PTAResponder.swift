@@ -14,19 +14,25 @@ public final class PTAResponder {
         /// Where answers go: the configured private-link address, or the hot link's far end a message came from.
         public var address: IPv4Address?
         public var allowed: [IPv4Prefix]
+        public var allowedIPv6: [IPv6Prefix]
         /// The private link to it; nil when no [[link]] names this sibling.
         public var link: String?
 
-        public init(name: String, address: IPv4Address?, allowed: [IPv4Prefix], link: String?) {
+        public init(name: String, address: IPv4Address?, allowed: [IPv4Prefix], allowedIPv6: [IPv6Prefix] = [], link: String?) {
             self.name = name
             self.address = address
             self.allowed = allowed
+            self.allowedIPv6 = allowedIPv6
             self.link = link
         }
+
+        func allows(_ a: IPv4Address) -> Bool { allowed.contains { $0.contains(a) } }
+        func allows(_ a: IPv6Address) -> Bool { allowedIPv6.contains { $0.contains(a) } }
     }
 
     public struct Lease: Equatable, Sendable {
         public var addresses: [IPv4Address]
+        public var ipv6Addresses: [IPv6Address] = []
         public var link: String
         public var expiry: UInt64
     }
@@ -56,7 +62,7 @@ public final class PTAResponder {
     /// Peers from the configuration: each sibling with the first link that names it.
     public convenience init(config: HANetConfig, bootID: UInt64, counter: PTACounter = PTACounter(),
                             canServe: @escaping () -> Bool) {
-        let peers = config.siblings.map { Peer(name: $0.name, address: $0.address, allowed: $0.addresses, link: nil) }
+        let peers = config.siblings.map { Peer(name: $0.name, address: $0.address, allowed: $0.addresses, allowedIPv6: $0.ipv6Addresses, link: nil) }
         self.init(node: config.node.name, bootID: bootID, peers: peers, pta: config.pta, counter: counter, canServe: canServe)
         relink(config.links)
     }
@@ -97,7 +103,7 @@ public final class PTAResponder {
             return [reply(.ack, to: peer, addresses: [], lease: 0, now: now)]
         case .release:
             return [end(peer.name, reason: "released by \(peer.name)"),
-                    reply(.ack, to: peer, addresses: m.addresses, lease: 0, now: now)].compactMap { $0 }
+                    reply(.ack, to: peer, addresses: m.addresses, ipv6: m.ipv6Addresses, lease: 0, now: now)].compactMap { $0 }
         case .takeover, .renew:
             return request(m, from: peer, now: now)
         case .ack, .refuse, .readiness:
@@ -113,7 +119,7 @@ public final class PTAResponder {
     /// Ends `name`'s lease, if it has one: the action that undoes the service.
     private func end(_ name: String, reason: String) -> PTAAction? {
         guard let lease = leases.removeValue(forKey: name) else { return nil }
-        return .stopServing(sibling: name, addresses: lease.addresses, link: lease.link, reason: reason)
+        return .stopServing(sibling: name, addresses: lease.addresses, ipv6Addresses: lease.ipv6Addresses, link: lease.link, reason: reason)
     }
 
     /// Ends every lease that `matches`, in sibling-name order.
@@ -126,10 +132,11 @@ public final class PTAResponder {
     /// sibling's next RENEW extends it and, if none comes, it ends and is undone.
     /// False when the configuration no longer allows it.
     @discardableResult
-    public func adopt(sibling: String, addresses: [IPv4Address], link: String, now: UInt64) -> Bool {
-        guard let peer = peers[sibling], peer.link == link, !addresses.isEmpty,
-              addresses.allSatisfy({ a in peer.allowed.contains { $0.contains(a) } }) else { return false }
-        leases[sibling] = Lease(addresses: addresses, link: link, expiry: now + UInt64(maxLeaseMillis) * 1_000_000)
+    public func adopt(sibling: String, addresses: [IPv4Address], ipv6Addresses: [IPv6Address] = [], link: String, now: UInt64) -> Bool {
+        guard let peer = peers[sibling], peer.link == link, !addresses.isEmpty || !ipv6Addresses.isEmpty,
+              addresses.allSatisfy(peer.allows), ipv6Addresses.allSatisfy(peer.allows) else { return false }
+        leases[sibling] = Lease(addresses: addresses, ipv6Addresses: ipv6Addresses, link: link,
+                                expiry: now + UInt64(maxLeaseMillis) * 1_000_000)
         return true
     }
 
@@ -148,44 +155,47 @@ public final class PTAResponder {
         let existing = leases[peer.name]
         func refuse(_ reason: String) -> [PTAAction] {
             [end(peer.name, reason: reason), .log("PTA: refusing \(m.type) from \(peer.name): \(reason)"),
-             reply(.refuse, to: peer, addresses: m.addresses, lease: 0, now: now, reason: reason)].compactMap { $0 }
+             reply(.refuse, to: peer, addresses: m.addresses, ipv6: m.ipv6Addresses, lease: 0, now: now, reason: reason)].compactMap { $0 }
         }
         guard let link = peer.link else {
             return refuse("no [[link]] on \(node) names sibling \(peer.name)")
         }
-        guard !m.addresses.isEmpty else { return refuse("no addresses in the request") }
-        if let bad = m.addresses.first(where: { a in !peer.allowed.contains { $0.contains(a) } }) {
+        guard !m.addresses.isEmpty || !m.ipv6Addresses.isEmpty else { return refuse("no addresses in the request") }
+        let bad = m.addresses.first { !peer.allows($0) }?.description ?? m.ipv6Addresses.first { !peer.allows($0) }?.description
+        if let bad {
             return refuse("address \(bad) is not among \(peer.name)'s configured addresses ("
-                          + peer.allowed.map(\.description).joined(separator: ", ") + ")")
+                          + (peer.allowed.map(\.description) + peer.allowedIPv6.map(\.description)).joined(separator: ", ") + ")")
         }
         guard canServe() else { return refuse("\(node) has no working public link") }
 
         let granted = m.leaseMillis == 0 ? maxLeaseMillis : Swift.min(m.leaseMillis, maxLeaseMillis)
         let expiry = now + UInt64(granted) * 1_000_000
         var actions: [PTAAction] = []
-        let wanted = m.addresses
-        if let lease = existing, Set(lease.addresses) == Set(wanted), lease.link == link {
+        let wanted = m.addresses, wanted6 = m.ipv6Addresses
+        if let lease = existing, Set(lease.addresses) == Set(wanted), Set(lease.ipv6Addresses) == Set(wanted6), lease.link == link {
             leases[peer.name]?.expiry = expiry
         } else {
             if let lease = existing {
-                actions.append(.stopServing(sibling: peer.name, addresses: lease.addresses, link: lease.link,
-                                            reason: "\(peer.name) asked for a different set of addresses"))
+                actions.append(.stopServing(sibling: peer.name, addresses: lease.addresses, ipv6Addresses: lease.ipv6Addresses,
+                                            link: lease.link, reason: "\(peer.name) asked for a different set of addresses"))
             } else if m.type == .renew {
                 actions.append(.log("PTA: RENEW from \(peer.name) without a lease (restart?); serving it as a TAKEOVER"))
             }
-            leases[peer.name] = Lease(addresses: wanted, link: link, expiry: expiry)
-            actions.append(.startServing(sibling: peer.name, addresses: wanted, link: link))
+            leases[peer.name] = Lease(addresses: wanted, ipv6Addresses: wanted6, link: link, expiry: expiry)
+            actions.append(.startServing(sibling: peer.name, addresses: wanted, ipv6Addresses: wanted6, link: link))
         }
-        actions.append(reply(.ack, to: peer, addresses: wanted, lease: granted, now: now))
+        actions.append(reply(.ack, to: peer, addresses: wanted, ipv6: wanted6, lease: granted, now: now))
         return actions
     }
 
-    private func reply(_ type: PTAMessage.Kind, to peer: Peer, addresses: [IPv4Address], lease: UInt32,
+    private func reply(_ type: PTAMessage.Kind, to peer: Peer, addresses: [IPv4Address], ipv6: [IPv6Address] = [], lease: UInt32,
                        now: UInt64, reason: String = "") -> PTAAction {
         // The wire format carries at most 256 bytes of reason; cut on a character boundary.
         var r = reason
         while r.utf8.count > PTAWire.maxReason { r.removeLast() }
-        let m = PTAMessage(type: type, sender: node, addresses: Array(addresses.prefix(PTAWire.maxAddresses)),
+        let v4 = Array(addresses.prefix(PTAWire.maxAddresses))
+        let m = PTAMessage(type: type, sender: node, addresses: v4,
+                           ipv6Addresses: Array(ipv6.prefix(PTAWire.maxAddresses - v4.count)),
                            counter: counter.next(now: now), bootID: bootID, leaseMillis: lease, reason: r)
         guard let to = peer.address else { return .log("PTA: no address to answer \(peer.name) at (no [[link]] and no hot link leads to it)") }
         return .send(m, to: to)

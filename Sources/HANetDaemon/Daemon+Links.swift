@@ -74,6 +74,7 @@ extension Daemon {
             try env.kernel.addAddress(own, to: s.name)
             s.addedAddresses.append(own)
         }
+        try slaveIPv6Hygiene(s)
         if let k = s.kernel, !k.isUp { try env.kernel.setUp(s.name, true) }
     }
 

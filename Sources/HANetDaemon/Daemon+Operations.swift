@@ -137,15 +137,16 @@ extension Daemon {
         ops.events.emit(.pta) { e in
             e.sibling = peer
             e.message = "\(direction) \(m.type)"
-            e.addresses = m.addresses.map(\.description)
+            e.addresses = m.addresses.map(\.description) + m.ipv6Addresses.map(\.description)
             if !m.reason.isEmpty { e.reason = m.reason }
         }
     }
 
-    func ptaEvent(_ kind: EventKind, sibling: String, addresses: [IPv4Address], link: String? = nil, reason: String? = nil) {
+    func ptaEvent(_ kind: EventKind, sibling: String, addresses: [IPv4Address], ipv6Addresses: [IPv6Address],
+                  link: String?, reason: String?) {
         ops.events.emit(kind) { e in
             e.sibling = sibling
-            e.addresses = addresses.map(\.description)
+            e.addresses = addresses.map(\.description) + ipv6Addresses.map(\.description)
             e.slave = link
             e.reason = reason
         }

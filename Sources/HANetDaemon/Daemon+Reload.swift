@@ -59,6 +59,7 @@ extension Daemon {
         check(old.master.name, new.master.name, "master.name", "the master interface is created at start")
         check(old.master.port, new.master.port, "master.port", "the master's veth peer is created at start")
         check(old.master.addresses, new.master.addresses, "master.addresses", "service addresses are what PTA siblings carry")
+        check(old.master.ipv6Addresses, new.master.ipv6Addresses, "master.addresses (IPv6)", "service addresses are what PTA siblings carry")
         check(old.master.table, new.master.table, "master.table", "the nftables table is adopted at start")
         check(unplaced(old.siblings), unplaced(new.siblings), "[[sibling]]", "keys and peers are loaded at start")
         check(old.pta, new.pta, "[pta]", "the replay guard and leases are bound to these timers")

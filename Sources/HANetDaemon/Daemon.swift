@@ -198,7 +198,7 @@ public final class Daemon {
             try server.start()
             control = server
         }
-        log.info("running: master \(config.master.name) \(config.master.addresses.map(\.description).joined(separator: ",")), active \(active ?? "none"), control socket \(control == nil ? "off" : socketPath)")
+        log.info("running: master \(config.master.name) \((config.master.addresses.map(\.description) + config.master.ipv6Addresses.map(\.description)).joined(separator: ",")), active \(active ?? "none"), control socket \(control == nil ? "off" : socketPath)")
         try startOperations()
     }
 
@@ -244,12 +244,14 @@ public final class Daemon {
         // from the sibling's private address arrive on the master although
         // the route to that address points at the slave.
         try env.sysctl.write("net/ipv4/conf/\(m.name)/rp_filter", "2")
+        try masterIPv6Hygiene()
         try env.kernel.setUp(m.port, true)
         try env.kernel.setUp(m.name, true)
         let have = Set(try env.kernel.addresses(of: m.name))
         for a in m.addresses where !have.contains(a) {
             try env.kernel.addAddress(a, to: m.name)
         }
+        try addMasterIPv6Addresses()
     }
 
     /// Installs the switcher's `ptaGuard`; at start a failure stops the start, after a reload it is logged.
@@ -279,10 +281,12 @@ public final class Daemon {
         let m = config.master
         let k = try? env.kernel.link(named: m.name)
         let addrs = (try? env.kernel.addresses(of: m.name)) ?? []
-        let master = DaemonStatus.Master(
-            name: m.name, port: m.port, addresses: addrs.map(\.description), mtu: k?.mtu ?? 0,
+        let v6 = masterIPv6Status()
+        var master = DaemonStatus.Master(
+            name: m.name, port: m.port, addresses: addrs.map(\.description) + (v6?.addresses ?? []), mtu: k?.mtu ?? 0,
             mac: k?.mac?.description, noarp: k?.noARP ?? false, txqueuelen: k?.txQueueLength ?? 0,
             layer: (activeSlave?.attributes.layer ?? .l2).rawValue, draining: activeSlave?.drainsNewConnections ?? false)
+        master.ipv6_flags = v6?.flags
         return DaemonStatus(node: config.node.name, pid: ProcessSignals.pid, started: DaemonLog.timestamp(startedAt),
                             master: master, active: active, links: switcher.linkStatus(now: env.clock.nowNanos()),
                             last_switch: switcher.lastSwitch, switches: switcher.switchCount, adopted: adopted,
@@ -327,9 +331,9 @@ extension Daemon: PTAHost {
     func hotPeer(at address: IPv4Address) -> (sibling: String, link: String)? { hotplug.peer(at: address) }
     func hotHelloAnswered(_ m: PTAMessage, from: IPv4Address) -> Bool { hotplug.helloAnswered(m, from: from) }
 
-    func announceServed(_ addresses: [IPv4Address]) {
+    func announceServed(_ addresses: [IPv4Address], _ ipv6: [IPv6Address]) {
         guard let s = activeSlave, s.role == .public, let mac = switcher.masterMAC(for: s) else { return }
-        switcher.announce(addresses, mac: mac, on: s.name, what: "PTA: gratuitous ARP")
+        switcher.announce(addresses, ipv6, mac: mac, on: s.name, context: "PTA: ")
     }
 }
 

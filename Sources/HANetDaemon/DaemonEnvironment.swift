@@ -52,6 +52,11 @@ public struct DaemonEnvironment {
     public var sysctl: SysctlStore
     public var announcer: ARPAnnouncer
     public var clock: MonotonicClock
+    /// IPv6 addresses, proxy entries and routes; nil when `kernel` does not
+    /// speak IPv6 (a config with IPv6 service addresses then refuses to start).
+    public var ipv6Kernel: IPv6Kernel?
+    /// Unsolicited Neighbour Advertisements; nil when `announcer` cannot send them.
+    public var naAnnouncer: NAAnnouncer?
 
     typealias PTATransportFactory = (_ port: UInt16, _ receiverNice: Int32,
                                      _ receive: @escaping (_ bytes: [UInt8], _ from: IPv4Address, _ ifindex: Int32) -> Void) -> PTATransport
@@ -68,12 +73,17 @@ public struct DaemonEnvironment {
     /// The daemon's executor.
     var makeExecutor: (MonotonicClock) -> ControlExecutor
 
-    public init(kernel: NetworkKernel, dataPlane: DataPlane, sysctl: SysctlStore, announcer: ARPAnnouncer, clock: MonotonicClock) {
+    /// `ipv6Kernel` and `naAnnouncer` default to `kernel` and `announcer`
+    /// when they conform (Netlink and GratuitousARP do).
+    public init(kernel: NetworkKernel, dataPlane: DataPlane, sysctl: SysctlStore, announcer: ARPAnnouncer, clock: MonotonicClock,
+                ipv6Kernel: IPv6Kernel? = nil, naAnnouncer: NAAnnouncer? = nil) {
         self.kernel = kernel
         self.dataPlane = dataPlane
         self.sysctl = sysctl
         self.announcer = announcer
         self.clock = clock
+        self.ipv6Kernel = ipv6Kernel ?? kernel as? IPv6Kernel
+        self.naAnnouncer = naAnnouncer ?? announcer as? NAAnnouncer
         ptaTransport = { port, nice, receive in UDPSocket(port: port, receiverNice: nice, handler: receive) }
         linkEvents = { overrun, handler in try LinkMonitor(onOverrun: overrun, handler: handler) }
         deviceEvents = { handler in try UdevMonitor(subsystems: ["net", "tty"], handler: handler) }

@@ -31,6 +31,9 @@ public struct DaemonStatus: Codable, Equatable {
         public var layer: String
         /// True while the active slave's `slow_link_policy = "drain"` refuses new connections (paper §5.2).
         public var draining: Bool? = nil
+        /// The IFA_F_* flags of each IPv6 address in `addresses` ("nodad";
+        /// "tentative" or "dadfailed" would mean the address cannot serve); nil without IPv6 service addresses.
+        public var ipv6_flags: [String: [String]]? = nil
     }
 
     public struct Detector: Codable, Equatable {

@@ -16,11 +16,16 @@ extension PTAAgent {
         struct Service: Codable {
             var sibling: String
             var addresses: [String]
+            var ipv6_addresses: [String]? = nil
             var link: String
         }
         var node: String
         var saved_sysctls: [String: String]
         var serving: [Service]
+        /// The IPv6 sysctls' values before the first IPv6 service, in the order changed.
+        var ipv6_sysctls: SysctlChanges? = nil
+        /// The gateway address added to each private link (`PTAIPv6Path`).
+        var gateways: [String: String]? = nil
     }
 
     var stateFile: String { "\(stateDirectory)/pta-\(config.node.name).json" }
@@ -28,15 +33,18 @@ extension PTAAgent {
     /// Writes the state file, or removes it when there is nothing to remember.
     func persistState() {
         let path = stateFile
-        if serving.isEmpty && savedSysctls.isEmpty {
+        if serving.isEmpty && savedSysctls.isEmpty && ipv6Sysctls.isEmpty && gateways.isEmpty {
             try? FileManager.default.removeItem(atPath: path)
             return
         }
         let st = PersistedState(
             node: config.node.name, saved_sysctls: savedSysctls,
             serving: serving.values.sorted { $0.sibling < $1.sibling }.map {
-                .init(sibling: $0.sibling, addresses: $0.addresses.map(\.description), link: $0.link)
-            })
+                .init(sibling: $0.sibling, addresses: $0.addresses.map(\.description),
+                      ipv6_addresses: $0.ipv6Addresses.isEmpty ? nil : $0.ipv6Addresses.map(\.description), link: $0.link)
+            },
+            ipv6_sysctls: ipv6Sysctls.isEmpty ? nil : ipv6Sysctls,
+            gateways: gateways.isEmpty ? nil : gateways.mapValues(\.description))
         do {
             try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
             let enc = JSONEncoder()
@@ -60,30 +68,45 @@ extension PTAAgent {
         let m = config.master.name
         let routes = Set((try? env.kernel.routes()) ?? [])
         let proxies = Set((try? env.kernel.proxyNeighbours(on: m)) ?? [])
-        var leftovers: [(PersistedState.Service, [IPv4Address])] = []
+        let routes6 = Set((try? env.ipv6Kernel?.ipv6Routes()) ?? [])
+        let proxies6 = Set((try? env.ipv6Kernel?.ipv6ProxyNeighbours(on: m)) ?? [])
+        var leftovers: [(PersistedState.Service, [IPv4Address], [IPv6Address])] = []
         for svc in st.serving {
             let addrs = svc.addresses.compactMap { IPv4Address($0) }
-            let inKernel = !addrs.isEmpty && addrs.count == svc.addresses.count && addrs.allSatisfy { a in
-                routes.contains(KernelRoute(destination: IPv4Prefix(address: a, length: 32), device: svc.link)) && proxies.contains(a)
-            }
-            if inKernel, responder.adopt(sibling: svc.sibling, addresses: addrs, link: svc.link, now: now) {
-                serving[svc.sibling] = Service(sibling: svc.sibling, addresses: addrs, link: svc.link, since: Date(), sinceNanos: now)
+            let texts6 = svc.ipv6_addresses ?? []
+            let addrs6 = texts6.compactMap { IPv6Address($0) }
+            let inKernel = !(addrs.isEmpty && addrs6.isEmpty) && addrs.count == svc.addresses.count && addrs6.count == texts6.count
+                && addrs.allSatisfy { a in
+                    routes.contains(KernelRoute(destination: IPv4Prefix(address: a, length: 32), device: svc.link)) && proxies.contains(a)
+                } && addrs6.allSatisfy { a in
+                    routes6.contains(KernelIPv6Route(destination: IPv6Prefix(address: a, length: 128), device: svc.link)) && proxies6.contains(a)
+                }
+            if inKernel, responder.adopt(sibling: svc.sibling, addresses: addrs, ipv6Addresses: addrs6, link: svc.link, now: now) {
+                serving[svc.sibling] = Service(sibling: svc.sibling, addresses: addrs, ipv6Addresses: addrs6, link: svc.link,
+                                               since: Date(), sinceNanos: now)
                 log.info("PTA: adopted the service of \(svc.sibling) (\(svc.addresses.joined(separator: ", ")) over \(svc.link)) a previous instance left; it lasts while \(svc.sibling) renews it")
-                host.ptaEvent(.ptaServing, sibling: svc.sibling, addresses: addrs, link: svc.link,
+                host.ptaEvent(.ptaServing, sibling: svc.sibling, addresses: addrs, ipv6Addresses: addrs6, link: svc.link,
                                 reason: "adopted from the previous instance")
             } else {
-                leftovers.append((svc, addrs))
+                leftovers.append((svc, addrs, addrs6))
             }
         }
         // The first instance's saved values are the ones to restore, whatever happens next.
         savedSysctls = st.saved_sysctls
-        for (svc, addrs) in leftovers {
+        ipv6Sysctls = st.ipv6_sysctls ?? SysctlChanges()
+        gateways = (st.gateways ?? [:]).compactMapValues { IPv6Prefix($0) }
+        for (svc, addrs, addrs6) in leftovers {
             log.warning("PTA: the service of \(svc.sibling) in \(path) is not (wholly) in the kernel; removing what is left of it")
             for a in addrs {
                 let r = KernelRoute(destination: IPv4Prefix(address: a, length: 32), device: svc.link)
                 if routes.contains(r) { try? env.kernel.deleteRoute(r) }
                 if proxies.contains(a) { try? env.kernel.deleteProxyNeighbour(a, on: m) }
             }
+            // The sysctls and gateways go below, when no adopted IPv6 service needs them.
+            try? stopServingIPv6(addrs6, link: svc.link)
+        }
+        if serving.values.allSatisfy({ $0.ipv6Addresses.isEmpty }) {
+            do { try stopServingIPv6([], link: "") } catch { log.warning("PTA: restoring the IPv6 state a previous instance left: \(error)") }
         }
         if serving.isEmpty {
             for (p, v) in savedSysctls { try? env.sysctl.write(p, v) }

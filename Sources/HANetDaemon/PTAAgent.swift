@@ -22,14 +22,21 @@ protocol PTAHost: AnyObject {
     var lastSwitchTrigger: UInt64? { get }
     /// Decide again (a sibling's readiness changed).
     func reevaluate(trigger: UInt64, cause: String)
-    /// Gratuitous ARP for served addresses on the active public slave, with the master's MAC.
-    func announceServed(_ addresses: [IPv4Address])
+    /// Gratuitous ARP and unsolicited NAs for served addresses on the active public slave, with the master's MAC.
+    func announceServed(_ addresses: [IPv4Address], _ ipv6: [IPv6Address])
     /// The sibling and link at the far end of a hot link with this address.
     func hotPeer(at address: IPv4Address) -> (sibling: String, link: String)?
     /// A HELLO answer for a pending hot link; false when it is not one.
     func hotHelloAnswered(_ m: PTAMessage, from: IPv4Address) -> Bool
-    func ptaEvent(_ kind: EventKind, sibling: String, addresses: [IPv4Address], link: String?, reason: String?)
+    func ptaEvent(_ kind: EventKind, sibling: String, addresses: [IPv4Address], ipv6Addresses: [IPv6Address],
+                  link: String?, reason: String?)
     func ptaMessage(_ m: PTAMessage, direction: String, peer: String)
+}
+
+extension PTAHost {
+    func ptaEvent(_ kind: EventKind, sibling: String, addresses: [IPv4Address], link: String?, reason: String?) {
+        ptaEvent(kind, sibling: sibling, addresses: addresses, ipv6Addresses: [], link: link, reason: reason)
+    }
 }
 
 /// The Packet Transmission Agent as the daemon runs it (paper §2.3, §3.5–3.7):
@@ -42,6 +49,7 @@ final class PTAAgent {
     struct Service {
         var sibling: String
         var addresses: [IPv4Address]
+        var ipv6Addresses: [IPv6Address] = []
         var link: String
         var since: Date
         var sinceNanos: UInt64
@@ -65,6 +73,14 @@ final class PTAAgent {
     var serving: [String: Service] = [:]
     /// Sysctl values before the first service started, restored when the last one ends.
     var savedSysctls: [String: String] = [:]
+    /// The IPv6 sysctls (`IPv6SiblingSysctls`), restored exactly when the last IPv6 service ends.
+    var ipv6Sysctls = SysctlChanges()
+    /// The gateway addresses (`PTAIPv6Path.gateway`) added to private links while serving IPv6, by link.
+    var gateways: [String: IPv6Prefix] = [:]
+    /// Whether each sibling said it speaks IPv6 (`PTAMessage.speaksIPv6`) in its last authentic message.
+    var speaksIPv6: [String: Bool] = [:]
+    /// Requester: the routes via the sibling (`PTAIPv6Path`) while it carries our IPv6 addresses.
+    var carriedRoutes: [KernelIPv6Route] = []
     /// The next deadline of the requester, the responder or a sibling's readiness.
     var timer: ScheduledWork?
     var timerDeadline: UInt64?
@@ -136,7 +152,10 @@ final class PTAAgent {
     /// Clean stop: give back what we asked for and stop serving.
     func stop() {
         let now = env.clock.nowNanos()
-        if let r = requester { perform(r.stop(now: now)) }
+        if let r = requester {
+            removeCarriedRoutes()
+            perform(r.stop(now: now))
+        }
         perform(responder.stopAll(reason: "daemon stopping"))
         readinessTimer?.cancel()
         sendReadiness(canCarry: false)
@@ -155,6 +174,7 @@ final class PTAAgent {
         if let s = slave, s.role == .private, let sib = s.config.sibling,
            let sibling = config.siblings.first(where: { $0.name == sib }) {
             if let r = requester, r.sibling != sib {
+                removeCarriedRoutes()
                 perform(r.stop(now: now))
                 requester = nil
                 log.info("PTA: moving from \(r.sibling) to \(sib) (\(s.name))")
@@ -169,6 +189,7 @@ final class PTAAgent {
                 requester = PTARequester(node: config.node.name, bootID: bootID, sibling: sib,
                                          siblingAddress: address,
                                          addresses: config.master.addresses.map(\.address),
+                                         ipv6Addresses: config.master.ipv6Addresses.map(\.address),
                                          pta: config.pta, counter: counter)
                 requesterSince = Date()
             }
@@ -177,6 +198,7 @@ final class PTAAgent {
             perform(requester!.redirect(to: address, now: now))
             perform(requester!.start(now: now))
         } else if let r = requester {
+            removeCarriedRoutes()
             perform(r.stop(now: now))
         }
         // Serving a sibling from a private link of our own would only move the black hole.
@@ -184,7 +206,7 @@ final class PTAAgent {
             perform(responder.stopAll(reason: "\(config.node.name) has no working public link"))
         } else if let s = slave, s.role == .public {
             // We moved to another public slave: tell the LAN where the served addresses are now.
-            for svc in serving.values { host.announceServed(svc.addresses) }
+            for svc in serving.values { host.announceServed(svc.addresses, svc.ipv6Addresses) }
         }
         readinessMaybeChanged()
         scheduleTick()
@@ -204,7 +226,7 @@ final class PTAAgent {
         for s in config.siblings {
             guard let key = keys[s.name] else { continue }
             for to in paths(to: s) {
-                let m = PTAMessage(type: .readiness, flags: can ? PTAMessage.canCarry : 0, sender: config.node.name,
+                let m = PTAMessage(type: .readiness, flags: (can ? PTAMessage.canCarry : 0) | PTAMessage.speaksIPv6, sender: config.node.name,
                                    counter: counter.next(now: now), bootID: bootID)
                 guard let datagram = try? PTAWire.encode(m, key: key), (try? socket.send(datagram, to: to, port: config.pta.port)) != nil else { continue }
                 host.ptaMessage(m, direction: "sent", peer: s.name)
@@ -311,6 +333,8 @@ final class PTAAgent {
             return
         }
         host.ptaMessage(m, direction: "received", peer: m.sender)
+        // Authentic and from the sibling's address: what it decodes decides what we send it (`forPeer`).
+        speaksIPv6[m.sender] = m.flags & PTAMessage.speaksIPv6 != 0
         switch m.type {
         case .readiness:
             if let why = readinessGuard.accept(m) {
@@ -329,12 +353,16 @@ final class PTAAgent {
             let wasServed = r.isServed
             perform(r.receive(m, now: now))
             if !wasServed, r.isServed {
-                host.ptaEvent(.ptaServed, sibling: m.sender, addresses: r.addresses, link: nil, reason: "the sibling carries this node's addresses")
+                host.ptaEvent(.ptaServed, sibling: m.sender, addresses: r.addresses, ipv6Addresses: m.ipv6Addresses, link: nil,
+                              reason: "the sibling carries this node's addresses")
                 takeoverAnsweredNanos = now
                 // Entries resolved before the sibling answered point nowhere useful.
                 do { try env.kernel.flushNeighbours(on: config.master.name) } catch { log.error("\(error)") }
                 log.info("PTA: takeover by \(m.sender) acknowledged \(UTCTimestamp.fixed(Double(now &- (host.lastSwitchTrigger ?? now)) / 1e6, 3)) ms after the fault")
             }
+            // Also when a sibling first served our IPv4 addresses only (its
+            // `speaksIPv6` came after the TAKEOVER) and a RENEW added the IPv6 ones.
+            if r.isServed, m.type == .ack, !m.ipv6Addresses.isEmpty { addCarriedRoutes(via: r.siblingAddress) }
             if m.type == .refuse {
                 log.warning("PTA: \(m.sender) refused: \(m.reason)")
                 readiness.markUnable(m.sender, reason: "it refused: \(m.reason)", now: now)
@@ -354,6 +382,7 @@ final class PTAAgent {
             let wasServed = r.isServed
             perform(r.tick(now: now))
             if wasServed, !r.isServed {
+                removeCarriedRoutes()
                 readiness.markUnable(r.sibling, reason: "it let the lease lapse (no ACK to RENEW)", now: now)
             }
         }
@@ -387,11 +416,17 @@ final class PTAAgent {
                 log.info(text)
             case .refused(let reason, let source, let text):
                 refusals.refuse(reason, source: source, text)
-            case .send(let m, let to):
+            case .send(var m, let to):
                 guard let name = config.siblings.first(where: { $0.address == to })?.name ?? host.hotPeer(at: to)?.sibling,
                       let key = keys[name] else {
                     log.error("PTA: no sibling with key at \(to)")
                     continue
+                }
+                m.flags |= PTAMessage.speaksIPv6
+                let withheld: [IPv6Address]
+                (m, withheld) = m.forPeer(speaksIPv6: speaksIPv6[name] ?? false)
+                if !withheld.isEmpty, m.type == .takeover, takeoverSentNanos == nil {
+                    log.warning("PTA: \(name) has not said it speaks IPv6: asking it for the IPv4 addresses only; \(withheld.map(\.description).joined(separator: ", ")) stay unreachable while it carries \(config.node.name)")
                 }
                 do {
                     let datagram = try PTAWire.encode(m, key: key)
@@ -403,18 +438,18 @@ final class PTAAgent {
                 } catch {
                     log.warning("PTA: \(m.type) to \(to): \(error)")
                 }
-            case .startServing(let sibling, let addresses, let link):
+            case .startServing(let sibling, let addresses, let ipv6, let link):
                 do {
-                    try startServing(sibling: sibling, addresses: addresses, link: link)
+                    try startServing(sibling: sibling, addresses: addresses, ipv6: ipv6, link: link)
                 } catch {
                     log.error("PTA: serving \(sibling) failed, undoing: \(error)")
-                    try? stopServing(sibling: sibling, addresses: addresses, link: link)
+                    try? stopServing(sibling: sibling, addresses: addresses, ipv6: ipv6, link: link)
                 }
-            case .stopServing(let sibling, let addresses, let link, let reason):
+            case .stopServing(let sibling, let addresses, let ipv6, let link, let reason):
                 do {
-                    try stopServing(sibling: sibling, addresses: addresses, link: link)
+                    try stopServing(sibling: sibling, addresses: addresses, ipv6: ipv6, link: link)
                     log.info("PTA: stopped serving \(sibling): \(reason)")
-                    host.ptaEvent(.ptaStopped, sibling: sibling, addresses: addresses, link: link, reason: reason)
+                    host.ptaEvent(.ptaStopped, sibling: sibling, addresses: addresses, ipv6Addresses: ipv6, link: link, reason: reason)
                 } catch {
                     log.error("PTA: stop serving \(sibling): \(error)")
                 }
@@ -426,7 +461,7 @@ final class PTAAgent {
     /// responder answers with an ACK without addresses if our key is its key for us.
     func sendHello(to sibling: String, at address: IPv4Address) {
         guard let key = keys[sibling], let socket else { return }
-        let m = PTAMessage(type: .hello, sender: config.node.name, addresses: [], counter: counter.next(now: env.clock.nowNanos()),
+        let m = PTAMessage(type: .hello, flags: PTAMessage.speaksIPv6, sender: config.node.name, addresses: [], counter: counter.next(now: env.clock.nowNanos()),
                            bootID: bootID, leaseMillis: 0)
         do {
             try socket.send(try PTAWire.encode(m, key: key), to: address, port: config.pta.port)
@@ -472,7 +507,7 @@ final class PTAAgent {
         ]
     }
 
-    private func startServing(sibling: String, addresses: [IPv4Address], link: String) throws {
+    private func startServing(sibling: String, addresses: [IPv4Address], ipv6: [IPv6Address], link: String) throws {
         let m = config.master.name
         for (path, value) in serviceSysctls(link: link) {
             if savedSysctls[path] == nil { savedSysctls[path] = try env.sysctl.read(path) }
@@ -485,22 +520,24 @@ final class PTAAgent {
             if !routes.contains(r) { try env.kernel.addRoute(r) }
             if !proxies.contains(a) { try env.kernel.addProxyNeighbour(a, on: m) }
         }
-        host.announceServed(addresses)
+        if !ipv6.isEmpty { try startServingIPv6(ipv6, link: link) }
+        host.announceServed(addresses, ipv6)
         let old = serving[sibling]
-        serving[sibling] = Service(sibling: sibling, addresses: addresses, link: link, since: old?.since ?? Date(),
+        serving[sibling] = Service(sibling: sibling, addresses: addresses, ipv6Addresses: ipv6, link: link, since: old?.since ?? Date(),
                                    sinceNanos: old?.sinceNanos ?? env.clock.nowNanos(),
                                    receivedNanos: old?.receivedNanos ?? takeoverReceivedNanos[sibling])
-        log.info("PTA: serving \(sibling): \(addresses.map(\.description).joined(separator: ", ")) over \(link)")
+        log.info("PTA: serving \(sibling): \((addresses.map(\.description) + ipv6.map(\.description)).joined(separator: ", ")) over \(link)")
         persistState()
-        host.ptaEvent(.ptaServing, sibling: sibling, addresses: addresses, link: link, reason: nil)
+        host.ptaEvent(.ptaServing, sibling: sibling, addresses: addresses, ipv6Addresses: ipv6, link: link, reason: nil)
     }
 
-    private func stopServing(sibling: String, addresses: [IPv4Address], link: String) throws {
+    private func stopServing(sibling: String, addresses: [IPv4Address], ipv6: [IPv6Address], link: String) throws {
         let m = config.master.name
         serving[sibling] = nil
+        var firstError: Error?
+        do { try stopServingIPv6(ipv6, link: link) } catch { firstError = error }
         let routes = Set(try env.kernel.routes())
         let proxies = Set(try env.kernel.proxyNeighbours(on: m))
-        var firstError: Error?
         for a in addresses {
             let r = KernelRoute(destination: IPv4Prefix(address: a, length: 32), device: link)
             do { if routes.contains(r) { try env.kernel.deleteRoute(r) } } catch { firstError = firstError ?? error }
@@ -535,7 +572,7 @@ final class PTAAgent {
 
     var status: DaemonStatus.PTA {
         let serving = self.serving.values.sorted { $0.sibling < $1.sibling }.map {
-            DaemonStatus.PTA.Service(sibling: $0.sibling, addresses: $0.addresses.map(\.description), link: $0.link,
+            DaemonStatus.PTA.Service(sibling: $0.sibling, addresses: $0.addresses.map(\.description) + $0.ipv6Addresses.map(\.description), link: $0.link,
                                      since: DaemonLog.timestamp($0.since), since_monotonic_ns: $0.sinceNanos,
                                      request_received_monotonic_ns: $0.receivedNanos)
         }
@@ -549,7 +586,7 @@ final class PTAAgent {
             case .releasing: state = "releasing"
             }
             if state != "idle" {
-                servedBy = .init(sibling: r.sibling, addresses: r.addresses.map(\.description), state: state,
+                servedBy = .init(sibling: r.sibling, addresses: r.addresses.map(\.description) + r.ipv6Addresses.map(\.description), state: state,
                                  since: requesterSince.map(DaemonLog.timestamp),
                                  request_sent_monotonic_ns: takeoverSentNanos, answered_monotonic_ns: takeoverAnsweredNanos)
             }

@@ -296,7 +296,8 @@ final class Switcher {
                 log.error("master attributes for \(new.name): \(error)")
             }
             if new.role == .public, let mac = masterMAC(for: new) {
-                announce(config.master.addresses.map(\.address), mac: mac, on: new.name, what: "gratuitous ARP")
+                announce(config.master.addresses.map(\.address), config.master.ipv6Addresses.map(\.address),
+                         mac: mac, on: new.name, context: "")
             }
         }
         lastSwitchTrigger = trigger
@@ -311,14 +312,28 @@ final class Switcher {
         delegate?.switched(from: from, to: name, reason: reason, trigger: trigger, rulesAt: rulesAt)
     }
 
-    /// Gratuitous ARP for `addresses` with `mac` on `interface`, `garp_count` times; failures are logged.
-    func announce(_ addresses: [IPv4Address], mac: MACAddress, on interface: String, what: String) {
+    /// Gratuitous ARP for `addresses` (`garp_count` times) and unsolicited
+    /// NAs with the Override flag for `ipv6` (`na_count` times), with `mac`
+    /// on `interface`; failures are logged, prefixed with `context`.
+    func announce(_ addresses: [IPv4Address], _ ipv6: [IPv6Address] = [], mac: MACAddress, on interface: String, context: String) {
+        let m = config.master
         for a in addresses {
             do {
-                try env.announcer.announce(address: a, mac: mac, on: interface, count: config.master.garpCount,
-                                           intervalMillis: config.master.garpIntervalMillis)
+                try env.announcer.announce(address: a, mac: mac, on: interface, count: m.garpCount, intervalMillis: m.garpIntervalMillis)
             } catch {
-                log.error("\(what) for \(a) on \(interface): \(error)")
+                log.error("\(context)gratuitous ARP for \(a) on \(interface): \(error)")
+            }
+        }
+        guard m.naCount > 0, !ipv6.isEmpty else { return }
+        guard let na = env.naAnnouncer else {
+            log.error("\(context)no way to send neighbour advertisements for \(ipv6.map(\.description).joined(separator: ", "))")
+            return
+        }
+        for a in ipv6 {
+            do {
+                try na.announceNA(address: a, mac: mac, on: interface, count: m.naCount, intervalMillis: m.naIntervalMillis)
+            } catch {
+                log.error("\(context)neighbour advertisement for \(a) on \(interface): \(error)")
             }
         }
     }
@@ -363,13 +378,17 @@ final class Switcher {
                  publicSlaves: config.siblings.isEmpty ? [] : slaves.filter { $0.role == .public }.map(\.name))
     }
 
+    /// The rules for `slave` active. IPv6 service addresses go into the plan
+    /// of an L2 slave only: an L3 slave forwards IPv6 only to an IPv6 peer
+    /// (`fwd ip6 to`), which no link type reports, so IPv6 over L3 slaves is not carried.
     func plan(for slave: Slave?) -> ForwardingPlan {
         ForwardingPlan(table: config.master.table, port: config.master.port, active: slave?.name,
                        layer: slave?.attributes.layer ?? .l2,
                        serviceAddresses: config.master.addresses.map(\.address),
                        l3Peer: slave?.peerAddress ?? slave?.config.sibling.flatMap { sib in config.siblings.first { $0.name == sib }?.address },
                        drainNewConnections: slave?.drainsNewConnections ?? false,
-                       slaveOwnAddresses: slave?.config.address.map { [$0.address] } ?? [])
+                       slaveOwnAddresses: slave?.config.address.map { [$0.address] } ?? [],
+                       ipv6ServiceAddresses: slave?.attributes.layer == .l3 ? [] : config.master.ipv6Addresses.map(\.address))
     }
 
     /// The master follows an L2 active slave's MAC (bonding's

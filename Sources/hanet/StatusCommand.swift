@@ -45,7 +45,12 @@ enum StatusRenderer {
         var out: [String] = []
         let m = st.master
         out.append("node \(st.node)  pid \(st.pid)  since \(st.started)\(st.adopted ? "  (adopted running data plane)" : "")")
-        out.append("master \(m.name)  \(m.addresses.joined(separator: " "))  mtu \(m.mtu)  mac \(m.mac ?? "-")  \(m.layer)\(m.noarp ? " NOARP" : "")  txqlen \(m.txqueuelen)")
+        // An IPv6 address the kernel holds tentative or dadfailed cannot serve: shown next to it.
+        let shown = m.addresses.map { a in
+            let bad = (m.ipv6_flags?[a] ?? []).filter { $0 != "nodad" }
+            return bad.isEmpty ? a : "\(a)[\(bad.joined(separator: ","))]"
+        }
+        out.append("master \(m.name)  \(shown.joined(separator: " "))  mtu \(m.mtu)  mac \(m.mac ?? "-")  \(m.layer)\(m.noarp ? " NOARP" : "")  txqlen \(m.txqueuelen)")
         out.append("active \(st.active ?? "none")  switches \(st.switches)")
         out.append("")
         var rows = [["LINK", "TYPE", "ROLE", "LAYER", "SPEED", "MTU", "FLAGS", "HEALTH", "DETECTORS"]]

@@ -53,14 +53,18 @@ final class ScenarioNetwork {
     var processes: [Process] = []
 
     /// With `pair`, a second server s2 and a private link priv0 between the two, with a shared PTA key.
-    init(pair: Bool = false) throws {
+    /// With `ipv6`, a dual-stack LAN (net_ipv6) and configs with IPv6 service addresses.
+    init(pair: Bool = false, ipv6: Bool = false, prefix: String = "hnt") throws {
         self.pair = pair
-        prefix = "hnt\(String(UInt32.random(in: 0..<UInt32.max), radix: 36))"
-        work = NSTemporaryDirectory() + prefix
+        self.ipv6 = ipv6
+        self.prefix = "\(prefix)\(String(UInt32.random(in: 0..<UInt32.max), radix: 36))"
+        work = NSTemporaryDirectory() + self.prefix
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        try sh("source scripts/lib/net.sh && net_up \(prefix) \(pair ? "pair" : "")")
+        try sh("source scripts/lib/net.sh && net_up \(self.prefix) \(pair ? "pair" : "")\(ipv6 ? " && net_ipv6 \(self.prefix)" : "")")
         if pair { try sh("source scripts/lib/net.sh && net_key \(keyFile)") }
     }
+
+    let ipv6: Bool
 
     var keyFile: String { "\(work)/pta.key" }
 
@@ -88,7 +92,7 @@ final class ScenarioNetwork {
         return p
     }
 
-    /// Starts nginx on `address`:8080 in `role`'s namespace and waits until it answers the client.
+    /// Starts nginx on `address`:8080 (an IPv6 address in brackets) in `role`'s namespace and waits until it answers the client.
     func startNginx(_ role: String, address: String) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -97,7 +101,7 @@ final class ScenarioNetwork {
         try p.run()
         processes.append(p)
         try waitUntil(10, "nginx on \(address)") {
-            try exec("client", "curl -sf -o /dev/null http://\(address):8080/hello", check: false).status == 0
+            try exec("client", "curl -gsf -o /dev/null http://\(address):8080/hello", check: false).status == 0
         }
     }
 
@@ -116,7 +120,8 @@ final class ScenarioNetwork {
     /// Writes the standard config for `node`, with `extra` appended and `edit` applied.
     func config(_ node: String, edit: (String) -> String = { $0 }) throws -> String {
         let path = "\(work)/\(node).toml"
-        try sh("source scripts/lib/net.sh && net_config \(prefix) \(node) \(path) \(pair ? keyFile : "")")
+        try sh("source scripts/lib/net.sh && net_config \(prefix) \(node) \(path) \(pair ? keyFile : "")"
+               + (ipv6 ? " && net_config_ipv6 \(prefix) \(node) \(path)" : ""))
         let text = try String(contentsOfFile: path, encoding: .utf8)
         try edit(text).write(toFile: path, atomically: true, encoding: .utf8)
         return path

@@ -12,6 +12,10 @@
 NET_CLIENT_ADDR=198.51.100.50
 NET_S1_ADDR=198.51.100.11
 NET_S2_ADDR=198.51.100.12
+# IPv6 on the same LAN (net_ipv6), for dual-stack tests.
+NET_CLIENT_ADDR6=2001:db8::50
+NET_S1_ADDR6=2001:db8::11
+NET_S2_ADDR6=2001:db8::12
 
 ns() { echo "$1-$2"; }   # ns PREFIX role
 
@@ -49,6 +53,28 @@ net_up() {
         ip -n "$(ns "$p" s1)" link set priv0 up
         ip -n "$(ns "$p" s2)" link set priv0 up
     fi
+}
+
+# Makes the LAN dual-stack: the client gets $NET_CLIENT_ADDR6/64 (without
+# DAD, so it is usable at once). The servers' IPv6 service addresses are the
+# daemons' (net_config_ipv6).
+net_ipv6() {
+    local p=$1
+    ip -n "$(ns "$p" client)" addr add $NET_CLIENT_ADDR6/64 dev c0 nodad
+}
+
+# Adds the IPv6 service address of server $2 to its config $3 (after net_config):
+# [master] addresses and, with a private link, the sibling's.
+net_config_ipv6() {
+    local node=$2 file=$3 addr other_addr
+    case $node in
+        s1) addr=$NET_S1_ADDR6 other_addr=$NET_S2_ADDR6 ;;
+        s2) addr=$NET_S2_ADDR6 other_addr=$NET_S1_ADDR6 ;;
+        *) addr=2001:db8::$((10 + ${node#s})) other_addr= ;;
+    esac
+    sed -i -E "s|^addresses = \[\"(198\.51\.100\.1[0-9]+)/24\"\]|addresses = [\"\1/24\", \"$addr/64\"]|" "$file"
+    [ -n "$other_addr" ] && sed -i -E "s|^addresses = \[\"(198\.51\.100\.1[0-9]+)/32\"\]|addresses = [\"\1/32\", \"$other_addr/128\"]|" "$file"
+    return 0
 }
 
 # Adds server $2 (s2, s3, ...) with eth0 and eth1 on the LAN (bridge ports ${2}e0, ${2}e1).

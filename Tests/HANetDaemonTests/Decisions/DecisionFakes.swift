@@ -15,6 +15,9 @@ final class FakeKernel: NetworkKernel {
     var routeTable: [KernelRoute] = []
     var proxies: [String: [IPv4Address]] = [:]
     var flushed: [String] = []
+    var ipv6AddressesByLink: [String: [KernelIPv6Address]] = [:]
+    var ipv6Proxies: [String: [IPv6Address]] = [:]
+    var ipv6RouteTable: [KernelIPv6Route] = []
     private var nextIndex: Int32 = 10
 
     /// An interface with carrier (or not), up, with a MAC derived from its index.
@@ -69,6 +72,23 @@ final class FakeKernel: NetworkKernel {
     func deleteProxyNeighbour(_ address: IPv4Address, on name: String) throws { proxies[name]?.removeAll { $0 == address } }
 }
 
+extension FakeKernel: IPv6Kernel {
+    func ipv6Addresses(of name: String) throws -> [KernelIPv6Address] { ipv6AddressesByLink[name] ?? [] }
+    func addIPv6Address(_ prefix: IPv6Prefix, to name: String) throws {
+        if ipv6AddressesByLink[name]?.contains(where: { $0.prefix == prefix }) == true {
+            throw HANetError(.kernel, "RTM_NEWADDR \(prefix) on \(name): File exists")
+        }
+        ipv6AddressesByLink[name, default: []].append(KernelIPv6Address(prefix: prefix, flags: KernelIPv6Address.flagNoDAD | KernelIPv6Address.flagPermanent))
+    }
+    func deleteIPv6Address(_ prefix: IPv6Prefix, from name: String) throws { ipv6AddressesByLink[name]?.removeAll { $0.prefix == prefix } }
+    func ipv6ProxyNeighbours(on name: String) throws -> [IPv6Address] { ipv6Proxies[name] ?? [] }
+    func addIPv6ProxyNeighbour(_ address: IPv6Address, on name: String) throws { ipv6Proxies[name, default: []].append(address) }
+    func deleteIPv6ProxyNeighbour(_ address: IPv6Address, on name: String) throws { ipv6Proxies[name]?.removeAll { $0 == address } }
+    func ipv6Routes() throws -> [KernelIPv6Route] { ipv6RouteTable }
+    func addIPv6Route(_ route: KernelIPv6Route) throws { ipv6RouteTable.append(route) }
+    func deleteIPv6Route(_ route: KernelIPv6Route) throws { ipv6RouteTable.removeAll { $0 == route } }
+}
+
 final class FakeDataPlane: DataPlane {
     var plans: [ForwardingPlan] = []
     var guards: [PTAGuard] = []
@@ -91,19 +111,35 @@ final class FakeDataPlane: DataPlane {
 
 final class FakeSysctl: SysctlStore {
     var values: [String: String] = [:]
-    func read(_ path: String) throws -> String { values[path] ?? "0" }
+    /// Paths this kernel does not have: reading them fails.
+    var absent: Set<String> = []
+    func read(_ path: String) throws -> String {
+        if absent.contains(path) { throw HANetError(.io, "\(path): No such file or directory") }
+        return values[path] ?? "0"
+    }
     func write(_ path: String, _ value: String) throws { values[path] = value }
 }
 
-final class FakeAnnouncer: ARPAnnouncer {
+final class FakeAnnouncer: ARPAnnouncer, NAAnnouncer {
     struct Announcement: Equatable {
         var address: IPv4Address
         var mac: MACAddress
         var interface: String
         var count: Int
     }
+    struct NA: Equatable {
+        var address: IPv6Address
+        var mac: MACAddress
+        var interface: String
+        var count: Int
+        var intervalMillis: Int
+    }
     var sent: [Announcement] = []
+    var sentNA: [NA] = []
     var prepared: Set<String> = []
+    func announceNA(address: IPv6Address, mac: MACAddress, on interface: String, count: Int, intervalMillis: Int) throws {
+        sentNA.append(.init(address: address, mac: mac, interface: interface, count: count, intervalMillis: intervalMillis))
+    }
     func announce(address: IPv4Address, mac: MACAddress, on interface: String, count: Int, intervalMillis: Int) throws {
         sent.append(.init(address: address, mac: mac, interface: interface, count: count))
     }
