@@ -1,6 +1,7 @@
 // The switcher: the slaves, their detectors and health, the active slave, and the decisions.
 
 import FoundationEssentials
+import Glibc
 import HANetCore
 import HANetSystem
 
@@ -72,6 +73,8 @@ final class Switcher {
     let detectorFactory: DetectorFactory
     let scheduler = DetectorScheduler()
     weak var delegate: SwitcherDelegate?
+    /// Verdicts reported synchronously while `linkChanged` calls the detectors.
+    private let inline = InlineVerdicts()
     /// The damping timer armed per slave (its deadline), so one timer serves each.
     private var dampingTimers: [ObjectIdentifier: (deadline: UInt64, work: ScheduledWork)] = [:]
 
@@ -123,9 +126,11 @@ final class Switcher {
         let instance = try detectorFactory.createDetector(
             type: name, slave: s.name, ifindex: s.kernel?.index ?? 0, layer: s.attributes.layer,
             intervalMillis: interval, config: cfg) { [weak self] health, reason, at in
-                self?.executor.execute { [weak self] in
-                    self?.verdict(DaemonInput.Verdict(slave: slaveName, detector: name, health: health, reason: reason, at: at))
-                }
+                guard let self else { return }
+                let v = DaemonInput.Verdict(slave: slaveName, detector: name, health: health, reason: reason, at: at)
+                // Reported from inside `linkChanged`, on the executor: handled in the same step.
+                if self.inline.collect(v) { return }
+                self.executor.execute { [weak self] in self?.verdict(v) }
             }
         s.tracker.started(detector: name, damping: instance.damping, now: env.clock.nowNanos())
         s.detectors.append(instance)
@@ -162,10 +167,13 @@ final class Switcher {
         let index = s.kernel?.index
         s.kernel = e.removed ? nil : e.link
         if s.role == .private, s.kernel?.index != index { delegate?.slavesChanged(removed: nil) }
-        // Detectors are called here, on the executor, in event order; their
-        // reports come back through the executor behind this, each carrying
-        // this event's timestamp as its trigger.
+        // Detectors are called here, on the executor, in event order. What
+        // they report while they are called (the carrier detector's verdict)
+        // is handled right after, in this same step, with this event's
+        // timestamp as its trigger: no second trip through the executor.
+        inline.begin()
         for d in s.detectors { d.linkEvent(e) }
+        for v in inline.end() { verdict(v) }
         if e.removed { reevaluate(trigger: e.timestampNanos, cause: "\(s.name) removed") }
     }
 
@@ -535,6 +543,36 @@ final class Switcher {
                 header_len: s.attributes.headerLength, addr_len: s.attributes.addressLength, mtu: s.mtu,
                 mac: s.kernel?.mac?.description, carrier: s.kernel?.hasCarrier ?? false, flags: flags,
                 health: s.tracker.effective.rawValue, reason: s.tracker.effectiveReason, detectors: dets)
+        }
+    }
+}
+
+/// Verdicts a detector reports on the executor's own thread while the
+/// switcher hands it a link event: kept to be handled in the same step.
+/// Reports from any other thread (a detector's poll) are not collected.
+private final class InlineVerdicts: @unchecked Sendable {
+    private let lock = Lock()
+    private var thread: pthread_t?
+    private var collected: [DaemonInput.Verdict] = []
+
+    func begin() {
+        lock.withLock { thread = pthread_self() }
+    }
+
+    /// True when `v` was collected (reported on the collecting thread).
+    func collect(_ v: DaemonInput.Verdict) -> Bool {
+        lock.withLock {
+            guard let t = thread, pthread_equal(t, pthread_self()) != 0 else { return false }
+            collected.append(v)
+            return true
+        }
+    }
+
+    func end() -> [DaemonInput.Verdict] {
+        lock.withLock {
+            thread = nil
+            defer { collected.removeAll() }
+            return collected
         }
     }
 }
