@@ -11,7 +11,7 @@ DEBS = libnl-3-dev libnl-route-3-dev libnftables-dev libpcap-dev libudev-dev \
        nftables iproute2 iperf3 wrk socat curl tcpdump iputils-ping python3 nginx pkg-config make gcc python3-matplotlib \
        dpkg-dev lintian man-db systemd bird2 qemu-system-x86 busybox-static kmod
 
-.PHONY: deps build test demo bench install clean
+.PHONY: deps build test test-fast demo bench install clean
 
 # Installs the Debian packages only when one is missing, so repeated runs are quick.
 deps:
@@ -33,6 +33,10 @@ test: build
 	$(SWIFT) test --disable-swift-testing
 	bash scripts/test-package.sh
 	python3 scripts/test-usb-vm.py
+
+# The fast tier: pure decisions and the whole daemon on fakes; no root, seconds once built.
+test-fast:
+	$(SWIFT) test --disable-swift-testing --filter 'HANetCoreTests|DecisionTests'
 
 demo: build
 	bash scripts/demo.sh
