@@ -52,7 +52,13 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroo
 for d in proc sys dev; do mount --bind /$d /host/$d; done
 mkdir -p /dev/pts
 mount -t devpts devpts /host/dev/pts
+# The guest's /tmp, /run and /var/tmp are its own; the tree under test is
+# bound back over them when it lies there (a CI clone in /tmp).
+repo=$(sed -n 's/.*usbvm.repo=\([^ ]*\).*/\1/p' /proc/cmdline)
+mkdir -p /repo
+[ -n "$repo" ] && mount --bind "/host$repo" /repo
 for d in tmp run var/tmp; do mount -t tmpfs tmpfs /host/$d; done
+if [ -n "$repo" ]; then mkdir -p "/host$repo" 2>/dev/null; mount --bind /repo "/host$repo" || echo "usbvm: cannot bind $repo" >/dev/console; fi
 hostname "$(sed -n 's/.*usbvm.name=\([^ ]*\).*/\1/p' /proc/cmdline)"
 ip link set lo up
 stty -F /dev/ttyS1 raw -echo
@@ -198,7 +204,7 @@ class Guest:
         args = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", "max", "-smp", "1",
                 "-m", str(self.memory_mb), "-nodefaults", "-display", "none", "-no-reboot",
                 "-kernel", vmlinuz, "-initrd", initrd,
-                "-append", "console=ttyS0 panic=-1 loglevel=5 clocksource=hpet tsc=unstable usbvm.name=%s" % self.name,
+                "-append", "console=ttyS0 panic=-1 loglevel=5 clocksource=hpet tsc=unstable usbvm.name=%s usbvm.repo=%s" % (self.name, REPO),
                 "-serial", "file:" + self.path("console.log"),
                 "-chardev", "socket,id=ctl,path=%s,server=on,wait=off" % self.path("ctl.sock"),
                 "-serial", "chardev:ctl",
