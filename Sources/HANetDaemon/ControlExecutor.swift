@@ -59,7 +59,7 @@ extension ControlExecutor {
 /// The daemon's executor: one serial dispatch queue. Deadlines are on the
 /// environment's monotonic clock and converted to a delay when armed.
 final class DispatchExecutor: ControlExecutor {
-    let queue: DispatchQueue
+    private let queue: DispatchQueue
     private let clock: MonotonicClock
 
     init(label: String = "hanet.control", clock: MonotonicClock) {
@@ -118,9 +118,10 @@ final class DispatchExecutor: ControlExecutor {
     }
 }
 
-/// The test seam: nothing runs until the test calls `run()` (queued work, in
-/// order, including work that work queues) or `advance(to:)` (the fake clock
-/// moves and due timers fire in deadline order). Single-threaded: the test
+/// The test seam: nothing runs until the test calls `run()`: queued work in
+/// order (including work that work queues), then the timers the test's clock
+/// has passed. `DecisionCluster.advance` moves one clock for several
+/// executors and runs them at each deadline. Single-threaded: the test
 /// thread is the owner while it runs work.
 final class EmbeddedExecutor: ControlExecutor {
     private var queued: [() -> Void] = []
@@ -188,22 +189,6 @@ final class EmbeddedExecutor: ControlExecutor {
                 t.work()
             }
         }
-    }
-
-    /// Moves the clock to `time` in steps, firing each timer at its own deadline.
-    func advance(to time: UInt64) {
-        run()
-        while let next = timers.filter({ !$0.handle.cancelled }).map(\.deadline).min(), next <= time {
-            if next > clock.nowNanos() { clock.now = next }
-            run()
-        }
-        if time > clock.nowNanos() { clock.now = time }
-        run()
-    }
-
-    /// `advance(to:)` by a number of milliseconds.
-    func advance(millis: UInt64) {
-        advance(to: clock.nowNanos() + millis * 1_000_000)
     }
 
     /// Timers not cancelled yet.

@@ -104,8 +104,6 @@ final class PTAAgent {
     /// What this node last told its siblings; nil before the first READINESS.
     var toldReady: Bool?
     var readinessTimer: ScheduledWork?
-    /// Where PTA datagrams are sent and received (a UDP socket; a fake in tests).
-    let makeTransport: DaemonEnvironment.PTATransportFactory
 
     var config: HANetConfig { host.config }
 
@@ -118,7 +116,6 @@ final class PTAAgent {
         self.log = log
         self.refusals = refusals
         self.stateDirectory = stateDirectory
-        self.makeTransport = env.ptaTransport
         var keys: [String: [UInt8]] = [:]
         for s in host.config.siblings {
             do { keys[s.name] = try PTAKeyFile.read(s.keyFile) } catch {
@@ -138,7 +135,7 @@ final class PTAAgent {
     func start() throws {
         guard !config.siblings.isEmpty else { return }
         refreshPrivateLinks()
-        let sock = makeTransport(config.pta.port, Self.receiverNice) { [weak self] bytes, from, ifindex in
+        let sock = env.ptaTransport(config.pta.port, Self.receiverNice) { [weak self] bytes, from, ifindex in
             self?.arrived(bytes, from: from, ifindex: ifindex)
         }
         try sock.start()

@@ -113,7 +113,7 @@ final class Switcher {
         executor.execute { [weak self] in self?.settleIfEveryoneReported() }
         executor.schedule(at: env.clock.nowNanos() &+ Self.settleLimitNanos) { [weak self] in
             guard let self, self.settling else { return }
-            self.finishSettling(why: "not every slave had a verdict after 2s")
+            self.finishSettling(why: "not every slave had a verdict after \(Self.settleLimitNanos / 1_000_000_000) s")
         }
     }
 

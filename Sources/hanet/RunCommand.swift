@@ -28,7 +28,9 @@ struct RunCommand: ParsableCommand {
         discussion: """
         Creates (or adopts) the master interface, programs the nftables netdev data plane, \
         starts the detectors of every configured link and switches the active slave when they \
-        report faults. Logs go to stderr.
+        report faults. Logs go to stderr, at info and above unless HANET_LOG_LEVEL names \
+        debug, warning or error; under systemd (stderr is the journal) each line carries its \
+        journal priority instead of a time.
 
         The data plane is the kernel's: if the daemon dies, traffic keeps flowing on the \
         active slave, and the next daemon adopts the master and table it finds without a blip. \
