@@ -54,17 +54,35 @@ final class ScenarioNetwork {
 
     /// With `pair`, a second server s2 and a private link priv0 between the two, with a shared PTA key.
     /// With `ipv6`, a dual-stack LAN (net_ipv6) and configs with IPv6 service addresses.
-    init(pair: Bool = false, ipv6: Bool = false, prefix: String = "hnt") throws {
+    convenience init(pair: Bool = false, ipv6: Bool = false, prefix: String = "hnt") throws {
+        try self.init(prefix: prefix, pair: pair, ipv6: ipv6) { p, _ in
+            "source scripts/lib/net.sh && net_up \(p) \(pair ? "pair" : "")\(ipv6 ? " && net_ipv6 \(p)" : "")"
+        }
+    }
+
+    /// A network that the shell command `setup(prefix, work directory)`
+    /// builds, with the same names as net.sh: the LAN namespace "lan", LAN
+    /// bridge ports "<server>e<N>" for a server's ethN, the client in
+    /// namespace `client`. With `pair`, a shared PTA key.
+    init(prefix: String, pair: Bool, ipv6: Bool = false, client: String = "client", setup: (String, String) -> String) throws {
         self.pair = pair
         self.ipv6 = ipv6
+        self.client = client
         self.prefix = "\(prefix)\(String(UInt32.random(in: 0..<UInt32.max), radix: 36))"
         work = NSTemporaryDirectory() + self.prefix
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        try sh("source scripts/lib/net.sh && net_up \(self.prefix) \(pair ? "pair" : "")\(ipv6 ? " && net_ipv6 \(self.prefix)" : "")")
-        if pair { try sh("source scripts/lib/net.sh && net_key \(keyFile)") }
+        do {
+            try sh(setup(self.prefix, work))
+            if pair { try sh("source scripts/lib/net.sh && net_key \(keyFile)") }
+        } catch {
+            down()
+            throw error
+        }
     }
 
     let ipv6: Bool
+    /// The client's role (its namespace is `ns(client)`).
+    let client: String
 
     var keyFile: String { "\(work)/pta.key" }
 
@@ -101,7 +119,7 @@ final class ScenarioNetwork {
         try p.run()
         processes.append(p)
         try waitUntil(10, "nginx on \(address)") {
-            try exec("client", "curl -gsf -o /dev/null http://\(address):8080/hello", check: false).status == 0
+            try exec(client, "curl -gsf -o /dev/null http://\(address):8080/hello", check: false).status == 0
         }
     }
 
@@ -128,12 +146,13 @@ final class ScenarioNetwork {
     }
 
     /// What serving a sibling changes in `node`'s kernel: proxy entries,
-    /// routes, forwarding and the proxy ARP sysctls. Tests compare it before
-    /// and after to prove a takeover leaves nothing behind.
-    func ptaKernelState(_ node: String = "s2") throws -> String {
+    /// routes, forwarding and the proxy ARP sysctls (of the private link
+    /// `link` and the master). Tests compare it before and after to prove a
+    /// takeover leaves nothing behind.
+    func ptaKernelState(_ node: String = "s2", link: String = "priv0") throws -> String {
         let proxy = try exec(node, "ip neigh show proxy").out
         let routes = try exec(node, "ip -4 route show").out
-        let sysctls = try exec(node, "sysctl -n net.ipv4.ip_forward net.ipv4.conf.priv0.proxy_arp net.ipv4.neigh.priv0.proxy_delay net.ipv4.neigh.hanet0.proxy_delay").out
+        let sysctls = try exec(node, "sysctl -n net.ipv4.ip_forward net.ipv4.conf.\(link).proxy_arp net.ipv4.neigh.\(link).proxy_delay net.ipv4.neigh.hanet0.proxy_delay").out
         return "proxy:\n\(proxy)routes:\n\(routes)sysctls:\n\(sysctls)"
     }
 
@@ -156,5 +175,52 @@ final class ScenarioNetwork {
             throw HANetError(.protocolError, "no status")
         }
         return s
+    }
+}
+
+/// Traffic through a fault, from the client to a server's address.
+extension ScenarioNetwork {
+    /// nginx, the UDP probe's echo and, with `iperf`, an iperf3 server (for
+    /// one client at a time, as many times as asked) on `address` in `node`.
+    func serve(_ node: String, _ address: String, iperf: Bool = false) throws {
+        try spawn(node, "probe-server-\(node)", "python3 tools/probe.py server --bind \(address)")
+        if iperf { try spawn(node, "iperf3-server-\(node)", "iperf3 -s -B \(address)") }
+        try startNginx(node, address: address)
+    }
+
+    /// For `seconds`, from the client: `connections` keep-alive wrk
+    /// connections, the 1 kHz UDP probe and, with `iperf`, one iperf3 TCP
+    /// stream, to what `serve` started; returns once all are connected.
+    /// The check it returns waits for them to end, asserts that not one
+    /// request failed, nothing was reset and the stream carried data, and
+    /// returns the probe's longest gap (ms). `tag` names this window's
+    /// output files when one network runs several.
+    func load(_ node: String, _ address: String, seconds: Int, connections: Int = 400, iperf: Bool = false,
+              tag: String = "") throws -> () throws -> Double {
+        let name = { (tool: String) in "\(tool)-\(node)\(tag)" }
+        let wrk = try spawn(client, name("wrk"), "wrk -t2 -c\(connections) -d\(seconds)s --timeout 5s http://\(address):8080/f/4096")
+        let probe = try spawn(client, name("probe"), "python3 tools/probe.py udp --to \(address) --duration \(seconds)")
+        let stream = iperf ? try spawn(client, name("iperf3"), "iperf3 -c \(address) -t \(seconds) -J") : nil
+        try waitUntil(5, "\(connections) HTTP connections to \(node)\(iperf ? " and iperf3" : "")") {
+            let ss = try exec(node, "ss -tnH state established '( sport = :8080 or sport = :5201 )'", check: false).out
+            return ss.split(separator: "\n").filter { $0.contains(":8080") }.count >= connections && (!iperf || ss.contains(":5201"))
+        }
+        return {
+            wrk.waitUntilExit()
+            probe.waitUntilExit()
+            let out = self.output(name("wrk"))
+            XCTAssertTrue(out.contains("requests in"), "wrk to \(node): \(out) \(self.errors(name("wrk")))")
+            XCTAssertFalse(out.contains("Socket errors"), "wrk to \(node) saw errors or resets:\n\(out)")
+            XCTAssertFalse(out.contains("Non-2xx"), "wrk to \(node) saw failed requests:\n\(out)")
+            if let stream {
+                stream.waitUntilExit()
+                let json = self.output(name("iperf3"))
+                XCTAssertEqual(stream.terminationStatus, 0, "iperf3 to \(node): \(json.suffix(400)) \(self.errors(name("iperf3")))")
+                XCTAssertFalse(json.contains("\"error\""), "iperf3 to \(node): \(json.suffix(400))")
+                XCTAssertGreaterThan(CarrierFailoverTests.iperfReceivedBytes(json) ?? 0, 10_000_000, "the iperf3 stream to \(node) carried almost nothing")
+            }
+            let p = try JSONSerialization.jsonObject(with: Data(self.output(name("probe")).utf8)) as? [String: Any]
+            return try XCTUnwrap(p?["longest_gap_ms"] as? Double, self.output(name("probe")))
+        }
     }
 }

@@ -73,24 +73,8 @@ final class SiblingsScenarioTests: XCTestCase {
     /// nginx and the UDP probe's echo on `address` in `node`; 400 wrk connections and the probe for `seconds`.
     /// Returns a check to call once the scenario is over: 0 failed requests, and the probe's longest gap.
     func traffic(to node: String, _ address: String, seconds: Int, connections: Int = 400) throws -> () throws -> Double {
-        try net.spawn(node, "probe-server-\(node)", "python3 tools/probe.py server --bind \(address)")
-        try net.startNginx(node, address: address)
-        let wrk = try net.spawn("client", "wrk-\(node)", "wrk -t2 -c\(connections) -d\(seconds)s --timeout 5s http://\(address):8080/f/4096")
-        let probe = try net.spawn("client", "probe-\(node)", "python3 tools/probe.py udp --to \(address) --duration \(seconds)")
-        try waitUntil(5, "\(connections) HTTP connections to \(node)") {
-            try net.exec(node, "ss -tnH state established '( sport = :8080 )'", check: false).out
-                .split(separator: "\n").count >= connections
-        }
-        return {
-            wrk.waitUntilExit()
-            probe.waitUntilExit()
-            let out = self.net.output("wrk-\(node)")
-            XCTAssertTrue(out.contains("requests in"), "wrk to \(node): \(out) \(self.net.errors("wrk-\(node)"))")
-            XCTAssertFalse(out.contains("Socket errors"), "wrk to \(node) saw errors or resets:\n\(out)")
-            XCTAssertFalse(out.contains("Non-2xx"), "wrk to \(node) saw failed requests:\n\(out)")
-            let p = try JSONSerialization.jsonObject(with: Data(self.net.output("probe-\(node)").utf8)) as? [String: Any]
-            return try XCTUnwrap(p?["longest_gap_ms"] as? Double, self.net.output("probe-\(node)"))
-        }
+        try net.serve(node, address)
+        return try net.load(node, address, seconds: seconds, connections: connections)
     }
 
     func cutPublic(_ node: String, up: Bool = false) throws {

@@ -1,0 +1,192 @@
+import Foundation
+import XCTest
+import HANetCore
+import HANetDaemon
+import HANetSystem
+
+/// The routed mode with the real daemon and real BIRD (docs/routing.md), on
+/// scripts/lib/routed.sh's "daemon" network: a router running BIRD with BGP
+/// + BFD to every server, s1 on LAN A and s2 on LAN B, a client behind the
+/// router on 203.0.113.0/24, a private veth pv between s1 and s2. Each
+/// server runs the daemon (its master holds the LAN address, BGP's session
+/// source, and the service address 198.51.100.1N/32) and BIRD with a
+/// bird.conf that includes the daemon's fragment; each carries the other.
+/// When s1's public link fails, the router's route to s1 moves to s2 and the
+/// traffic goes on over the private link; when it heals, it comes back, and
+/// s2 keeps nothing.
+final class RoutedScenarioTests: XCTestCase {
+    var net: ScenarioNetwork!
+    var dir: String { net.work + "/routed" }
+    /// BFD at 30 ms x 5, as RoutedTakeoverTests: 10 ms x 3 drops sessions
+    /// when 2 loaded cores stall BIRD for more than 30 ms.
+    static let bfd = "ROUTED_BFD_MS=30 ROUTED_BFD_MULT=5"
+    /// Each fault's traffic window (s): long enough for the fault, the move,
+    /// the heal and BGP's reconnection (1-2.5 s, docs/routing.md).
+    static let window = 6
+
+    override func tearDown() {
+        net?.down()
+    }
+
+    /// Calls a function of scripts/lib/routed.sh; its output, trimmed.
+    @discardableResult
+    func routed(_ call: String) throws -> String {
+        try sh("source scripts/lib/routed.sh && \(call)").out.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func service(_ n: Int) -> String { "198.51.100.1\(n)" }
+
+    /// sN's address on its LAN (its BGP session's source: the router's next hop for its routes).
+    func lanAddress(_ n: Int) throws -> String { try routed("routed_addr \(n)") }
+
+    /// The router's next hop for sN's service address, "none" without a route.
+    func nextHop(_ n: Int) throws -> String { try routed("routed_next_hop \(net.prefix) \(service(n))") }
+
+    func routerSees(_ text: String, for n: Int) throws -> Bool {
+        try BIRDControl(path: dir + "/r/bird.ctl").command("show route \(service(n))/32 all").lines.contains { $0.text.contains(text) }
+    }
+
+    /// The `routing` object of `hanet status --json` on `node`.
+    func routing(_ node: String) throws -> [String: Any] {
+        let out = try sh("\(productsDirectory)/hanet status --json --socket \(net.socket(node))").out
+        let st = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
+        return try XCTUnwrap(st?["routing"] as? [String: Any], "no routing object in the status of \(node): \(out.prefix(2000))")
+    }
+
+    func ownAnnounced(_ node: String) throws -> Bool? { try routing(node)["own_announced"] as? Bool }
+
+    /// The network of `servers` servers (2 or 4), every daemon and BIRD up,
+    /// each server's route at the router via itself and its sibling's less
+    /// preferred path beside it.
+    func up(_ servers: Int) throws {
+        net = try ScenarioNetwork(prefix: "rd", pair: true, client: "c") { p, work in
+            "source scripts/lib/routed.sh && \(Self.bfd) routed_up \(p) \(work)/routed \(servers) bfd daemon"
+        }
+        for n in 1...servers { try routed("routed_config \(net.prefix) \(dir) \(n) \(net.keyFile)") }
+        for n in 1...servers {
+            try net.startDaemon("s\(n)", config: "\(dir)/s\(n)/hanet.toml")
+            try routed("routed_gateway \(net.prefix) \(n)")
+        }
+        for n in 1...servers {
+            let me = try lanAddress(n), sibling = n % 2 == 1 ? n + 1 : n - 1, asn = 65000 + sibling
+            try waitUntil(20, "the router's route to s\(n) via s\(n)") { try self.nextHop(n) == me }
+            try waitUntil(20, "s\(sibling)'s less preferred path to s\(n) at the router") {
+                try self.routerSees("\(asn) \(asn) \(asn) \(asn)", for: n)
+            }
+        }
+    }
+
+    /// s1 carried by s2: s1's master on the private link and its own
+    /// addresses withdrawn; s2 serving it the routed way (forwarding and
+    /// proxy ARP on pv for s1's way out, a /32 over pv, no proxy entry on its
+    /// LAN side).
+    func assertCarried() throws {
+        try waitUntil(5, "s1 carried by s2") {
+            let st = try self.net.status("s1"), serving = try self.net.status("s2").pta.serving.map(\.sibling)
+            return st.active == "pv" && st.pta.served_by?.state == "served" && serving == ["s1"]
+        }
+        try waitUntil(3, "s1's own addresses withdrawn") { try self.ownAnnounced("s1") == false }
+        let r1 = try routing("s1")
+        XCTAssertEqual(r1["state"] as? String, "ok", "\(r1)")
+        XCTAssertEqual(r1["own"] as? [String], [service(1)], "\(r1)")
+        XCTAssertEqual(try ownAnnounced("s2"), true)
+        XCTAssertTrue(try net.exec("s2", "ip route show \(service(1))").out.contains("dev pv"))
+        XCTAssertEqual(try net.exec("s2", "sysctl -n net.ipv4.ip_forward net.ipv4.conf.pv.proxy_arp net.ipv4.neigh.pv.proxy_delay").out
+            .split(separator: "\n"), ["1", "1", "0"])
+        XCTAssertEqual(try net.exec("s2", "ip neigh show proxy").out, "", "routed: s2 answers ARP for s1 on no LAN")
+    }
+
+    /// One fault on s1's public link under iperf3, 400 wrk connections and
+    /// the UDP probe, and its heal: the route moves to s2 and back, nothing
+    /// fails, s2 keeps nothing. `during` runs while s2 carries s1. Returns
+    /// the probe's longest gap (ms).
+    func faultAndHeal(_ name: String, fault: String, heal: String, during: () throws -> Void = {}) throws -> Double {
+        let clean2 = try net.ptaKernelState("s2", link: "pv")
+        let s1Address = try lanAddress(1), s2Address = try lanAddress(2)
+        let check = try net.load("s1", service(1), seconds: Self.window, iperf: true, tag: "-\(name)")
+        let start = Date()
+        try routed(fault)
+        try waitUntil(5, "\(name): the router's route to s1 via s2") { try self.nextHop(1) == s2Address }
+        let moved = Date().timeIntervalSince(start)
+        try assertCarried()
+        try during()
+        let healed = Date()
+        try routed(heal)
+        try waitUntil(15, "\(name) healed: the router's route to s1 via s1") { try self.nextHop(1) == s1Address }
+        let back = Date().timeIntervalSince(healed)
+        try waitUntil(5, "\(name) healed: s1 on eth0, its addresses announced") {
+            try self.net.status("s1").active == "eth0" && self.ownAnnounced("s1") == true
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), Double(Self.window), "\(name): the heal came after the traffic ended")
+        let outage = try check()
+        do {
+            try waitUntil(5, "\(name) healed: s2 keeps nothing of s1") {
+                try self.net.ptaKernelState("s2", link: "pv") == clean2 && self.net.status("s2").pta.serving.isEmpty
+            }
+        } catch {
+            XCTFail("\(name): s2 now:\n\(try net.ptaKernelState("s2", link: "pv"))\nbefore:\n\(clean2)")
+            throw error
+        }
+        print(String(format: "routed %@: fault -> route via s2 %.0f ms, heal -> route via s1 %.0f ms, UDP outage %.0f ms",
+                     name, moved * 1000, back * 1000, outage))
+        return outage
+    }
+
+    func testTrafficToS1SurvivesCarrierLossASilentFaultAndABIRDRestartOnItsSibling() throws {
+        try up(2)
+        try net.serve("s1", service(1), iperf: true)
+        let lan = net.ns("lan")
+
+        let carrier = try faultAndHeal("carrier", fault: "ip -n \(lan) link set s1e0 down", heal: "ip -n \(lan) link set s1e0 up")
+        XCTAssertLessThan(carrier, 1000, "carrier loss: the client's path was out too long")
+
+        // Carrier stays up: BFD on the router and the arp-monitor on s1 must notice.
+        let silent = try faultAndHeal("silent", fault: "net_port_state \(net.prefix) s1e0 0", heal: "net_port_state \(net.prefix) s1e0 3")
+        XCTAssertLessThan(silent, 1000, "silent fault: the client's path was out too long")
+        XCTAssertEqual(try net.status("s1").links.first { $0.interface == "eth0" }?.detectors.first { $0.name == "carrier" }?.health, "GOOD")
+
+        // s2's BIRD restarts while s2 carries s1: BIRD reads the daemon's
+        // fragment, the sessions come back, the route to s1 via s2 with them.
+        let s2Address = try lanAddress(2)
+        _ = try faultAndHeal("bird-restart", fault: "ip -n \(lan) link set s1e0 down", heal: "ip -n \(lan) link set s1e0 up") {
+            try routed("routed_bird_restart \(net.prefix) 2 \(dir)")
+            try waitUntil(5, "s2's BIRD restarted: the route to s1 via s2") { try self.nextHop(1) == s2Address }
+            try waitUntil(3, "s2's daemon to see BIRD answer") { try self.routing("s2")["state"] as? String == "ok" }
+            let carried = try XCTUnwrap(routing("s2")["carried"] as? [[String: Any]])
+            XCTAssertEqual(carried.first?["sibling"] as? String, "s1")
+            XCTAssertEqual(carried.first?["enabled"] as? Bool, true)
+        }
+    }
+
+    /// Four servers on two LANs, each carried by its sibling on the other
+    /// LAN: both LAN A servers lose their public links at once, each moves to
+    /// its own sibling, and back.
+    func testFourServersOnTwoLANsEachCarriedByItsOwnSibling() throws {
+        try up(4)
+        for n in [1, 3] { try net.serve("s\(n)", service(n)) }
+        let clean = try [2, 4].map { try net.ptaKernelState("s\($0)", link: "pv") }
+        let lan = net.ns("lan")
+        for n in [1, 3] { try sh("ip -n \(lan) link set s\(n)e0 down") }
+        for n in [1, 3] {
+            let sibling = try lanAddress(n + 1)
+            try waitUntil(5, "s\(n)'s route via s\(n + 1)") { try self.nextHop(n) == sibling }
+            try waitUntil(5, "s\(n + 1) serving s\(n)") { try self.net.status("s\(n + 1)").pta.serving.map(\.sibling) == ["s\(n)"] }
+            try waitUntil(5, "s\(n) withdrawn") { try self.ownAnnounced("s\(n)") == false }
+            for _ in 0..<5 {
+                XCTAssertEqual(try net.exec("c", "curl -sf --max-time 2 http://\(service(n)):8080/hello").out, "hanet\n")
+            }
+        }
+        for n in [2, 4] { XCTAssertEqual(try nextHop(n), try lanAddress(n), "the carriers keep their own routes") }
+        for n in [1, 3] { try sh("ip -n \(lan) link set s\(n)e0 up") }
+        for n in [1, 3] {
+            let me = try lanAddress(n)
+            try waitUntil(15, "s\(n)'s route back at s\(n)") { try self.nextHop(n) == me }
+            XCTAssertEqual(try net.exec("c", "curl -sf --max-time 2 http://\(service(n)):8080/hello").out, "hanet\n")
+        }
+        for (i, n) in [2, 4].enumerated() {
+            try waitUntil(5, "s\(n) keeps nothing") {
+                try self.net.ptaKernelState("s\(n)", link: "pv") == clean[i] && self.net.status("s\(n)").pta.serving.isEmpty
+            }
+        }
+    }
+}
