@@ -56,7 +56,7 @@ public struct BIRDFragment: Equatable, Sendable {
             guard let s = config.siblings.first(where: { $0.name == name }), let via = s.address else { return nil }
             return Carried(sibling: name, nextHop: via, addresses: Self.hosts(s.addresses))
         }
-        self.init(own: Self.hosts(config.master.addresses), carried: carried, lessPreferred: r.lessPreferred, localAS: r.localAS)
+        self.init(own: r.announce, carried: carried, lessPreferred: r.lessPreferred, localAS: r.localAS)
     }
 
     /// Service addresses are announced as host routes, whatever their prefix on the master.

@@ -26,6 +26,11 @@ extension HANetConfig {
         public static let defaultIncludeFile = "/etc/bird/hanet.conf"
 
         public var engine: Engine = .bird
+        /// This server's addresses announced as host routes (`announce`); by
+        /// default the master's /32 addresses (an address with a shorter
+        /// prefix is the server's address on its LAN, where its BGP sessions
+        /// run, and is not announced).
+        public var announce: [IPv4Address] = []
         public var controlSocket: String = Routing.defaultControlSocket
         /// The fragment HANet owns; the operator's bird.conf includes it.
         public var includeFile: String = Routing.defaultIncludeFile

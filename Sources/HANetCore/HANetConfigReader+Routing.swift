@@ -1,12 +1,12 @@
 /// `[routing]`: the routed mode (docs/routing.md).
 extension HANetConfigReader {
     static let routingKeys = ["engine", "control_socket", "include_file", "local_as", "less_preferred",
-                              "prepend_count", "med", "local_pref", "community", "carry", "configure_timeout_s"]
+                              "prepend_count", "med", "local_pref", "community", "carry", "configure_timeout_s", "announce"]
     /// The key that gives each way of "less preferred" its value; the others must be absent.
     static let lessPreferredValueKeys = ["prepend": "prepend_count", "med": "med", "local_pref": "local_pref",
                                          "community": "community"]
 
-    mutating func readRouting(_ t: TOMLTable?, siblings: [HANetConfig.Sibling]) -> HANetConfig.Routing? {
+    mutating func readRouting(_ t: TOMLTable?, siblings: [HANetConfig.Sibling], master: HANetConfig.Master?) -> HANetConfig.Routing? {
         guard let t else { return nil }
         checkKeys(t, allowed: Self.routingKeys, table: "[routing]", path: "routing")
         var r = HANetConfig.Routing(location: .init(file: file, line: t.line))
@@ -46,7 +46,40 @@ extension HANetConfigReader {
                 }
             }
         }
+        r.announce = readAnnounce(t, master: master)
         return r
+    }
+
+    /// `announce`: each one of the master's IPv4 addresses; by default its /32 ones.
+    private mutating func readAnnounce(_ t: TOMLTable, master: HANetConfig.Master?) -> [IPv4Address] {
+        guard let master else { return [] }
+        let own = master.addresses.map(\.address)
+        guard let e = t["announce"] else {
+            let hosts = master.addresses.filter { $0.length == 32 }.map(\.address)
+            if hosts.isEmpty {
+                problem(t.line, "routing.announce", "[master] addresses has no /32 address, so nothing would be announced: "
+                        + "give the service addresses as /32 or list them in announce = [\"\(own.first.map(\.description) ?? "198.51.100.11")\"]")
+            }
+            return hosts
+        }
+        guard let items = stringList(e.value, path: "routing.announce", what: "IPv4 addresses") else { return [] }
+        var out: [IPv4Address] = []
+        for (i, (text, line)) in items.enumerated() {
+            let key = "routing.announce[\(i)]"
+            guard let a = IPv4Address(text) else {
+                problem(line, key, "expected an IPv4 address such as \"198.51.100.11\", got \"\(text)\"")
+                continue
+            }
+            if !own.contains(a) {
+                problem(line, key, "\(a) is not one of [master] addresses (\(own.map(\.description).joined(separator: ", "))): only the master's addresses can be announced")
+            } else if out.contains(a) {
+                problem(line, key, "\(a) is listed twice")
+            } else {
+                out.append(a)
+            }
+        }
+        if items.isEmpty { problem(e.keyLine, "routing.announce", "expected at least one address to announce") }
+        return out
     }
 
     private mutating func readLessPreferred(_ t: TOMLTable, localAS: UInt32?) -> HANetConfig.Routing.LessPreferred {

@@ -90,7 +90,7 @@ struct HANetConfigReader {
         let hooks = readHooks(hooksTable)
         let metrics = readMetrics(metricsTable)
         let hotplug = readHotplug(hotplugTable, siblings: siblings)
-        let routing = readRouting(routingTable, siblings: siblings)
+        let routing = readRouting(routingTable, siblings: siblings, master: master)
         checkSiblingsReachable(siblings, siblingTables: siblingTables, linkTables: linkTables ?? [], hotplug: hotplug)
 
         crossCheck(linkTables: linkTables ?? [], siblings: siblings, siblingTables: siblingTables, master: master)

@@ -34,10 +34,6 @@ extension ConfigCheck {
         out += detectorTableWarnings(c)
         out += siblingWarnings(c)
         out += hotplugWarnings(c)
-        if let r = c.routing {
-            add(r.location, "routing", "the routed mode is validated but the daemon does not drive BIRD yet (docs/routing.md, "
-                + "\"Not wired yet\"): nothing is announced or withdrawn")
-        }
         return out.sorted { ($0.file, $0.line) < ($1.file, $1.line) }
     }
 

@@ -65,6 +65,14 @@ extension Daemon {
     func hygiene(_ s: Slave) throws {
         try env.sysctl.write("net/ipv4/conf/\(s.name)/arp_ignore", "1")
         try env.sysctl.write("net/ipv4/conf/\(s.name)/arp_announce", "2")
+        if config.routing != nil, s.role == .private {
+            // Routed mode: after a heal the routers keep sending this server's
+            // traffic through the sibling until its BGP session is back (2.5 s
+            // median, docs/routing.md); it arrives on this backup slave and the
+            // replies leave through the master, which strict reverse-path
+            // filtering would drop.
+            try env.sysctl.write("net/ipv4/conf/\(s.name)/rp_filter", "2")
+        }
         let service = Set(config.master.addresses.map(\.address))
         for a in try env.kernel.addresses(of: s.name) where service.contains(a.address) {
             try env.kernel.deleteAddress(a, from: s.name)

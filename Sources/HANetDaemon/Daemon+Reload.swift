@@ -63,6 +63,7 @@ extension Daemon {
         check(old.master.table, new.master.table, "master.table", "the nftables table is adopted at start")
         check(unplaced(old.siblings), unplaced(new.siblings), "[[sibling]]", "keys and peers are loaded at start")
         check(old.pta, new.pta, "[pta]", "the replay guard and leases are bound to these timers")
+        check(old.routing, new.routing, "[routing]", "the routing engine's fragment and its connection are set up at start")
         return out
     }
 

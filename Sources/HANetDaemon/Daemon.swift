@@ -29,6 +29,7 @@ public struct DaemonOptions {
 /// - `Switcher`: the slaves, their detectors and health, the active slave, the decisions;
 /// - `PTAAgent`: the Packet Transmission Agent, through `PTAHost`;
 /// - `Hotplug`: links plugged in at run time, through `HotplugHost`;
+/// - `RoutingAgent`: the routed mode's announcements through BIRD, on an executor of its own;
 /// - reload (Daemon+Reload.swift): a new config applied live, across the parts;
 /// - operations (Daemon+Operations.swift, `DaemonOperations`): control socket, events, hooks, metrics, systemd.
 /// This type starts and stops them, opens links (Daemon+Slaves.swift), takes
@@ -56,6 +57,8 @@ public final class Daemon {
     var monitor: EventSource?
     var control: UnixSocketServer?
     var pta: PTAAgent?
+    /// The routed mode (RoutingAgent.swift); nil without `[routing]`.
+    var routing: RoutingAgent?
     /// Links attached while running (Hotplug.swift).
     private(set) var hotplug: Hotplug!
     let startedAt = Date()
@@ -151,6 +154,7 @@ public final class Daemon {
                                  stateDirectory: stateDirectory)
         agent.inboxReady = { [weak self] in self?.submit(.ptaInbox) }
         try checkOperations()
+        let routing = try makeRoutingAgent()
 
         // Now the kernel.
         let installed = try env.dataPlane.installed(table: config.master.table)
@@ -172,6 +176,8 @@ public final class Daemon {
         try switcher.startAllDetectors()
         try agent.start()
         pta = agent
+        self.routing = routing
+        routing?.start()
         let monitor = try env.linkEvents({ [weak self, env] in
             self?.submit(.linkNotificationsLost(at: env.clock.nowNanos()))
         }) { [weak self] event in
@@ -207,6 +213,7 @@ public final class Daemon {
     public func stop(teardown: Bool) {
         executor.sync {
             pta?.stop()
+            routing?.stop(withdraw: teardown)
             switcher.stop()
             monitor?.stop()
             hotplug.stop()
@@ -287,11 +294,29 @@ public final class Daemon {
             mac: k?.mac?.description, noarp: k?.noARP ?? false, txqueuelen: k?.txQueueLength ?? 0,
             layer: (activeSlave?.attributes.layer ?? .l2).rawValue, draining: activeSlave?.drainsNewConnections ?? false)
         master.ipv6_flags = v6?.flags
-        return DaemonStatus(node: config.node.name, pid: ProcessSignals.pid, started: DaemonLog.timestamp(startedAt),
+        var st = DaemonStatus(node: config.node.name, pid: ProcessSignals.pid, started: DaemonLog.timestamp(startedAt),
                             master: master, active: active, links: switcher.linkStatus(now: env.clock.nowNanos()),
                             last_switch: switcher.lastSwitch, switches: switcher.switchCount, adopted: adopted,
                             pta: pta?.status ?? DaemonStatus.PTA(serving: [], served_by: nil), hotplug: hotplug.status,
                             siblings: pta?.siblingsStatus, refused: refusals.totals)
+        st.routing = routing?.status
+        return st
+    }
+
+    /// The routed mode's part, when `[routing]` asks for it; nothing is sent to BIRD before the first decision.
+    private func makeRoutingAgent() throws -> RoutingAgent? {
+        guard let r = config.routing else { return nil }
+        guard let engine = env.routingEngine(config), let fragment = BIRDFragment(config: config) else {
+            throw HANetError(.config, "\(r.location): routing: no engine for \"\(r.engine.rawValue)\"")
+        }
+        return RoutingAgent(engine: engine, config: r, own: fragment.own, carried: fragment.carried,
+                            io: env.makeExecutor(env.clock), clock: env.clock, log: log) { [ops] n in
+            ops.events.emit(.routing) { e in
+                e.message = n.message
+                e.reason = n.reason
+                if !n.addresses.isEmpty { e.addresses = n.addresses.map(\.description) }
+            }
+        }
     }
 
     // MARK: plugins
@@ -311,7 +336,15 @@ public final class Daemon {
 
 extension Daemon: SwitcherDelegate {
     func activeChanged(to slave: Slave?) { pta?.activeChanged(to: slave) }
-    func decided() { pta?.readinessMaybeChanged() }
+    func decided() {
+        pta?.readinessMaybeChanged()
+        guard let routing, hasDecided else { return }
+        if let s = activeSlave, s.role == .public {
+            routing.publicActive(true, reason: "\(s.name) is active")
+        } else {
+            routing.publicActive(false, reason: "no public link is active (active: \(active ?? "none"))")
+        }
+    }
     func privateLinkFailed(_ name: String) { pta?.linkFailed(name) }
     func readiness(ofSibling name: String, now: UInt64) -> Readiness? { pta?.readiness.readiness(of: name, now: now) }
     func slavesChanged(removed: String?) {

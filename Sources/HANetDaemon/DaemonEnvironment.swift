@@ -72,6 +72,8 @@ public struct DaemonEnvironment {
     var checkKernel: () throws -> Void
     /// The daemon's executor.
     var makeExecutor: (MonotonicClock) -> ControlExecutor
+    /// The routed mode's engine for a config with `[routing]` (BIRD).
+    var routingEngine: (HANetConfig) -> RoutingEngine?
 
     /// `ipv6Kernel` and `naAnnouncer` default to `kernel` and `announcer`
     /// when they conform (Netlink and GratuitousARP do).
@@ -89,6 +91,7 @@ public struct DaemonEnvironment {
         deviceEvents = { handler in try UdevMonitor(subsystems: ["net", "tty"], handler: handler) }
         checkKernel = { try KernelSupport.check() }
         makeExecutor = { DispatchExecutor(clock: $0) }
+        routingEngine = { BIRDRouting(config: $0) }
     }
 
     /// The real thing: libnl-route, libnftables, libpcap, /proc/sys.

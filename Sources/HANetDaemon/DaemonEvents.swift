@@ -30,6 +30,9 @@ public enum EventKind: String, CaseIterable, Codable, Sendable {
     case siblingMove = "sibling-move"
     /// A hot-plug attach, claim, learned sibling, detach or refusal.
     case hotplug
+    /// Routed mode: this server's addresses announced or withdrawn, BIRD
+    /// answering or not, a BIRD protocol's state changed.
+    case routing
     /// A reload was applied.
     case reload
     /// A reload was refused; the running configuration stays.

@@ -68,6 +68,9 @@ final class DaemonMetrics {
         case .verdict:
             counter("detector_verdicts", "Detector verdict changes, by the new health.",
                     [("slave", e.slave ?? ""), ("detector", e.detector ?? ""), ("health", e.health ?? "")]).increment()
+        case .routing where e.message == "announced" || e.message == "withdrawn":
+            counter("routing_changes", "This server's addresses announced or withdrawn through the routing engine.",
+                    [("action", e.message ?? "")]).increment()
         case .reload, .reloadRefused:
             counter("reloads", "Configuration reloads, applied or refused.",
                     [("result", e.kind == .reload ? "applied" : "refused")]).increment()
@@ -156,6 +159,16 @@ final class DaemonMetrics {
                     slaveGauge("detector_verdict_age", "seconds", "Since the detector's last verdict.", dl).set(to: age)
                 }
                 slaveGauge("detector_good", "", "1 when the detector's last verdict is GOOD.", dl).set(to: d.health == Health.good.rawValue ? 1 : 0)
+            }
+        }
+        if let r = st.routing {
+            gauge("routing_engine_up", "", "1 while the routing engine (BIRD) answers HANet.", [("engine", r.engine)])
+                .set(to: r.state.hasPrefix("not answering") ? 0 : 1)
+            gauge("routing_own_announced", "", "1 while this server's addresses are announced.", []).set(to: r.own_announced ? 1 : 0)
+            // Per protocol, like the slaves: a protocol the operator removed loses its gauge.
+            for p in r.protocols {
+                slaveGauge("routing_protocol_up", "", "1 while the BIRD protocol is up (BGP sessions, BFD, HANet's static protocols).",
+                           [("protocol", p.name), ("proto", p.proto)]).set(to: p.state == "up" ? 1 : 0)
             }
         }
         for (id, g) in slaveGauges where live[id] == nil { registry.unregisterGauge(g) }

@@ -155,6 +155,48 @@ public struct DaemonStatus: Codable, Equatable {
 
     /// Input refused since start, by reason (`RefusalReason`), every reason listed.
     public var refused: [String: UInt64]? = nil
+    /// The routed mode (docs/routing.md); nil without `[routing]`.
+    public var routing: Routing? = nil
+
+    public struct Routing: Codable, Equatable {
+        public struct Carried: Codable, Equatable {
+            public var sibling: String
+            /// The sibling's end of the private link.
+            public var next_hop: String
+            public var addresses: [String]
+            /// False while HANet does not announce the sibling's addresses.
+            public var enabled: Bool
+        }
+
+        public struct RoutingProtocol: Codable, Equatable {
+            public var name: String
+            /// "BGP", "BFD", "Static", "Kernel", ...
+            public var proto: String
+            public var table: String
+            /// BIRD's state: "up", "down", "start", "stop", "flush".
+            public var state: String
+            public var since: String
+            /// What BIRD adds: for BGP the session state ("Established", "Active") and the last error.
+            public var info: String
+        }
+
+        public var engine: String
+        public var control_socket: String
+        public var include_file: String
+        /// "ok", "waiting for the first decision", or "not answering: WHY".
+        public var state: String
+        /// This server's addresses, announced as host routes while a public slave is active.
+        public var own: [String]
+        /// True while BIRD announces them (as far as HANet's last call told).
+        public var own_announced: Bool
+        /// True while HANet's intent has not reached BIRD yet (it retries every second).
+        public var pending: Bool? = nil
+        public var carried: [Carried]
+        /// Every protocol BIRD runs, HANet's and the operator's, as of the last poll (every second).
+        public var protocols: [RoutingProtocol]
+        /// Announcements and withdrawals applied since start.
+        public var changes: Int
+    }
 
     public struct HotplugRecord: Codable, Equatable {
         public var time: String

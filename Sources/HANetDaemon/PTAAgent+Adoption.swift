@@ -77,7 +77,8 @@ extension PTAAgent {
             let addrs6 = texts6.compactMap { IPv6Address($0) }
             let inKernel = !(addrs.isEmpty && addrs6.isEmpty) && addrs.count == svc.addresses.count && addrs6.count == texts6.count
                 && addrs.allSatisfy { a in
-                    routes.contains(KernelRoute(destination: IPv4Prefix(address: a, length: 32), device: svc.link)) && proxies.contains(a)
+                    routes.contains(KernelRoute(destination: IPv4Prefix(address: a, length: 32), device: svc.link))
+                        && (proxies.contains(a) || carriesRouted(svc.sibling))
                 } && addrs6.allSatisfy { a in
                     routes6.contains(KernelIPv6Route(destination: IPv6Prefix(address: a, length: 128), device: svc.link)) && proxies6.contains(a)
                 }

@@ -490,6 +490,16 @@ final class PTAAgent {
 
     // MARK: responder's kernel changes (paper §3.5)
 
+    /// A sibling this node carries in the routed mode (`[routing] carry`): its
+    /// addresses are not on this node's LAN, so the routers reach them
+    /// through BIRD's less preferred route, not through proxy ARP and
+    /// gratuitous ARP here. The service keeps the rest: forwarding, the
+    /// route over the private link, and proxy ARP on that link, which is the
+    /// sibling's way out (its master asks for its gateway there).
+    func carriesRouted(_ sibling: String) -> Bool {
+        config.routing?.carry.contains(sibling) ?? false
+    }
+
     /// Sysctls the service turns on, with the values that do it.
     func serviceSysctls(link: String) -> [(String, String)] {
         let m = config.master.name
@@ -512,13 +522,14 @@ final class PTAAgent {
         }
         let routes = Set(try env.kernel.routes())
         let proxies = Set(try env.kernel.proxyNeighbours(on: m))
+        let onThisLAN = !carriesRouted(sibling)
         for a in addresses {
             let r = KernelRoute(destination: IPv4Prefix(address: a, length: 32), device: link)
             if !routes.contains(r) { try env.kernel.addRoute(r) }
-            if !proxies.contains(a) { try env.kernel.addProxyNeighbour(a, on: m) }
+            if onThisLAN, !proxies.contains(a) { try env.kernel.addProxyNeighbour(a, on: m) }
         }
         if !ipv6.isEmpty { try startServingIPv6(ipv6, link: link) }
-        host.announceServed(addresses, ipv6)
+        if onThisLAN { host.announceServed(addresses, ipv6) }
         let old = serving[sibling]
         serving[sibling] = Service(sibling: sibling, addresses: addresses, ipv6Addresses: ipv6, link: link, since: old?.since ?? Date(),
                                    sinceNanos: old?.sinceNanos ?? env.clock.nowNanos(),

@@ -17,6 +17,10 @@ public struct RoutingStatus: Equatable, Sendable {
 /// What the daemon calls in the routed mode. Each call leaves the engine as
 /// asked or, when it throws, as it was.
 public protocol RoutingEngine: AnyObject, Sendable {
+    /// Writes the whole intent (own addresses announced or not, every carried
+    /// sibling) and has the engine load it: at start, and again after a
+    /// failure left the engine's state unknown.
+    func load(ownAnnounced: Bool) throws(BIRDControlError)
     /// Announces this server's service addresses (host routes); a change of
     /// the set reloads the engine's configuration.
     func announce(_ own: [IPv4Address]) throws(BIRDControlError)
@@ -51,25 +55,37 @@ public final class BIRDRouting: RoutingEngine, @unchecked Sendable {
     private var fragment: BIRDFragment
     private var control: BIRDControl?
 
-    /// Writes `fragment` and has BIRD load it. Throws when BIRD does not
-    /// answer or refuses it; the previous file is then back in place.
+    /// Nothing is written or sent until `load` (or a call that changes the intent).
     public init(fragment: BIRDFragment, includeFile: String, controlSocket: String,
-                configureTimeoutSeconds: Int = 30, timeoutMillis: Int = 5000) throws(BIRDControlError) {
+                configureTimeoutSeconds: Int = 30, timeoutMillis: Int = 5000) {
         self.fragment = fragment
         self.includeFile = includeFile
         self.controlSocket = controlSocket
         self.configureTimeoutSeconds = configureTimeoutSeconds
         self.timeoutMillis = timeoutMillis
-        lock.lock(); defer { lock.unlock() }
-        try reload(fragment)
     }
 
-    public convenience init(config: HANetConfig) throws(BIRDControlError) {
-        guard let r = config.routing, let f = BIRDFragment(config: config) else {
-            throw .malformed("no [routing] in \(config.file)")
-        }
-        try self.init(fragment: f, includeFile: r.includeFile, controlSocket: r.controlSocket,
-                      configureTimeoutSeconds: r.configureTimeoutSeconds)
+    /// Writes `fragment` and has BIRD load it. Throws when BIRD does not
+    /// answer or refuses it; the previous file is then back in place.
+    public convenience init(loading fragment: BIRDFragment, includeFile: String, controlSocket: String,
+                            configureTimeoutSeconds: Int = 30, timeoutMillis: Int = 5000) throws(BIRDControlError) {
+        self.init(fragment: fragment, includeFile: includeFile, controlSocket: controlSocket,
+                  configureTimeoutSeconds: configureTimeoutSeconds, timeoutMillis: timeoutMillis)
+        try load(ownAnnounced: fragment.ownAnnounced)
+    }
+
+    /// The engine for a configuration's `[routing]`; nil without one.
+    public convenience init?(config: HANetConfig, timeoutMillis: Int = 2000) {
+        guard let r = config.routing, let f = BIRDFragment(config: config) else { return nil }
+        self.init(fragment: f, includeFile: r.includeFile, controlSocket: r.controlSocket,
+                  configureTimeoutSeconds: r.configureTimeoutSeconds, timeoutMillis: timeoutMillis)
+    }
+
+    public func load(ownAnnounced: Bool) throws(BIRDControlError) {
+        lock.lock(); defer { lock.unlock() }
+        var next = fragment
+        next.ownAnnounced = ownAnnounced
+        try reload(next)
     }
 
     public func announce(_ own: [IPv4Address]) throws(BIRDControlError) {

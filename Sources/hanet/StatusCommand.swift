@@ -97,6 +97,19 @@ enum StatusRenderer {
                 out.append("pta: \(b.state) by \(b.sibling) (\(b.addresses.joined(separator: ", ")))\(b.since.map { " since \($0)" } ?? "")")
             }
         }
+        if let r = st.routing {
+            out.append("")
+            let own = r.own.joined(separator: ", ")
+            out.append("routing: \(r.engine) at \(r.control_socket): \(r.state); \(own) \(r.own_announced ? "announced" : "withdrawn")\(r.pending == true ? " (pending)" : "")")
+            for c in r.carried {
+                out.append("  carries \(c.sibling) (\(c.addresses.joined(separator: ", "))) via \(c.next_hop)\(c.enabled ? "" : ", disabled")")
+            }
+            if !r.protocols.isEmpty {
+                var rows = [["PROTOCOL", "PROTO", "STATE", "SINCE", "INFO"]]
+                for p in r.protocols { rows.append([p.name, p.proto, p.state, p.since, p.info]) }
+                out.append(contentsOf: table(rows).map { "  " + $0 })
+            }
+        }
         if let s = st.last_switch {
             out.append("")
             let lat = s.trigger_to_rules_us.map { " (rules \(UTCTimestamp.fixed($0 / 1000, 3)) ms after the trigger)" } ?? ""

@@ -4,7 +4,8 @@ import XCTest
 /// `[routing]` and the BIRD fragment rendered from it.
 final class RoutingConfigTests: XCTestCase {
     /// [routing] starts at line 18.
-    static let base = HotplugPolicyTests.base
+    /// The service address as a /32: what `announce` takes by default.
+    static let base = HotplugPolicyTests.base.replacingOccurrences(of: "198.51.100.11/24", with: "198.51.100.11/32")
 
     func testRoutingTableIsReadWithDefaults() throws {
         let c = try HANetConfig.parse(Self.base + """
@@ -59,6 +60,8 @@ final class RoutingConfigTests: XCTestCase {
             (head + "include_file = \"hanet.conf\"\n", "r.toml:21: routing.include_file: expected an absolute path"),
             (head + "control_socket = \"\"\n", "r.toml:21: routing.control_socket: expected a socket path of 1 to 107 bytes"),
             (head + "configure_timeout_s = 1\n", "r.toml:21: routing.configure_timeout_s: expected an integer from 5 to 3600"),
+            (head + "announce = [\"198.51.100.99\"]\n", "r.toml:21: routing.announce[0]: 198.51.100.99 is not one of [master] addresses (198.51.100.11)"),
+            (head + "announce = [\"198.51.100.11\", \"198.51.100.11\"]\n", "r.toml:21: routing.announce[1]: 198.51.100.11 is listed twice"),
             (head + "bfd_ms = 10\n", "r.toml:21: routing.bfd_ms: unknown key 'bfd_ms' in [routing]"),
             ("[[routing]]\nengine = \"bird\"\n", "r.toml:18: routing: expected a single [routing] table"),
         ]
@@ -92,6 +95,7 @@ final class RoutingConfigTests: XCTestCase {
         """
         XCTAssertThrowsError(try HANetConfig.parse(text, file: "r.toml")) { e in
             XCTAssertTrue("\(e)".contains("r.toml:18: routing.carry[0]: sibling \"s3\" has no 'address'"), "\(e)")
+            XCTAssertTrue("\(e)".contains("r.toml:15: routing.announce: [master] addresses has no /32 address"), "\(e)")
         }
     }
 

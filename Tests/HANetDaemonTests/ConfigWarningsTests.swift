@@ -47,11 +47,9 @@ final class ConfigWarningsTests: XCTestCase {
         XCTAssertEqual(try warnings(Self.base), [])
     }
 
-    /// `[routing]` parses and is checked, but nothing drives BIRD yet: say so rather than do nothing silently.
-    func testARoutingTableWarnsThatTheDaemonDoesNotDriveBIRDYet() throws {
-        let w = try warnings(Self.base + "\n[routing]\nengine = \"bird\"\nlocal_as = 65001\n")
-        XCTAssertEqual(w.map(\.key), ["routing"])
-        XCTAssertTrue(w.first?.message.contains("does not drive BIRD yet") ?? false, "\(w)")
+    /// A valid `[routing]` is driven by the daemon: nothing to warn about.
+    func testAValidRoutingTableHasNoWarning() throws {
+        XCTAssertEqual(try warnings(Self.base + "\n[routing]\nengine = \"bird\"\nlocal_as = 65001\nannounce = [\"198.51.100.11\"]\n"), [])
     }
 
     func testProbingDetectorWithCarrierUnderAnyWarnsAndAllDoesNot() throws {

@@ -164,7 +164,7 @@ final class BIRDControlTests: XCTestCase {
         try spaces.ip(b.ns, "addr", "add", "169.254.12.2/30", "dev", "pv")
         try spaces.ip(b.ns, "link", "set", "pv", "up")
         try spaces.ip(b.ns, "link", "set", "pvp", "up")
-        let r = try BIRDRouting(fragment: Self.own, includeFile: b.fragment, controlSocket: b.socket, configureTimeoutSeconds: 10)
+        let r = try BIRDRouting(loading: Self.own, includeFile: b.fragment, controlSocket: b.socket, configureTimeoutSeconds: 10)
         let c = try BIRDControl(path: b.socket)
         func state(_ p: String) throws -> BIRDProtocol.State? { try c.protocols(p).first?.state }
         XCTAssertEqual(try state("hanet_own"), .up)

@@ -66,7 +66,7 @@ final class RoutedTakeoverTests: XCTestCase {
                              lessPreferred: .prepend(count: 3), localAS: UInt32(65000 + n))
         // routed.sh's fragment is the text HANet renders: what the bench measured is what HANet runs.
         XCTAssertEqual(try String(contentsOfFile: "\(dir)/s\(n)/hanet.conf", encoding: .utf8), f.render())
-        return try BIRDRouting(fragment: f, includeFile: "\(dir)/s\(n)/hanet.conf", controlSocket: "\(dir)/s\(n)/bird.ctl",
+        return try BIRDRouting(loading: f, includeFile: "\(dir)/s\(n)/hanet.conf", controlSocket: "\(dir)/s\(n)/bird.ctl",
                                configureTimeoutSeconds: 10)
     }
 

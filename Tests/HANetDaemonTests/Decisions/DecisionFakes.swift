@@ -255,3 +255,42 @@ final class FakeEventSource: EventSource {
     func start() { started = true }
     func stop() { started = false }
 }
+
+/// The routing engine (BIRD) as the routing agent drives it: every call
+/// recorded, and a failure to throw while `failure` is set.
+final class FakeRoutingEngine: RoutingEngine, @unchecked Sendable {
+    enum Call: Equatable {
+        case load(announced: Bool)
+        case announce([IPv4Address])
+        case withdraw
+    }
+
+    private(set) var calls: [Call] = []
+    var failure: BIRDControlError?
+    var protocols: [BIRDProtocol] = []
+    private(set) var statusReads = 0
+
+    func load(ownAnnounced: Bool) throws(BIRDControlError) {
+        if let failure { throw failure }
+        calls.append(.load(announced: ownAnnounced))
+    }
+
+    func announce(_ own: [IPv4Address]) throws(BIRDControlError) {
+        if let failure { throw failure }
+        calls.append(.announce(own))
+    }
+
+    func withdraw() throws(BIRDControlError) {
+        if let failure { throw failure }
+        calls.append(.withdraw)
+    }
+
+    func carry(sibling: String, via: IPv4Address, addresses: [IPv4Address]) throws(BIRDControlError) {}
+    func release(sibling: String) throws(BIRDControlError) {}
+
+    func status() throws(BIRDControlError) -> RoutingStatus {
+        statusReads += 1
+        if let failure { throw failure }
+        return RoutingStatus(own: [], ownAnnounced: false, carried: [], protocols: protocols)
+    }
+}

@@ -17,6 +17,7 @@ final class DecisionNode {
     let detectors = FakeDetectors()
     let linkEvents = FakeEventSource()
     let deviceEvents = FakeEventSource()
+    let routingEngine = FakeRoutingEngine()
     let executor: EmbeddedExecutor
     let clock: ManualClock
     var socket: FakePTASocket?
@@ -37,6 +38,7 @@ final class DecisionNode {
         env.checkKernel = {}
         env.linkEvents = { [linkEvents] _, _ in linkEvents }
         env.deviceEvents = { [deviceEvents] _ in deviceEvents }
+        env.routingEngine = { [routingEngine] _ in routingEngine }
         wire.nodes[name] = FakeWire.Attached(kernel: kernel)
         env.ptaTransport = { [weak self] _, _, receive in
             let s = FakePTASocket(node: name, wire: wire, receive: receive)
