@@ -630,6 +630,9 @@ def figures(res):
     if res.get("siblings"):
         import bench_siblings
         f["siblings"] = bench_siblings.figures(res["siblings"])
+    if res.get("routed"):
+        import bench_routing
+        f["routed"] = bench_routing.figures(res["routed"])
     top = str(max(int(c) for c in res["nic"]["web"]))
     f["goals"] = {
         "switch_ms": (f["failover"]["trigger_to_rules_ms"]["median"], 5.0, "le"),
@@ -653,6 +656,13 @@ def figures(res):
             "siblings_dark_ms": (S["dark"]["fault_to_serving_ms"]["median"], 20.0, "le"),
             "siblings_carrier_ms": (S["carrier"]["fault_to_serving_ms"]["median"], 50.0, "le"),
             "siblings_carrier_outage_ms": (S["carrier"]["udp_outage_ms"]["median"], 100.0, "le"),
+        })
+    if "routed" in f:
+        R = f["routed"]
+        f["goals"].update({
+            "routed_carrier_outage_ms": (R["bfd"]["carrier"]["outage_ms"]["median"], 100.0, "le"),
+            "routed_silent_outage_ms": (R["bfd"]["silent"]["outage_ms"]["median"], 100.0, "le"),
+            "routed_failed_requests": (R["load"]["failed"], 0, "le"),
         })
     if fl:
         med_ratio = lambda k: f["flood"][k]["flooded"]["median"] / f["flood"][k]["quiet"]["median"]
@@ -752,6 +762,26 @@ def sibling_rows(f, ok):
     ]
 
 
+def routed_rows(f, ok):
+    """The headline rows of the routed phase (none for a results.json from before it existed)."""
+    if "routed" not in f:
+        return []
+    R, G = f["routed"], f["goals"]
+    m = lambda st: f"{st['median']:.1f} ms, max {st['max']:.1f} (n = {st['n']})" if st.get("n") else "—"
+    rows = []
+    for kind, what in (("carrier", "carrier loss"), ("silent", "silent fault (bridge port blocked)")):
+        goal = {"carrier": "routed_carrier_outage_ms", "silent": "routed_silent_outage_ms"}[kind]
+        rows += [
+            f"| routed (BIRD, BGP): {what} → router's route via the sibling, BFD 10 ms × 3 | {m(R['bfd'][kind]['fault_to_s2_ms'])} | — | — | |",
+            f"| routed: UDP outage through the router, {what}, BFD 10 ms × 3 | {m(R['bfd'][kind]['outage_ms'])} | ≤ 100 ms | — | {ok(G[goal])} |",
+            f"| routed: UDP outage through the router, {what}, no BFD (hold timer 3 s) | {m(R['nobfd'][kind]['outage_ms'])} | — | — | |",
+            f"| routed: heal → route back at the server, {what}, BFD / no BFD | {m(R['bfd'][kind]['heal_to_s1_ms'])} / {m(R['nobfd'][kind]['heal_to_s1_ms'])} | — | — | |",
+        ]
+    L = R["load"]
+    rows.append(f"| routed: failed requests, {L['clients']} clients through {L['faults']} faults (BFD) | {L['failed']} of {L['requests']} | 0 | — | {ok(G['routed_failed_requests'])} |")
+    return rows
+
+
 def report(res):
     f, m = res["figures"], res["machine"]
     ok = lambda g: "✅" if (g[0] <= g[1] if g[2] == "le" else g[0] >= g[1]) else "❌"
@@ -783,7 +813,7 @@ def report(res):
          f"| CPU-bound: iperf3 throughput, master / direct | {s(f['cpu']['throughput_ratio'])} ({s(f['cpu']['throughput_gbps'], '{:.1f}')} vs {s(f['cpu']['throughput_direct_gbps'], '{:.1f}')} Gbit/s) | — | — | |",
          f"| CPU-bound: iperf3 throughput, sibling / direct | {s(f['cpu']['sibling_throughput_ratio'])} | — | — | |",
          f"| 12 Mbit/s private link: throughput / link rate | {s(f['slow']['throughput_of_link'])} ({s(f['slow']['throughput_mbps'], '{:.1f}')} Mbit/s) | — | USB 1.1: ≈ 12 Mbit/s raw | |",
-         ] + flood_rows(f, s, ok) + sibling_rows(f, ok) + peer_rows(f, s) + across_runs(res, ok) + [
+         ] + flood_rows(f, s, ok) + sibling_rows(f, ok) + routed_rows(f, ok) + peer_rows(f, s) + across_runs(res, ok) + [
          "", "## Failover time, split as the paper's Table 1", "",
          "All on CLOCK_MONOTONIC: the fault is the instant the benchmark asks the kernel to take the LAN port down; "
          "Td ends at the detector's BAD verdict in the daemon; Tsrv is the server's reconfiguration (for a public "
@@ -858,6 +888,8 @@ def main():
     ap.add_argument("--flood-rate", type=int, default=50000, help="junk datagrams/s from the LAN in the flood phase")
     ap.add_argument("--peer-faults", type=int, default=20, help="NIC faults under keepalived (default 20)")
     ap.add_argument("--sibling-faults", type=int, default=20, help="faults of each kind in the several-siblings phase (default 20)")
+    ap.add_argument("--routed-faults", type=int, default=20,
+                    help="faults of each kind in the routed phase, with BFD and without (default 20)")
     ap.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "1")),
                     help="run the whole suite N times and report each headline figure's spread across runs "
                          "(default $BENCH_REPEAT or 1)")
@@ -930,6 +962,9 @@ def run_suite(a):
         import bench_siblings
         res["siblings"] = b.phase(f"several siblings: {a.sibling_faults} faults of each kind",
                                   bench_siblings.run, a.hanet, a.sibling_faults)
+        import bench_routing
+        res["routed"] = b.phase(f"routed through BIRD: {a.routed_faults} faults of each kind, with BFD and without",
+                                bench_routing.run, a.hanet, a.routed_faults, a.load_clients)
         b.shape("1gbit")
         nic = res["nic"] = {}
         nic["throughput"] = b.phase("nic-bound: throughput", b.throughput, "master")
