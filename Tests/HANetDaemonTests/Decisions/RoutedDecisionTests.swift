@@ -121,7 +121,10 @@ final class RoutedDecisionTests: DecisionTestCase {
     }
 
     func testASiblingOnAnotherLANIsCarriedWithoutProxyARPOnTheLAN() throws {
+        s2.sysctl.values["net/ipv4/ip_forward"] = "0"
         try cluster.start(["s1", "s2"])
+        XCTAssertEqual(s2.sysctl.values["net/ipv4/ip_forward"], "1",
+                       "a carrier forwards from the start: BIRD's carried routes bring traffic before a TAKEOVER and after a RELEASE")
         cluster.advance(millis: 250)
         s1.carrier("eth0", false)
         s1.carrier("eth1", false)
@@ -141,6 +144,8 @@ final class RoutedDecisionTests: DecisionTestCase {
         cluster.run()
         XCTAssertEqual(s2.status.pta.serving.count, 0)
         XCTAssertEqual(s2.kernel.routeTable, [])
+        XCTAssertEqual(s2.sysctl.values["net/ipv4/ip_forward"], "1", "still forwarding after the release")
+        XCTAssertEqual(s2.sysctl.values["net/ipv4/conf/priv0/proxy_arp"], "0", "proxy ARP was the service's, and is gone")
         XCTAssertEqual(s1.routingEngine.calls.last, .announce(own))
     }
 }
