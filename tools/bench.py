@@ -727,10 +727,12 @@ def across_runs(res, ok):
         xs = [x for x, _, _ in gs]
         # A threshold measured in the run itself (the IPv6 goals against IPv4's p90) differs from run to run:
         # each run is judged against its own, the median against the median threshold.
+        ts = {t for _, t, _ in gs}
         med, th = statistics.median(xs), statistics.median(t for _, t, _ in gs)
         straddles = len({ok(x) for x in gs}) > 1
         L.append(f"| `{k}` | " + " | ".join(f"{x:.3f}" for x in xs) + f" | {med:.3f} ({min(xs):.3f}–{max(xs):.3f}) | "
-                 f"{'≤' if g[2] == 'le' else '≥'} {th:g} | {ok((med, th, g[2]))}{' ±' if straddles else ''} |")
+                 f"{'≤' if g[2] == 'le' else '≥'} {ts.pop() if len(ts) == 1 else f'{th:.3f} (median)'} | "
+                 f"{ok((med, th, g[2]))}{' ±' if straddles else ''} |")
     return L
 
 

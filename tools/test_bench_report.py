@@ -142,7 +142,7 @@ class GoalsUseTheMetricTheyName(unittest.TestCase):
         rows = bench.across_runs({"figures": f1, "runs": [{"figures": f} for f in (f1, f2, f3)]}, bench.judged)
         row = [r for r in rows if r.startswith("| `ipv6_udp_outage_vs_ipv4`")][0]
         # Runs 1 and 3 within their own IPv4 p90, run 2 not; the median 7 against the median threshold 6.
-        self.assertTrue(row.endswith("| 7.000 (5.000–8.000) | ≤ 6 | ❌ ± |"), row)
+        self.assertTrue(row.endswith("| 7.000 (5.000–8.000) | ≤ 6.000 (median) | ❌ ± |"), row)
 
 
 def machine():
