@@ -57,7 +57,7 @@ class DualStackBench(Bench):
         return out
 
 
-def run(hanet, faults, clients, load_faults, prefix="hbench6"):
+def run(hanet, faults, clients, load_faults, prefix="hbenchv6"):
     """Both kinds of fault over both families, and the web load over IPv6, on a network of their own, torn down after."""
     b = DualStackBench(argparse.Namespace(hanet=hanet, load_clients=clients, load_faults=load_faults), prefix)
     try:
@@ -126,7 +126,7 @@ if __name__ == "__main__":
     ap.add_argument("--faults", type=int, default=10, help="pairs of faults (IPv4, IPv6) of each kind (default 10)")
     ap.add_argument("--clients", type=int, default=400)
     ap.add_argument("--load-faults", type=int, default=5, help="carrier failovers and takeovers under web load, each")
-    ap.add_argument("--prefix", default="hbench6", help="of the namespaces' names (default hbench6)")
+    ap.add_argument("--prefix", default="hbenchv6", help="of the namespaces' names (default hbenchv6)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results/ipv6.json"))
     a = ap.parse_args()
     if os.geteuid() != 0:
