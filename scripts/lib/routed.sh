@@ -15,8 +15,16 @@
 # sibling's as less preferred (AS path prepended 3 times), valid only while
 # BFD over the private link is up.
 #
+# With "daemon" as the fifth argument, the network is the one the HANet
+# daemon runs on: eth0, lo and pv carry no address (each server's daemon
+# puts its LAN address and service address on its master hanet0 and its end
+# of the private link on pv, from the config routed_config writes), each
+# server's BIRD starts with an empty fragment (announcing nothing) that the
+# daemon replaces, and the way out over the private link is the daemon's.
+# routed_gateway then adds the operator's default route on hanet0.
+#
 # usage: source scripts/lib/routed.sh
-#        routed_up PREFIX DIR SERVERS(2|4) BFD(bfd|nobfd); …; routed_down PREFIX
+#        routed_up PREFIX DIR SERVERS(2|4) BFD(bfd|nobfd) [daemon]; …; routed_down PREFIX
 
 source "$(dirname "${BASH_SOURCE[0]}")/net.sh"
 
@@ -59,7 +67,7 @@ routed_bgp_timers() {
 }
 
 routed_up() {
-    local p=$1 dir=$2 servers=$3 bfd=$4 n
+    local p=$1 dir=$2 servers=$3 bfd=$4 daemon=${5:-} n
     net_down "$p"
     mkdir -p "$dir"
     for r in lan r c; do ip netns add "$(ns "$p" $r)"; ip -n "$(ns "$p" $r)" link set lo up; done
@@ -82,12 +90,13 @@ routed_up() {
     ip -n "$(ns "$p" c)" addr add $ROUTED_CLIENT/24 dev eth0
     ip -n "$(ns "$p" c)" route add default via 203.0.113.1
     ip netns exec "$r" sysctl -qw net.ipv4.ip_forward=1
-    for n in $(seq 1 "$servers"); do routed_server "$p" "$dir" "$n" "$bfd"; done
+    for n in $(seq 1 "$servers"); do routed_server "$p" "$dir" "$n" "$bfd" "$daemon"; done
     for n in $(seq 1 2 "$servers"); do
         ip link add pv netns "$(ns "$p" s$n)" type veth peer name pv netns "$(ns "$p" s$((n + 1)))"
         for m in $n $((n + 1)); do
-            ip -n "$(ns "$p" s$m)" addr add "$(routed_pv_addr $m)/30" dev pv
             ip -n "$(ns "$p" s$m)" link set pv up
+            [ -n "$daemon" ] && continue
+            ip -n "$(ns "$p" s$m)" addr add "$(routed_pv_addr $m)/30" dev pv
             # The way out while the public link is down (HANet's master moves
             # to the private link); BIRD's routes from the router win while up.
             ip -n "$(ns "$p" s$m)" route add default via "$(routed_pv_addr "$(routed_sibling $m)")" metric 1000
@@ -96,24 +105,28 @@ routed_up() {
     routed_router_conf "$p" "$dir" "$servers" "$bfd"
     routed_bird "$p" r "$dir/r"
     for n in $(seq 1 "$servers"); do
-        routed_fragment "$dir/s$n" "$n" on
+        if [ -n "$daemon" ]; then routed_fragment_empty "$dir/s$n"; else routed_fragment "$dir/s$n" "$n" on; fi
         routed_bird "$p" "s$n" "$dir/s$n"
     done
 }
 
-# Server sN: eth0 on its LAN's bridge (port sNe0), the service address on lo,
-# its BIRD configuration.
+# Server sN: eth0 on its LAN's bridge (port sNe0), its BIRD configuration
+# and, without "daemon", its LAN address on eth0, the service address on lo
+# and forwarding on (with "daemon", the daemon's master holds both addresses
+# and the daemon turns forwarding on while it carries its sibling).
 routed_server() {
-    local p=$1 dir=$2 n=$3 bfd=$4 s lan
+    local p=$1 dir=$2 n=$3 bfd=$4 daemon=${5:-} s lan
     s=$(ns "$p" "s$n"); lan=$(ns "$p" lan)
     ip netns add "$s"
     ip -n "$s" link set lo up
-    ip -n "$s" addr add "$(routed_service "$n")/32" dev lo
     ip link add eth0 netns "$s" type veth peer name "s${n}e0" netns "$lan"
     ip -n "$lan" link set "s${n}e0" master "br$(routed_lan "$n")" up
     ip -n "$s" link set eth0 up
-    ip -n "$s" addr add "$(routed_addr "$n")/26" dev eth0
-    ip netns exec "$s" sysctl -qw net.ipv4.ip_forward=1
+    if [ -z "$daemon" ]; then
+        ip -n "$s" addr add "$(routed_service "$n")/32" dev lo
+        ip -n "$s" addr add "$(routed_addr "$n")/26" dev eth0
+        ip netns exec "$s" sysctl -qw net.ipv4.ip_forward=1
+    fi
     # A route through a NIC without carrier is skipped, as on a real server
     # whose bond lost the link.
     ip netns exec "$s" sysctl -qw net.ipv4.conf.all.ignore_routes_with_linkdown=1
@@ -175,6 +188,82 @@ routed_fragment() {
         echo "}"
     } > "$d/hanet.conf.new"
     mv "$d/hanet.conf.new" "$d/hanet.conf"
+}
+
+# What a package installs before HANet first runs: a fragment that defines
+# the functions bird.conf calls and announces nothing.
+routed_fragment_empty() {
+    printf '%s\n' "function hanet_export() { return false; }" "function hanet_kernel() { return false; }" > "$1/hanet.conf"
+}
+
+# The HANet daemon's config for sN in the "daemon" network, written to
+# DIR/sN/hanet.toml ($4: the PTA key file): the master holds the LAN address
+# (BGP's session source, not announced) and the service address (/32,
+# announced); eth0 is the public slave, watched by carrier and by ARP probes
+# to the LAN's router (a blocked port keeps the carrier up); pv is the
+# private link to the sibling, which this server carries in [routing].
+routed_config() {
+    local p=$1 dir=$2 n=$3 key=$4 sib
+    sib=$(routed_sibling "$n")
+    cat > "$dir/s$n/hanet.toml" <<CFG
+[node]
+name = "s$n"
+control_socket = "/run/hanet/$p-s$n.sock"
+
+[master]
+name = "hanet0"
+addresses = ["$(routed_addr "$n")/26", "$(routed_service "$n")/32"]
+
+[[link]]
+interface = "eth0"
+type = "ethernet"
+role = "public"
+detectors = ["carrier", "arp-monitor"]
+detector_policy = "all"
+
+[[link]]
+interface = "pv"
+type = "ethernet"
+role = "private"
+sibling = "s$sib"
+address = "$(routed_pv_addr "$n")/30"
+detectors = ["carrier"]
+
+[[sibling]]
+name = "s$sib"
+address = "$(routed_pv_addr "$sib")"
+key_file = "$key"
+addresses = ["$(routed_service "$sib")/32"]
+
+[detector.arp-monitor]
+interval_ms = 50
+missed_max = 3
+init_wait_ms = 300
+targets = ["$(routed_gw "$n")"]
+
+[routing]
+engine = "bird"
+control_socket = "$dir/s$n/bird.ctl"
+include_file = "$dir/s$n/hanet.conf"
+local_as = 6500$n
+carry = ["s$sib"]
+configure_timeout_s = 10
+CFG
+}
+
+# The operator's default route of sN through its LAN's router, on the
+# daemon's master (once the daemon has made it).
+routed_gateway() {
+    ip -n "$(ns "$1" "s$2")" route replace default via "$(routed_gw "$2")" dev hanet0
+}
+
+# Stops sN's BIRD (SIGTERM, as systemd does) and starts it again.
+routed_bird_restart() {
+    local p=$1 n=$2 dir=$3 pid
+    pid=$(cat "$dir/s$n/bird.pid")
+    kill -TERM "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+    routed_bird "$p" "s$n" "$dir/s$n"
 }
 
 routed_router_conf() {
