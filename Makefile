@@ -11,7 +11,7 @@ DEBS = libnl-3-dev libnl-route-3-dev libnftables-dev libpcap-dev libudev-dev \
        nftables iproute2 iperf3 wrk socat curl tcpdump iputils-ping python3 nginx pkg-config make gcc python3-matplotlib \
        dpkg-dev lintian man-db systemd bird2 qemu-system-x86 busybox-static kmod
 
-.PHONY: deps build test test-fast demo bench install clean
+.PHONY: deps build test test-fast demo demo-routed bench install clean
 
 # Installs the Debian packages only when one is missing, so repeated runs are quick.
 deps:
@@ -40,6 +40,10 @@ test-fast:
 
 demo: build
 	bash scripts/demo.sh
+
+# The routed variant: servers on two LANs behind a router running BIRD (BGP + BFD).
+demo-routed: build
+	bash scripts/demo.sh --routed
 
 bench: build
 	bash scripts/bench.sh

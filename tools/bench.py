@@ -26,6 +26,10 @@ measures, with the daemon given by --hanet:
                  (tools/bench_siblings.py): fault -> carried by s3 when s2 is
                  dark, and s2's own fault while it carries s1 -> s3 serving,
                  with the UDP outage of each
+  ipv6           the two servers dual-stack (tools/bench_ipv6.py): carrier failovers
+                 and PTA takeovers probed over IPv4 and IPv6 alternately (rules,
+                 UDP outage, each IPv6 figure judged against the IPv4 one), and
+                 400 web clients over IPv6 through faults: every failed request
   keepalived     the peer a user would run instead (tools/bench_keepalived.py):
                  VRRPv3 with 50 ms adverts on the same two servers and the same
                  NIC fault as the PTA takeover: UDP outage, whether the TCP
@@ -49,12 +53,19 @@ import subprocess, sys, tempfile, time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 S1, S2, DIRECT, CLIENT = "198.51.100.11", "198.51.100.12", "198.51.100.21", "198.51.100.50"
+# s1's IPv6 service address on a dual-stack LAN (scripts/lib/net.sh: net_ipv6, net_config_ipv6).
+S1_6 = "2001:db8::11"
 
 # The paper's figures (Jiang, Chang, Chang 2005), for the report.
 PAPER = {
     "td_ms": "≈ 50 (100 ms polling)", "tsrv_ms": "0.66 (with Tmid, Tsib)", "switch": "≈ 50 ms + 0.66 ms",
     "latency_private": "≈ 1.01 (Fast Ethernet)", "throughput_public": "no visible overhead",
 }
+
+
+def url(addr, path="/"):
+    """http://ADDR:8080PATH, an IPv6 address in brackets."""
+    return f"http://[{addr}]:8080{path}" if ":" in addr else f"http://{addr}:8080{path}"
 
 
 def sh(cmd, check=True, capture=True):
@@ -144,6 +155,8 @@ class LinkSwitch:
 
 
 class Bench:
+    ipv6 = False  # a dual-stack LAN and daemons with IPv6 service addresses beside the IPv4 ones
+
     def __init__(self, args, prefix="hbench"):
         self.a = args
         self.hanet = args.hanet  # the binary of the daemons now running, and of `hanet status`
@@ -184,15 +197,16 @@ class Bench:
         self.start_daemons()
         self.servers()
 
-    def network(self):
-        """The two servers, the direct server and the client on the LAN bridge; no daemon yet."""
-        net(f"net_up {self.p} pair")
+    def network(self, direct=True):
+        """The two servers, the client and (with `direct`) the direct server on the LAN bridge; no daemon yet."""
+        net(f"net_up {self.p} pair" + (f" && net_ipv6 {self.p}" if self.ipv6 else ""))
         net(f"net_key {os.path.join(self.work, 'pta.key')}")
-        sh(f"ip netns add {self.ns('direct')}")
-        net(f"net_lan_port {self.p} {self.ns('direct')} eth0 de0")
-        sh(f"ip -n {self.ns('direct')} addr add {DIRECT}/24 dev eth0")
-        sh(f"ip -n {self.ns('direct')} link set lo up")
-        self.lan = LinkSwitch(self.ns("lan"), ["s1e0", "s1e1", "s2e0", "s2e1", "de0"])
+        if direct:
+            sh(f"ip netns add {self.ns('direct')}")
+            net(f"net_lan_port {self.p} {self.ns('direct')} eth0 de0")
+            sh(f"ip -n {self.ns('direct')} addr add {DIRECT}/24 dev eth0")
+            sh(f"ip -n {self.ns('direct')} link set lo up")
+        self.lan = LinkSwitch(self.ns("lan"), ["s1e0", "s1e1", "s2e0", "s2e1"] + (["de0"] if direct else []))
 
     def start_daemons(self, hanet=None, extra=(), log="daemon"):
         """`hanet run` on s2, then s1, with `hanet` (default --hanet) and the plugins beside it; waits until
@@ -201,7 +215,7 @@ class Bench:
         key = os.path.join(self.work, "pta.key")
         for node in ("s2", "s1"):
             cfg = os.path.join(self.work, f"{node}.toml")
-            net(f"net_config {self.p} {node} {cfg} {key}")
+            net(f"net_config {self.p} {node} {cfg} {key}" + (f" && net_config_ipv6 {self.p} {node} {cfg}" if self.ipv6 else ""))
             self.daemons[node] = self.spawn(node, [self.hanet, "run", "--config", cfg, "--socket",
                                                    f"/run/hanet/{self.p}-{node}.sock", "--plugins-dir",
                                                    os.path.dirname(os.path.realpath(self.hanet)), *extra], f"{log}-{node}")
@@ -281,7 +295,7 @@ class Bench:
         return out
 
     def wrk(self, addr, conns, seconds, script="bench/surge.lua", args=""):
-        out = self.client(f"wrk -t2 -c{conns} -d{seconds}s --timeout 10s -s {script} http://{addr}:8080/ {args}")
+        out = self.client(f"wrk -t2 -c{conns} -d{seconds}s --timeout 10s -s {script} {url(addr)} {args}")
         return json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
 
     def fixed_load(self, name):
@@ -303,10 +317,10 @@ class Bench:
                     out[str(c)][n].append(self.wrk(addr, c, self.a.web_seconds))
         return out
 
-    def probes(self, seconds):
-        """Starts the 1 kHz UDP and TCP probes against s1; returns a function that collects their results."""
+    def probes(self, seconds, to=S1):
+        """Starts the 1 kHz UDP and TCP probes against s1's address `to`; returns a function that collects their results."""
         ps = [subprocess.Popen(["ip", "netns", "exec", self.ns("client"), "python3", "tools/probe.py", kind,
-                                "--to", S1, "--duration", str(seconds)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                                "--to", to, "--duration", str(seconds)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
               for kind in ("udp", "tcp")]
         return lambda: [json.loads(p.communicate()[0]) for p in ps]
 
@@ -334,24 +348,26 @@ class Bench:
                 "trigger_to_rules_ms": sw["trigger_to_rules_us"] / 1000,
                 "fault_to_rules_ms": trig + sw["trigger_to_rules_us"] / 1000 - fault}
 
+    def failover_probed(self, what, to=S1):
+        """One carrier fault of s1's active public NIC with the probes to its address `to` running, and the heal;
+        prints it after `what` and returns the sample."""
+        victim = self.status()["active"]
+        collect = self.probes(2.0, to)
+        time.sleep(0.7)  # the probes' baseline before the fault: part of the experiment's timeline
+        t_fault, sw = self.failover_once(victim)
+        u, t = collect()
+        self.link("s1", victim, True)
+        wait_until(5, "the slave to be GOOD again", lambda: self.good(victim))
+        s = {"from": victim, "to": sw["to"], **self.switch_parts(t_fault, sw),
+             "udp_outage_ms": u["longest_gap_ms"], "udp_lost": u["lost"],
+             "tcp_stall_ms": t["longest_stall_ms"], "tcp_error": t["error"]}
+        print(f"  {what}: {victim} -> {sw['to']}: Td {s['td_ms']:.3f} ms, "
+              f"Tsrv {s['tsrv_ms']:.3f} ms (rules {s['tsrv_rules_ms']:.3f}), udp outage {u['longest_gap_ms']:.1f} ms, "
+              f"tcp stall {t['longest_stall_ms']:.1f} ms", flush=True)
+        return s
+
     def failovers(self):
-        samples = []
-        for i in range(self.a.failovers):
-            victim = self.status()["active"]
-            collect = self.probes(2.0)
-            time.sleep(0.7)  # the probes' baseline before the fault: part of the experiment's timeline
-            t_fault, sw = self.failover_once(victim)
-            u, t = collect()
-            self.link("s1", victim, True)
-            wait_until(5, "the slave to be GOOD again", lambda: self.good(victim))
-            s = {"from": victim, "to": sw["to"], **self.switch_parts(t_fault, sw),
-                 "udp_outage_ms": u["longest_gap_ms"], "udp_lost": u["lost"],
-                 "tcp_stall_ms": t["longest_stall_ms"], "tcp_error": t["error"]}
-            samples.append(s)
-            print(f"  failover {i + 1}/{self.a.failovers}: {victim} -> {sw['to']}: Td {s['td_ms']:.3f} ms, "
-                  f"Tsrv {s['tsrv_ms']:.3f} ms (rules {s['tsrv_rules_ms']:.3f}), udp outage {u['longest_gap_ms']:.1f} ms, "
-                  f"tcp stall {t['longest_stall_ms']:.1f} ms", flush=True)
-        return samples
+        return [self.failover_probed(f"failover {i + 1}/{self.a.failovers}") for i in range(self.a.failovers)]
 
     def takeover_once(self):
         """eth1 already down: eth0's fault leaves s1 only its private link. Returns the parts."""
@@ -372,71 +388,81 @@ class Bench:
         })
         return parts
 
+    def wait_on_eth0(self):
+        wait_until(5, "s1 on eth0", lambda: self.status()["active"] == "eth0" and not self.status("s2")["pta"]["serving"])
+
     def heal_takeover(self):
         self.link("s1", "eth0", True)
         wait_until(5, "failback", lambda: self.status()["active"] == "eth0" and not self.status("s2")["pta"]["serving"])
 
-    def takeovers(self):
+    def takeover_probed(self, what, to=S1):
+        """With eth1 down (eth1_down): one takeover with the probes to s1's address `to` running, and the heal;
+        prints it after `what` and returns the sample."""
+        self.wait_on_eth0()
+        collect = self.probes(2.0, to)
+        time.sleep(0.7)  # probe baseline before the fault
+        s = self.takeover_once()
+        u, t = collect()
+        self.heal_takeover()
+        s.update({"udp_outage_ms": u["longest_gap_ms"], "udp_lost": u["lost"],
+                  "tcp_stall_ms": t["longest_stall_ms"], "tcp_error": t["error"]})
+        f = lambda v: "—" if v is None else f"{v:.3f}"
+        print(f"  {what}: Td {f(s['td_ms'])} Tsrv {f(s['tsrv_ms'])} Tmid {f(s['tmid_ms'])} "
+              f"Tsib {f(s['tsib_ms'])} = {s['takeover_ms']:.3f} ms; udp outage {u['longest_gap_ms']:.1f} ms, "
+              f"tcp stall {t['longest_stall_ms']:.1f} ms", flush=True)
+        return s
+
+    def eth1_down(self, fn):
+        """Runs fn() with s1's eth1 BAD, so that a fault of eth0 leaves s1 only its private link; eth1 GOOD again after."""
         self.link("s1", "eth1", False)
         wait_until(5, "eth1 BAD", lambda: not self.good("eth1"))
-        samples = []
-        for i in range(self.a.failovers):
-            wait_until(5, "s1 on eth0", lambda: self.status()["active"] == "eth0" and not self.status("s2")["pta"]["serving"])
-            collect = self.probes(2.0)
-            time.sleep(0.7)  # probe baseline before the fault
-            s = self.takeover_once()
-            u, t = collect()
-            self.heal_takeover()
-            s.update({"udp_outage_ms": u["longest_gap_ms"], "udp_lost": u["lost"],
-                      "tcp_stall_ms": t["longest_stall_ms"], "tcp_error": t["error"]})
-            samples.append(s)
-            f = lambda v: "—" if v is None else f"{v:.3f}"
-            print(f"  takeover {i + 1}/{self.a.failovers}: Td {f(s['td_ms'])} Tsrv {f(s['tsrv_ms'])} Tmid {f(s['tmid_ms'])} "
-                  f"Tsib {f(s['tsib_ms'])} = {s['takeover_ms']:.3f} ms; udp outage {u['longest_gap_ms']:.1f} ms, "
-                  f"tcp stall {t['longest_stall_ms']:.1f} ms", flush=True)
+        out = fn()
         self.link("s1", "eth1", True)
         wait_until(5, "eth1 GOOD", lambda: self.good("eth1"))
-        return samples
+        return out
+
+    def takeovers(self):
+        return self.eth1_down(lambda: [self.takeover_probed(f"takeover {i + 1}/{self.a.failovers}")
+                                       for i in range(self.a.failovers)])
 
     def log_lines(self):
         return sum(sum(1 for _ in open(os.path.join(self.work, f"daemon-{n}.log"))) for n in ("s1", "s2"))
 
     def flood_takeovers(self):
         """Quiet and flooded takeovers alternated, so drift in the machine's load falls on both alike."""
-        self.link("s1", "eth1", False)
-        wait_until(5, "eth1 BAD", lambda: not self.good("eth1"))
         out = {"quiet": [], "flooded": [], "log_lines": [], "flood": []}
-        for i in range(self.a.flood_faults):
-            for flooded in (False, True):
-                wait_until(5, "s1 on eth0", lambda: self.status()["active"] == "eth0" and not self.status("s2")["pta"]["serving"])
-                f = None
-                if flooded:
-                    lines = self.log_lines()
-                    ready = os.path.join(self.work, "flood.ready")
-                    if os.path.exists(ready):
-                        os.unlink(ready)
-                    f = subprocess.Popen(["ip", "netns", "exec", self.ns("client"), "python3", "tools/pta_flood.py",
-                                          "--to", S1, "--to", S2, "--rate", str(self.a.flood_rate), "--seconds", "3.5",
-                                          "--kind", "header", "--sender", "s1", "--ready", ready],
-                                         cwd=ROOT, stdout=subprocess.PIPE, text=True)
-                    wait_until(5, "the flood to start", lambda: os.path.exists(ready))
-                collect = self.probes(2.0)
-                time.sleep(0.7)  # probe baseline before the fault
-                s = self.takeover_once()
-                u, t = collect()
-                if f:
-                    out["flood"].append(json.loads(f.communicate()[0]))
-                    out["log_lines"].append(self.log_lines() - lines)
-                self.heal_takeover()
-                s.update({"udp_outage_ms": u["longest_gap_ms"], "udp_lost": u["lost"]})
-                out["flooded" if flooded else "quiet"].append(s)
-                print(f"  takeover {i + 1}/{self.a.flood_faults} {'flooded' if flooded else 'quiet  '}: rules "
-                      f"{s['trigger_to_rules_ms']:.3f} ms, sibling serving {s['takeover_ms']:.3f} ms, udp outage "
-                      f"{u['longest_gap_ms']:.1f} ms" + (f", flood {out['flood'][-1]['rate']}/s, log +{out['log_lines'][-1]}" if f else ""),
-                      flush=True)
-        self.link("s1", "eth1", True)
-        wait_until(5, "eth1 GOOD", lambda: self.good("eth1"))
-        return out
+
+        def pairs():
+            for i in range(self.a.flood_faults):
+                for flooded in (False, True):
+                    self.wait_on_eth0()
+                    f = None
+                    if flooded:
+                        lines = self.log_lines()
+                        ready = os.path.join(self.work, "flood.ready")
+                        if os.path.exists(ready):
+                            os.unlink(ready)
+                        f = subprocess.Popen(["ip", "netns", "exec", self.ns("client"), "python3", "tools/pta_flood.py",
+                                              "--to", S1, "--to", S2, "--rate", str(self.a.flood_rate), "--seconds", "3.5",
+                                              "--kind", "header", "--sender", "s1", "--ready", ready],
+                                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                        wait_until(5, "the flood to start", lambda: os.path.exists(ready))
+                    collect = self.probes(2.0)
+                    time.sleep(0.7)  # probe baseline before the fault
+                    s = self.takeover_once()
+                    u, t = collect()
+                    if f:
+                        out["flood"].append(json.loads(f.communicate()[0]))
+                        out["log_lines"].append(self.log_lines() - lines)
+                    self.heal_takeover()
+                    s.update({"udp_outage_ms": u["longest_gap_ms"], "udp_lost": u["lost"]})
+                    out["flooded" if flooded else "quiet"].append(s)
+                    print(f"  takeover {i + 1}/{self.a.flood_faults} {'flooded' if flooded else 'quiet  '}: rules "
+                          f"{s['trigger_to_rules_ms']:.3f} ms, sibling serving {s['takeover_ms']:.3f} ms, udp outage "
+                          f"{u['longest_gap_ms']:.1f} ms" + (f", flood {out['flood'][-1]['rate']}/s, log +{out['log_lines'][-1]}" if f else ""),
+                          flush=True)
+            return out
+        return self.eth1_down(pairs)
 
     def sibling_on(self):
         self.link("s1", "eth0", False)
@@ -463,10 +489,10 @@ class Bench:
         finally:
             self.sibling_off()
 
-    def fault_load(self):
-        """400 web clients while carrier failovers and PTA takeovers happen; wrk stops on SIGINT and reports."""
+    def fault_load(self, to=S1):
+        """400 web clients to s1's address `to` while carrier failovers and PTA takeovers happen; wrk stops on SIGINT and reports."""
         w = subprocess.Popen(["ip", "netns", "exec", self.ns("client"), "wrk", "-t2", f"-c{self.a.load_clients}",
-                              "-d600s", "--timeout", "10s", "-s", "bench/surge.lua", f"http://{S1}:8080/"],
+                              "-d600s", "--timeout", "10s", "-s", "bench/surge.lua", url(to)],
                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
         self.procs.append(w)
         events = []
@@ -479,16 +505,15 @@ class Bench:
                 self.link("s1", victim, True)
                 wait_until(5, "the slave to be GOOD again", lambda: self.good(victim))
                 time.sleep(0.3)  # spacing between faults: the experiment's timeline, not a wait for a condition
-            self.link("s1", "eth1", False)
-            wait_until(5, "eth1 BAD", lambda: not self.good("eth1"))
-            for _ in range(self.a.load_faults):
-                wait_until(5, "s1 on eth0", lambda: self.status()["active"] == "eth0" and not self.status("s2")["pta"]["serving"])
-                events.append({"kind": "takeover", **self.takeover_once()})
-                time.sleep(0.3)
-                self.heal_takeover()
-                time.sleep(0.3)
-            self.link("s1", "eth1", True)
-            wait_until(5, "eth1 GOOD", lambda: self.good("eth1"))
+
+            def takeovers():
+                for _ in range(self.a.load_faults):
+                    self.wait_on_eth0()
+                    events.append({"kind": "takeover", **self.takeover_once()})
+                    time.sleep(0.3)
+                    self.heal_takeover()
+                    time.sleep(0.3)
+            self.eth1_down(takeovers)
             time.sleep(0.5)
         finally:
             w.send_signal(signal.SIGINT)
@@ -630,6 +655,12 @@ def figures(res):
     if res.get("siblings"):
         import bench_siblings
         f["siblings"] = bench_siblings.figures(res["siblings"])
+    if res.get("routed"):
+        import bench_routing
+        f["routed"] = bench_routing.figures(res["routed"])
+    if res.get("ipv6"):
+        import bench_ipv6
+        f["ipv6"] = bench_ipv6.figures(res["ipv6"])
     top = str(max(int(c) for c in res["nic"]["web"]))
     f["goals"] = {
         "switch_ms": (f["failover"]["trigger_to_rules_ms"]["median"], 5.0, "le"),
@@ -654,6 +685,16 @@ def figures(res):
             "siblings_carrier_ms": (S["carrier"]["fault_to_serving_ms"]["median"], 50.0, "le"),
             "siblings_carrier_outage_ms": (S["carrier"]["udp_outage_ms"]["median"], 100.0, "le"),
         })
+    if "routed" in f:
+        R = f["routed"]
+        f["goals"].update({
+            "routed_carrier_outage_ms": (R["bfd"]["carrier"]["outage_ms"]["median"], 100.0, "le"),
+            "routed_silent_outage_ms": (R["bfd"]["silent"]["outage_ms"]["median"], 100.0, "le"),
+            "routed_failed_requests": (R["load"]["failed"], 0, "le"),
+        })
+    if "ipv6" in f:
+        import bench_ipv6
+        f["goals"].update(bench_ipv6.goals(f["ipv6"]))
     if fl:
         med_ratio = lambda k: f["flood"][k]["flooded"]["median"] / f["flood"][k]["quiet"]["median"]
         f["goals"].update({
@@ -692,11 +733,16 @@ def across_runs(res, ok):
          "| goal's metric | " + " | ".join(f"run {i + 1}" for i in range(len(runs))) + " | median (min–max) | goal | |",
          "|---|" + "---|" * len(runs) + "---|---|---|"]
     for k, g in res["figures"]["goals"].items():
-        xs = [r["figures"]["goals"][k][0] for r in runs if k in r["figures"]["goals"]]
-        med = statistics.median(xs)
-        straddles = len({ok((x, g[1], g[2])) for x in xs}) > 1
+        gs = [r["figures"]["goals"][k] for r in runs if k in r["figures"]["goals"]]
+        xs = [x for x, _, _ in gs]
+        # A threshold measured in the run itself (the IPv6 goals against IPv4's p90) differs from run to run:
+        # each run is judged against its own, the median against the median threshold.
+        ts = {t for _, t, _ in gs}
+        med, th = statistics.median(xs), statistics.median(t for _, t, _ in gs)
+        straddles = len({ok(x) for x in gs}) > 1
         L.append(f"| `{k}` | " + " | ".join(f"{x:.3f}" for x in xs) + f" | {med:.3f} ({min(xs):.3f}–{max(xs):.3f}) | "
-                 f"{'≤' if g[2] == 'le' else '≥'} {g[1]} | {ok((med, g[1], g[2]))}{' ±' if straddles else ''} |")
+                 f"{'≤' if g[2] == 'le' else '≥'} {ts.pop() if len(ts) == 1 else f'{th:.3f} (median)'} | "
+                 f"{ok((med, th, g[2]))}{' ±' if straddles else ''} |")
     return L
 
 
@@ -738,6 +784,14 @@ def peer_rows(f, s):
     ]
 
 
+def ipv6_rows(f, ok):
+    """The headline rows of the IPv6 phase (none for a results.json from before it existed)."""
+    if "ipv6" not in f:
+        return []
+    import bench_ipv6
+    return bench_ipv6.rows(f["ipv6"], f["goals"], ok)
+
+
 def sibling_rows(f, ok):
     """The headline rows of the several-siblings phase (none for a results.json from before it existed)."""
     if "siblings" not in f:
@@ -752,9 +806,34 @@ def sibling_rows(f, ok):
     ]
 
 
+def routed_rows(f, ok):
+    """The headline rows of the routed phase (none for a results.json from before it existed)."""
+    if "routed" not in f:
+        return []
+    R, G = f["routed"], f["goals"]
+    m = lambda st: f"{st['median']:.1f} ms, max {st['max']:.1f} (n = {st['n']})" if st.get("n") else "—"
+    rows = []
+    for kind, what in (("carrier", "carrier loss"), ("silent", "silent fault (bridge port blocked)")):
+        goal = {"carrier": "routed_carrier_outage_ms", "silent": "routed_silent_outage_ms"}[kind]
+        rows += [
+            f"| routed (BIRD, BGP): {what} → router's route via the sibling, BFD 10 ms × 3 | {m(R['bfd'][kind]['fault_to_s2_ms'])} | — | — | |",
+            f"| routed: UDP outage through the router, {what}, BFD 10 ms × 3 | {m(R['bfd'][kind]['outage_ms'])} | ≤ 100 ms | — | {ok(G[goal])} |",
+            f"| routed: UDP outage through the router, {what}, no BFD (hold timer 3 s) | {m(R['nobfd'][kind]['outage_ms'])} | — | — | |",
+            f"| routed: heal → route back at the server, {what}, BFD / no BFD | {m(R['bfd'][kind]['heal_to_s1_ms'])} / {m(R['nobfd'][kind]['heal_to_s1_ms'])} | — | — | |",
+        ]
+    L = R["load"]
+    rows.append(f"| routed: failed requests, {L['clients']} clients through {L['faults']} faults (BFD) | {L['failed']} of {L['requests']} | 0 | — | {ok(G['routed_failed_requests'])} |")
+    return rows
+
+
+def judged(g):
+    """✅ or ❌ for a goal (measured, threshold, "le" or "ge")."""
+    return "✅" if (g[0] <= g[1] if g[2] == "le" else g[0] >= g[1]) else "❌"
+
+
 def report(res):
     f, m = res["figures"], res["machine"]
-    ok = lambda g: "✅" if (g[0] <= g[1] if g[2] == "le" else g[0] >= g[1]) else "❌"
+    ok = judged
     G = f["goals"]
     s = lambda st, fmt="{:.3f}": (fmt.format(st["median"]) + " (" + fmt.format(st["p10"]) + "–" + fmt.format(st["p90"]) + ")") \
         if st.get("n") else "—"
@@ -783,7 +862,7 @@ def report(res):
          f"| CPU-bound: iperf3 throughput, master / direct | {s(f['cpu']['throughput_ratio'])} ({s(f['cpu']['throughput_gbps'], '{:.1f}')} vs {s(f['cpu']['throughput_direct_gbps'], '{:.1f}')} Gbit/s) | — | — | |",
          f"| CPU-bound: iperf3 throughput, sibling / direct | {s(f['cpu']['sibling_throughput_ratio'])} | — | — | |",
          f"| 12 Mbit/s private link: throughput / link rate | {s(f['slow']['throughput_of_link'])} ({s(f['slow']['throughput_mbps'], '{:.1f}')} Mbit/s) | — | USB 1.1: ≈ 12 Mbit/s raw | |",
-         ] + flood_rows(f, s, ok) + sibling_rows(f, ok) + peer_rows(f, s) + across_runs(res, ok) + [
+         ] + ipv6_rows(f, ok) + flood_rows(f, s, ok) + sibling_rows(f, ok) + routed_rows(f, ok) + peer_rows(f, s) + across_runs(res, ok) + [
          "", "## Failover time, split as the paper's Table 1", "",
          "All on CLOCK_MONOTONIC: the fault is the instant the benchmark asks the kernel to take the LAN port down; "
          "Td ends at the detector's BAD verdict in the daemon; Tsrv is the server's reconfiguration (for a public "
@@ -857,7 +936,11 @@ def main():
     ap.add_argument("--flood-faults", type=int, default=10, help="takeover pairs, quiet and under a junk flood (default 10)")
     ap.add_argument("--flood-rate", type=int, default=50000, help="junk datagrams/s from the LAN in the flood phase")
     ap.add_argument("--peer-faults", type=int, default=20, help="NIC faults under keepalived (default 20)")
+    ap.add_argument("--ipv6-faults", type=int, default=10,
+                    help="pairs of faults (one probed over IPv4, one over IPv6) of each kind in the IPv6 phase (default 10)")
     ap.add_argument("--sibling-faults", type=int, default=20, help="faults of each kind in the several-siblings phase (default 20)")
+    ap.add_argument("--routed-faults", type=int, default=20,
+                    help="faults of each kind in the routed phase, with BFD and without (default 20)")
     ap.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "1")),
                     help="run the whole suite N times and report each headline figure's spread across runs "
                          "(default $BENCH_REPEAT or 1)")
@@ -930,6 +1013,13 @@ def run_suite(a):
         import bench_siblings
         res["siblings"] = b.phase(f"several siblings: {a.sibling_faults} faults of each kind",
                                   bench_siblings.run, a.hanet, a.sibling_faults)
+        import bench_routing
+        res["routed"] = b.phase(f"routed through BIRD: {a.routed_faults} faults of each kind, with BFD and without",
+                                bench_routing.run, a.hanet, a.routed_faults, a.load_clients)
+        import bench_ipv6
+        res["ipv6"] = b.phase(f"IPv6 beside IPv4: {a.ipv6_faults} pairs of faults of each kind, {a.load_clients} clients "
+                              f"over IPv6 through {a.load_faults}", bench_ipv6.run, a.hanet, a.ipv6_faults, a.load_clients,
+                              a.load_faults)
         b.shape("1gbit")
         nic = res["nic"] = {}
         nic["throughput"] = b.phase("nic-bound: throughput", b.throughput, "master")

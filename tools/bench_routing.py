@@ -303,19 +303,17 @@ class RoutingBench:
         return t
 
     def faults(self, kind):
-        hold = not self.bfd
-        span = 6.0 if hold else 1.5
         rows = {"fault_to_s2_ms": [], "outage_ms": [], "lost": [], "heal_to_s1_ms": [], "heal_outage_ms": [], "heal_lost": []}
         unfinished = []
         for _ in range(self.a.tries):
             self.settled()
-            probe = self.udp_async(span)
+            probe = self.udp_async(self.span("fault"))
             try:
                 m = self.watch.mark()
                 t = self.fault(kind, False)
                 rows["fault_to_s2_ms"].append(round((self.watch.wait(m, S2_PUBLIC, 10) - t) * 1000, 3))
                 self.probed(probe, rows, "outage_ms", "lost")
-                probe = self.udp_async(span)
+                probe = self.udp_async(self.span("heal"))
                 m = self.watch.mark()
                 t = self.fault(kind, True)
                 rows["heal_to_s1_ms"].append(round((self.watch.wait(m, S1_PUBLIC, 30) - t) * 1000, 3))
@@ -333,6 +331,10 @@ class RoutingBench:
         res = {k: stats(v) for k, v in rows.items()}
         res["unfinished"] = unfinished
         return res
+
+    def span(self, which):
+        """Seconds of the UDP probe of a fault or a heal: the route moves within the hold timer (3 s) without BFD."""
+        return 1.5 if self.bfd else 6.0
 
     @staticmethod
     def probed(probe, rows, gap, lost):
@@ -352,11 +354,125 @@ class RoutingBench:
                                                       for l in self.bird("r", "show bfd sessions").splitlines()))
 
 
+class DaemonRoutingBench(RoutingBench):
+    """The same faults with the HANet daemon on s1 and s2 (the routed phase of
+    `make bench`): s1's daemon withdraws its address when its public link
+    fails (carrier, or the ARP probes to the router for a silent fault) and
+    its master moves to the private link; s2's carries it. With BFD the
+    router notices as well; without it only the hold timer would (3 s)."""
+
+    def __init__(self, hanet, faults, clients):
+        super().__init__(argparse.Namespace(tries=faults))
+        self.hanet, self.clients = hanet, clients
+        self.p = "rtd%d" % random.randrange(1 << 20)
+        os.chmod(self.work, 0o755)  # nginx workers (www-data) read the files in it
+
+    def status(self, n):
+        return json.loads(sh(f"{self.hanet} status --json --socket /run/hanet/{self.p}-s{n}.sock"))
+
+    def up(self, bfd):
+        self.bfd = bfd
+        self.routed(f"routed_up {self.p} {self.work} 2 {'bfd' if bfd else 'nobfd'} daemon")
+        key = f"{self.work}/pta.key"
+        sh(f"source scripts/lib/net.sh && net_key {key}")
+        for n in (2, 1):
+            self.routed(f"routed_config {self.p} {self.work} {n} {key}")
+            log = open(f"{self.work}/daemon-s{n}.log", "w")
+            self.procs.append(subprocess.Popen(
+                ["ip", "netns", "exec", self.ns(f"s{n}"), self.hanet, "run", "--config", f"{self.work}/s{n}/hanet.toml",
+                 "--plugins-dir", os.path.dirname(os.path.realpath(self.hanet))], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
+            wait_until(15, f"the daemon on s{n}", lambda: self.status(n)["active"] == "eth0")
+            self.routed(f"routed_gateway {self.p} {n}")
+        self.watch = RouteWatch(self.ns("r"), S1)
+        self.lan = LinkSwitch(self.ns("lan"), ["s1e0"])
+        wait_until(30, "the router's route to s1 via s1", lambda: self.next_hop() == S1_PUBLIC)
+        wait_until(30, "s2's carry route at the router", lambda: "65002 65002" in self.bird("r", f"show route {S1}/32 all"))
+        www = f"{self.work}/www"
+        os.makedirs(www)
+        self.procs.append(subprocess.Popen(["bash", "-c", f"source scripts/lib/net.sh && net_nginx {self.ns('s1')} {S1} {www}"],
+                                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.procs.append(subprocess.Popen(["ip", "netns", "exec", self.ns("s1"), "python3", "tools/probe.py", "server", "--bind", S1],
+                                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_until(10, "nginx on s1", lambda: sh(f"ip netns exec {self.ns('c')} bash -c 'exec 3<>/dev/tcp/{S1}/8080'", check=False) == "")
+        wait_until(10, "the probe server", lambda: self.udp(0.2)["received"] > 0)
+
+    def span(self, which):
+        """A heal waits for the BGP session (up to 2.5 s measured) with BFD or without; a fault for the
+        router's BFD (30 ms) or its hold timer (3 s): HANet's withdrawal cannot reach the router once the
+        public link is down, since the session ran over it."""
+        if which == "heal":
+            return 3.0
+        return 1.5 if self.bfd else 6.0
+
+    def settled(self):
+        """The daemon announcing (its public link GOOD and active) as well as the sessions up."""
+        wait_until(30, "s1 announcing", lambda: self.status(1)["routing"]["own_announced"])
+        super().settled()
+
+    def under_load(self, kinds):
+        """`clients` keep-alive web clients (wrk) through one fault and heal of each kind."""
+        w = subprocess.Popen(["ip", "netns", "exec", self.ns("c"), "wrk", "-t2", f"-c{self.clients}", "-d600s",
+                              "--timeout", "10s", "-s", "bench/surge.lua", f"http://{S1}:8080/"],
+                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        self.procs.append(w)
+        moved = []
+        try:
+            time.sleep(1.0)  # let all connections open before the first fault: the experiment's timeline
+            for kind in kinds:
+                self.settled()
+                m = self.watch.mark()
+                self.fault(kind, False)
+                self.watch.wait(m, S2_PUBLIC, 10)
+                m = self.watch.mark()
+                self.fault(kind, True)
+                self.watch.wait(m, S1_PUBLIC, 30)
+                moved.append(kind)
+            time.sleep(0.5)
+        finally:
+            w.send_signal(2)
+            out = w.communicate(timeout=30)[0]
+        lines = [l for l in out.splitlines() if l.startswith("{")]
+        if not lines:
+            raise RuntimeError(f"wrk printed no summary: {out}")
+        return {"wrk": json.loads(lines[-1]), "clients": self.clients, "faults": moved}
+
+
+def run(hanet, faults, clients=400):
+    """The routed phase of tools/bench.py: `faults` faults of each kind with
+    the daemons, with BFD at 10 ms x 3 and without it; then wrk with
+    `clients` connections through a fault of each kind."""
+    res = {"faults": faults, "bird": sh("bird --version 2>&1").strip()}
+    for bfd in (True, False):
+        b = DaemonRoutingBench(hanet, faults, clients)
+        try:
+            b.up(bfd)
+            key = "bfd_10ms_x3" if bfd else "hold_3s_no_bfd"
+            res[key] = {k: b.faults(k) for k in ("carrier", "silent")}
+            if bfd:
+                res["load"] = b.under_load(["carrier", "silent"])
+        finally:
+            b.down()
+    return res
+
+
+def figures(res):
+    """The figures of `run`'s results: the fault rows by detection and kind, and the web load's failures."""
+    w = res["load"]["wrk"]
+    return {"bfd": res["bfd_10ms_x3"], "nobfd": res["hold_3s_no_bfd"],
+            "load": {"clients": res["load"]["clients"], "faults": len(res["load"]["faults"]),
+                     "requests": w["requests"], "failed": sum(w["errors"].values()), "errors": w["errors"]}}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tries", type=int, default=10)
     ap.add_argument("--only", default="options,bfd,nobfd", help="comma-separated: options, bfd, nobfd")
+    ap.add_argument("--daemon", metavar="HANET", help="the faults with HANet daemons (this hanet binary) on s1 and s2, "
+                    "with and without BFD, and wrk through them; prints the figures of make bench's routed phase")
     a = ap.parse_args()
+    if a.daemon:
+        print(json.dumps(figures(run(a.daemon, a.tries)), indent=1))
+        return
     only = a.only.split(",")
     res = {"tries": a.tries, "bird": sh("bird --version 2>&1").strip()}
     b = RoutingBench(a)

@@ -2,7 +2,9 @@
 """The story of `make demo`, told live: web clients in the client namespace,
 a line every 0.5 s with the request rate and who carries s1's traffic, the
 faults (a public NIC, then every public NIC of s1), the switches, the heal;
-then a one-screen summary and a plot.
+then a one-screen summary and a plot. With --routed, the routed variant
+(`make demo-routed`): s1 and s2 on two LANs behind a router running BIRD,
+and the fault moves the router's route instead of ARP.
 
 Runs in the root namespace: the load threads enter the client's namespace
 with setns (per thread), and the faults are LAN bridge ports taken down with
@@ -59,9 +61,12 @@ class Load:
 
 
 class Demo:
+    #: The LAN bridge ports the faults take down.
+    ports = ["s1e0", "s1e1"]
+
     def __init__(self, a):
         self.a = a
-        self.lan = LinkSwitch(f"{a.prefix}-lan", ["s1e0", "s1e1"])
+        self.lan = LinkSwitch(f"{a.prefix}-lan", self.ports)
         self.events = []
         self.t0 = time.monotonic()
 
@@ -193,6 +198,84 @@ class Demo:
         return [c / width for c in out]
 
 
+class RoutedDemo(Demo):
+    """s1 on LAN A, s2 on LAN B, a router running BIRD with BGP and BFD to
+    both; the client is behind the router. s1's only public NIC fails and
+    heals; the line shows the router's route to s1's address."""
+
+    ports = ["s1e0"]
+
+    def route(self):
+        out = subprocess.run(["ip", "-n", f"{self.a.prefix}-r", "-4", "route", "show", f"{self.a.addr}/32"],
+                             capture_output=True, text=True).stdout
+        via = out.split(" via ")[1].split()[0] if " via " in out else None
+        return {"192.0.2.10": "s1", "192.0.2.74": "s2"}.get(via, via or "none")
+
+    def carrier(self):
+        s1 = self.status("s1")
+        r = self.route()
+        announced = s1 and s1["routing"]["own_announced"]
+        own = f"s1 {'announces' if announced else 'has withdrawn'} {self.a.addr}"
+        if r == "s1":
+            return f"{GREEN}router → s1 directly (LAN A){OFF}   {DIM}{own}{OFF}"
+        if r == "s2":
+            return f"{PURPLE}router → s2 (LAN B) → private link → s1{OFF}   {DIM}{own}{OFF}"
+        return f"router: {r}   {own}"
+
+    def run(self):
+        a = self.a
+        load = Load(f"{a.prefix}-c", a.addr, a.clients)
+        load.start()
+        self.t0 = time.monotonic()
+        threading.Thread(target=self.reporter, args=(load,), daemon=True).start()
+        at = lambda s: time.sleep(max(0.0, self.t0 + s - time.monotonic()))  # the demo's script
+
+        at(3)
+        t = self.lan.set("s1e0", False)
+        self.mark(t, "fault: eth0")
+        self.say(RED, "FAULT: s1's only public NIC eth0 loses its carrier")
+        self.wait("the withdrawal", lambda: not self.status("s1")["routing"]["own_announced"])
+        self.wait("the router's route via s2", lambda: self.route() == "s2")
+        moved_ms = (time.monotonic() - t) * 1000
+        self.mark(time.monotonic(), "router via s2")
+        self.say(PURPLE, f"REROUTE: s1 withdrew {a.addr} (master now on its private link); the router's BFD "
+                         f"dropped s1's session and routes via s2, seen {moved_ms:.0f} ms after the fault")
+
+        at(9)
+        t = self.lan.set("s1e0", True)
+        self.mark(t, "heal")
+        self.say(GREEN, "HEAL: eth0's carrier is back")
+        self.wait("the route back at s1", lambda: self.route() == "s1", limit=15)
+        back_ms = (time.monotonic() - t) * 1000
+        self.mark(time.monotonic(), "router via s1")
+        self.say(GREEN, f"BACK: s1 announces again; the router routes to s1 directly {back_ms:.0f} ms after the heal "
+                        "(its BGP session had to come back)")
+
+        at(max(14, time.monotonic() - self.t0 + 1))
+        load.stop.set()
+        time.sleep(0.6)  # let the reporter print its last line and the workers finish their request
+        with load.lock:
+            done, failed = sorted(load.done), list(load.failed)
+        gaps = sorted(((b - a, a) for a, b in zip(done, done[1:])), reverse=True)
+        longest = lambda lo, hi: max([g for g, at in gaps if lo <= at - self.t0 < hi] or [0])
+        secs = done[-1] - done[0] if len(done) > 1 else 1
+        res = {"clients": a.clients, "requests": len(done), "failed": len(failed), "events": self.events,
+               "reroute_ms": moved_ms, "back_ms": back_ms,
+               "pause_fault_ms": longest(3, 9) * 1000, "pause_heal_ms": longest(9, 14) * 1000}
+        print()
+        print(f"{BOLD}== Summary{OFF}")
+        print(f"  {a.clients} keep-alive web clients sent {len(done)} requests in {secs:.1f} s "
+              f"({len(done) / secs:.0f}/s): {BOLD}{len(failed)} failed{OFF}."
+              + (f" First failure: {load.first_error}" if failed else ""))
+        print(f"  s1's public NIC fails → the router routes via s2 : {moved_ms:7.0f} ms after the fault; "
+              f"longest pause between answers {res['pause_fault_ms']:.0f} ms")
+        print(f"  heal                  → the router routes via s1 : {back_ms:7.0f} ms after the heal; "
+              f"longest pause {res['pause_heal_ms']:.0f} ms")
+        with open(os.path.join(a.out, "demo-routed.json"), "w") as f:
+            json.dump(res, f, indent=1)
+        return 0 if not failed else 1
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--prefix", required=True, help="the namespaces' prefix (scripts/lib/net.sh)")
@@ -200,9 +283,10 @@ def main():
     p.add_argument("--addr", default="198.51.100.11")
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--out", default="bench/results")
+    p.add_argument("--routed", action="store_true", help="the routed variant: servers on two LANs behind a BIRD router")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    sys.exit(Demo(a).run())
+    sys.exit((RoutedDemo if a.routed else Demo)(a).run())
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ stream      one TCP bulk stream from the server to the client, its received
             bytes counted in --bin-ms bins on CLOCK_MONOTONIC (time.monotonic),
             the clock the daemons' status timestamps use: a throughput
             timeline that lines up with faults and switches.
-The clients print one JSON object. Run time is bounded by --duration.
+The clients print one JSON object. Run time is bounded by --duration; SIGINT
+ends the udp client sooner, with the results so far.
 """
 import argparse, json, socket, struct, sys, threading, time
 
@@ -107,13 +108,16 @@ def udp_client(args):
     start = time.monotonic()
     n = int(args.duration * args.rate)
     sent = 0
-    for i in range(n):
-        pace(start, i, period)
-        try:
-            s.send(struct.pack("!Qd", i, time.monotonic()))
-            sent += 1
-        except OSError:
-            pass
+    try:
+        for i in range(n):
+            pace(start, i, period)
+            try:
+                s.send(struct.pack("!Qd", i, time.monotonic()))
+                sent += 1
+            except OSError:
+                pass
+    except KeyboardInterrupt:
+        pass  # SIGINT ends the run before --duration: a caller that knows when its experiment is over needs no fixed length
     time.sleep(0.3)
     stop.set()
     th.join()

@@ -185,7 +185,7 @@ final class PTAAgent {
             if requester == nil {
                 requester = PTARequester(node: config.node.name, bootID: bootID, sibling: sib,
                                          siblingAddress: address,
-                                         addresses: config.master.addresses.map(\.address),
+                                         addresses: carriedAddresses,
                                          ipv6Addresses: config.master.ipv6Addresses.map(\.address),
                                          pta: config.pta, counter: counter)
                 requesterSince = Date()
@@ -489,6 +489,14 @@ final class PTAAgent {
     }
 
     // MARK: responder's kernel changes (paper §3.5)
+
+    /// What this node asks a sibling to carry: its service addresses. In the
+    /// routed mode those are the announced ones; the master's other
+    /// addresses (its address on its LAN, where its BGP sessions run) belong
+    /// to a LAN the sibling is not on.
+    var carriedAddresses: [IPv4Address] {
+        config.routing?.announce ?? config.master.addresses.map(\.address)
+    }
 
     /// A sibling this node carries in the routed mode (`[routing] carry`): its
     /// addresses are not on this node's LAN, so the routers reach them

@@ -22,56 +22,12 @@ final class DetectorScenarioTests: XCTestCase {
         net?.down()
     }
 
-    /// eth0 preferred (priority 10) so that failback is to a better class;
-    /// both links watched by carrier and `detector`, both of which must agree.
     func config(_ detector: String, section: String) throws -> String {
-        try net.config("s1") { text in
-            text.replacingOccurrences(of: "interface = \"eth0\"\ntype = \"ethernet\"", with: "interface = \"eth0\"\ntype = \"ethernet\"\npriority = 10")
-                .replacingOccurrences(of: "detectors = [\"carrier\"]", with: "detectors = [\"carrier\", \"\(detector)\"]\ndetector_policy = \"all\"")
-                + "\n[detector.\(detector)]\ninterval_ms = \(self.interval)\nmissed_max = \(self.missedMax)\ninit_wait_ms = 300\n" + section
-        }
+        try net.probingConfig(detector: detector, section: section, interval: interval, missedMax: missedMax)
     }
 
-    func link(_ st: DaemonStatus, _ name: String) -> DaemonStatus.Link? { st.links.first { $0.interface == name } }
-
-    func detector(_ st: DaemonStatus, _ link: String, _ name: String) -> DaemonStatus.Detector? {
-        self.link(st, link)?.detectors.first { $0.name == name }
-    }
-
-    func portState(_ port: String, _ state: Int) throws {
-        try sh("source scripts/lib/net.sh && net_port_state \(net.prefix) \(port) \(state)")
-    }
-
-    func waitBothGood(_ detector: String) throws {
-        try waitUntil(5, "eth0 and eth1 GOOD by \(detector)") {
-            let st = try net.status("s1")
-            return st.active == "eth0" && ["eth0", "eth1"].allSatisfy { self.detector(st, $0, detector)?.health == "GOOD" }
-        }
-    }
-
-    /// Blocks eth0's port, expects failover within the detection bound (plus
-    /// slack for a loaded test machine), traffic on eth1, then failback.
     func silentFaultFailsOverAndBack(_ detector: String, badReason: String) throws {
-        try net.exec("client", "ping -c 2 -i 0.2 -W 1 198.51.100.11")
-        let blocked = Date()
-        try portState("s1e0", 0)
-        try waitUntil(5, "failover to eth1") { try net.status("s1").active == "eth1" }
-        let took = Date().timeIntervalSince(blocked)
-        // The bound is (missed_max + 1) x interval; the benchmark measures it exactly, this only catches gross regressions.
-        XCTAssertLessThan(took, Double((missedMax + 1) * interval) / 1000 + 0.5, "detection took \(took) s")
-        let st = try net.status("s1")
-        XCTAssertEqual(link(st, "eth0")?.health, "BAD")
-        XCTAssertEqual(self.detector(st, "eth0", detector)?.health, "BAD")
-        XCTAssertTrue(self.detector(st, "eth0", detector)?.reason.contains(badReason) ?? false, "\(String(describing: self.detector(st, "eth0", detector)))")
-        XCTAssertEqual(self.detector(st, "eth0", "carrier")?.health, "GOOD", "the carrier stays up: this is a silent fault")
-        try net.exec("client", "ping -c 3 -i 0.2 -W 1 198.51.100.11")
-        try net.exec("client", "curl -sf -o /dev/null --max-time 3 http://198.51.100.11:8080/f/100")
-
-        try portState("s1e0", 3)
-        try waitUntil(5, "failback to eth0") { try net.status("s1").active == "eth0" }
-        try net.exec("client", "ping -c 3 -i 0.2 -W 1 198.51.100.11")
-        try net.exec("client", "curl -sf -o /dev/null --max-time 3 http://198.51.100.11:8080/f/100")
-        XCTAssertEqual(try net.status("s1").switches, 2, "one failover and one failback, no flapping")
+        try net.silentFaultFailsOverAndBack(detector, badReason: badReason, service: "198.51.100.11", interval: interval, missedMax: missedMax)
     }
 
     func startHTTP() throws {
@@ -81,7 +37,7 @@ final class DetectorScenarioTests: XCTestCase {
     func testARPMonitorSurvivesADeadTargetAndFailsOverOnASilentFault() throws {
         let cfg = try config("arp-monitor", section: "targets = [\"198.51.100.1\", \"198.51.100.2\"]\nall_targets = \"any\"\n")
         try net.startDaemon("s1", config: cfg)
-        try waitBothGood("arp-monitor")
+        try net.waitBothGood("arp-monitor")
         try startHTTP()
 
         // One target dies while the links are fine: with `any`, nothing moves.
@@ -91,8 +47,8 @@ final class DetectorScenarioTests: XCTestCase {
         while Date() < end {
             let st = try net.status("s1")
             XCTAssertEqual(st.switches, 0)
-            XCTAssertEqual(detector(st, "eth0", "arp-monitor")?.health, "GOOD")
-            XCTAssertEqual(detector(st, "eth1", "arp-monitor")?.health, "GOOD")
+            XCTAssertEqual(st.detector("eth0", "arp-monitor")?.health, "GOOD")
+            XCTAssertEqual(st.detector("eth1", "arp-monitor")?.health, "GOOD")
             usleep(50_000)
         }
         try silentFaultFailsOverAndBack("arp-monitor", badReason: "no ARP reply from 198.51.100.1")
@@ -107,7 +63,7 @@ final class DetectorScenarioTests: XCTestCase {
         try "# probe targets\n\n198.51.100.1   # the client\n".write(toFile: hosts, atomically: true, encoding: .utf8)
         let cfg = try config("ping-file", section: "file = \"\(hosts)\"\nmin_ok = 1\n")
         try net.startDaemon("s1", config: cfg)
-        try waitBothGood("ping-file")
+        try net.waitBothGood("ping-file")
         try startHTTP()
         try silentFaultFailsOverAndBack("ping-file", badReason: "0 of 1 hosts answered")
 
@@ -115,28 +71,28 @@ final class DetectorScenarioTests: XCTestCase {
         try "198.51.100.9\n".write(toFile: hosts, atomically: true, encoding: .utf8)
         try waitUntil(5, "both slaves BAD after the file changed") {
             let st = try net.status("s1")
-            return ["eth0", "eth1"].allSatisfy { self.detector(st, $0, "ping-file")?.health == "BAD" }
+            return ["eth0", "eth1"].allSatisfy { st.detector($0, "ping-file")?.health == "BAD" }
         }
     }
 
     func testSilentlyDeadBackupIsMarkedBadWhileTheActiveWorks() throws {
         let cfg = try config("arp-monitor", section: "targets = [\"198.51.100.1\"]\n")
         try net.startDaemon("s1", config: cfg)
-        try waitBothGood("arp-monitor")
-        try portState("s1e1", 0)
-        try waitUntil(3, "eth1 BAD") { self.link(try net.status("s1"), "eth1")?.health == "BAD" }
+        try net.waitBothGood("arp-monitor")
+        try net.portState("s1e1", 0)
+        try waitUntil(3, "eth1 BAD") { try net.status("s1").link("eth1")?.health == "BAD" }
         var st = try net.status("s1")
         XCTAssertEqual(st.active, "eth0")
-        XCTAssertEqual(link(st, "eth1")?.flags, [])
-        XCTAssertEqual(detector(st, "eth1", "carrier")?.health, "GOOD")
+        XCTAssertEqual(st.link("eth1")?.flags, [])
+        XCTAssertEqual(st.detector("eth1", "carrier")?.health, "GOOD")
         // When the active then fails too, the dead backup is not chosen.
         try net.carrier("s1", "eth0", up: false)
-        try waitUntil(3, "eth0 BAD") { self.link(try net.status("s1"), "eth0")?.health == "BAD" }
+        try waitUntil(3, "eth0 BAD") { try net.status("s1").link("eth0")?.health == "BAD" }
         st = try net.status("s1")
         XCTAssertNotEqual(st.active, "eth1", "switched onto a backup known to be dead")
         XCTAssertEqual(st.switches, 0)
         // The backup's path comes back: now it takes over.
-        try portState("s1e1", 3)
+        try net.portState("s1e1", 3)
         try waitUntil(5, "failover to the revived eth1") { try net.status("s1").active == "eth1" }
         try net.exec("client", "ping -c 2 -i 0.2 -W 1 198.51.100.11")
     }

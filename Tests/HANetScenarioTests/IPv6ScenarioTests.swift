@@ -153,6 +153,44 @@ final class IPv6ScenarioTests: XCTestCase {
         print("IPv6 master addresses other than the service address seen tentative: \(net.output("addr-watch").split(separator: "\n").filter { $0.contains("tentative") }.prefix(3))")
     }
 
+    /// A silent fault found over IPv6 alone: `ns-monitor`, probing the
+    /// client's IPv6 address, is each public slave's only detector besides
+    /// carrier. eth0's LAN bridge port is blocked with its carrier up; the
+    /// daemon moves to eth1, whose NAs move the client's entry, the client
+    /// keeps reaching the IPv6 service address, and after the heal s1 comes
+    /// back to eth0. A 1 kHz UDP probe over IPv6 runs throughout.
+    func testNSMonitorFindsASilentFaultAndTheIPv6ServiceFollows() throws {
+        net = try ScenarioNetwork(ipv6: true, prefix: "v6f")
+        let interval = 50, missedMax = 2
+        let cfg = try net.probingConfig(detector: "ns-monitor", section: "targets = [\"2001:db8::50\"]\n",
+                                        interval: interval, missedMax: missedMax)
+        try net.startDaemon("s1", config: cfg)
+        try net.waitBothGood("ns-monitor")
+        let st = try net.status("s1")
+        XCTAssertEqual(["eth0", "eth1"].map { st.link($0)?.detectors.map(\.name) }, [["carrier", "ns-monitor"], ["carrier", "ns-monitor"]])
+        try startIPv6Servers("s1", address: Self.service6)
+        let udp = try net.spawn("client", "udp", "python3 tools/probe.py udp --say-answered --to \(Self.service6) --duration 30")
+        try waitUntil(5, "the UDP probe's first answer") { net.errors("udp").contains("answered") }
+
+        let eth1 = try mac("s1", "eth1")
+        try net.silentFaultFailsOverAndBack("ns-monitor", badReason: "no neighbour advertisement from 2001:db8::50",
+                                            service: Self.service6, interval: interval, missedMax: missedMax) {
+            XCTAssertEqual(try clientNeighbour(Self.service6), eth1, "the NAs after the switch name eth1's MAC")
+        }
+        XCTAssertEqual(try clientNeighbour(Self.service6), try mac("s1", "eth0"))
+        udp.interrupt()
+        udp.waitUntilExit()
+        let result = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(net.output("udp").utf8)) as? [String: Any],
+                                   net.output("udp") + net.errors("udp"))
+        let gap = try XCTUnwrap(result["longest_gap_ms"] as? Double), lost = try XCTUnwrap(result["lost"] as? Int)
+        let sent = try XCTUnwrap(result["sent"] as? Int)
+        print("IPv6 silent fault by ns-monitor: UDP outage \(gap) ms, \(lost) of \(sent) probes unanswered")
+        // The outage is the detection, at most (missed_max + 1) x interval, plus the switch and a loaded machine's slack.
+        XCTAssertLessThan(gap, Double((missedMax + 1) * interval) + 500, "\(result)")
+        XCTAssertGreaterThan(sent, 1000, "the probe ran through the fault and the heal: \(result)")
+        XCTAssertLessThan(lost, sent / 10, "\(result)")
+    }
+
     /// What carrying a sibling's IPv6 address changes in `node`'s kernel:
     /// proxy entries, routes, addresses on the private link, and the IPv6
     /// forwarding, proxy NDP and RA sysctls of every interface.

@@ -12,16 +12,18 @@ final class RoutedDecisionTests: DecisionTestCase {
     var s2: DecisionNode { cluster["s2"] }
     let own = [IPv4Address("198.51.100.11")!]
 
+    /// The pair on two LANs: each master holds its LAN address (where BGP
+    /// runs, not announced) and its service address as a /32 (announced).
     static func routed(_ node: String, dir: String, carry: String) -> String {
-        DecisionCluster.pairConfig(node, dir: dir, extra: """
+        let (service, lan) = node == "s1" ? ("198.51.100.11", "192.0.2.10/26") : ("198.51.100.12", "192.0.2.74/26")
+        return DecisionCluster.pairConfig(node, dir: dir, extra: """
 
         [routing]
         engine = "bird"
         local_as = \(node == "s1" ? 65001 : 65002)
-        announce = ["\(node == "s1" ? "198.51.100.11" : "198.51.100.12")"]
         carry = ["\(carry)"]
 
-        """)
+        """).replacingOccurrences(of: "addresses = [\"\(service)/24\"]", with: "addresses = [\"\(lan)\", \"\(service)/32\"]")
     }
 
     override func setUpWithError() throws {
@@ -119,12 +121,17 @@ final class RoutedDecisionTests: DecisionTestCase {
     }
 
     func testASiblingOnAnotherLANIsCarriedWithoutProxyARPOnTheLAN() throws {
+        s2.sysctl.values["net/ipv4/ip_forward"] = "0"
         try cluster.start(["s1", "s2"])
+        XCTAssertEqual(s2.sysctl.values["net/ipv4/ip_forward"], "1",
+                       "a carrier forwards from the start: BIRD's carried routes bring traffic before a TAKEOVER and after a RELEASE")
         cluster.advance(millis: 250)
         s1.carrier("eth0", false)
         s1.carrier("eth1", false)
         cluster.run()
         XCTAssertEqual(s1.status.pta.served_by?.state, "served")
+        XCTAssertEqual(s2.status.pta.serving.first?.addresses, ["198.51.100.11"],
+                       "asked for the announced addresses only: s1's LAN address is on a LAN s2 is not on")
         XCTAssertEqual(s1.routingEngine.calls.last, .withdraw)
         let route = KernelRoute(destination: IPv4Prefix(address: own[0], length: 32), device: "priv0")
         XCTAssertTrue(s2.kernel.routeTable.contains(route), "the sibling forwards over the private link")
@@ -137,6 +144,8 @@ final class RoutedDecisionTests: DecisionTestCase {
         cluster.run()
         XCTAssertEqual(s2.status.pta.serving.count, 0)
         XCTAssertEqual(s2.kernel.routeTable, [])
+        XCTAssertEqual(s2.sysctl.values["net/ipv4/ip_forward"], "1", "still forwarding after the release")
+        XCTAssertEqual(s2.sysctl.values["net/ipv4/conf/priv0/proxy_arp"], "0", "proxy ARP was the service's, and is gone")
         XCTAssertEqual(s1.routingEngine.calls.last, .announce(own))
     }
 }
