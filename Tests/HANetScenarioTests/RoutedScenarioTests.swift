@@ -55,6 +55,16 @@ final class RoutedScenarioTests: XCTestCase {
 
     func ownAnnounced(_ node: String) throws -> Bool? { try routing(node)["own_announced"] as? Bool }
 
+    func events(_ node: String) throws -> [DaemonEvent] {
+        try ControlProtocol.send(.init(command: "events"), to: net.socket(node)).events ?? []
+    }
+
+    /// BIRD's state of `proto` in `node`'s status ("up", "down", ...).
+    func protocolState(_ node: String, _ proto: String) throws -> String? {
+        let protocols = try routing(node)["protocols"] as? [[String: Any]]
+        return protocols?.first { $0["name"] as? String == proto }?["state"] as? String
+    }
+
     /// The network of `servers` servers (2 or 4), every daemon and BIRD up,
     /// each server's route at the router via itself and its sibling's less
     /// preferred path beside it.
@@ -81,11 +91,18 @@ final class RoutedScenarioTests: XCTestCase {
     /// proxy ARP on pv for s1's way out, a /32 over pv, no proxy entry on its
     /// LAN side).
     func assertCarried() throws {
-        try waitUntil(5, "s1 carried by s2") {
-            let st = try self.net.status("s1"), serving = try self.net.status("s2").pta.serving.map(\.sibling)
-            return st.active == "pv" && st.pta.served_by?.state == "served" && serving == ["s1"]
+        do {
+            try waitUntil(5, "s1 carried by s2") {
+                let st = try self.net.status("s1"), serving = try self.net.status("s2").pta.serving.map(\.sibling)
+                return st.active == "pv" && st.pta.served_by?.state == "served" && serving == ["s1"]
+            }
+        } catch {
+            XCTFail("s1's log:\n\(net.errors("daemon-s1").suffix(3000))\ns2's log:\n\(net.errors("daemon-s2").suffix(3000))")
+            throw error
         }
         try waitUntil(3, "s1's own addresses withdrawn") { try self.ownAnnounced("s1") == false }
+        // BIRD's protocols as the daemon polls them (every second): hanet_own disabled.
+        try waitUntil(3, "s1's status: hanet_own down") { try self.protocolState("s1", "hanet_own") == "down" }
         let r1 = try routing("s1")
         XCTAssertEqual(r1["state"] as? String, "ok", "\(r1)")
         XCTAssertEqual(r1["own"] as? [String], [service(1)], "\(r1)")
@@ -103,6 +120,7 @@ final class RoutedScenarioTests: XCTestCase {
     func faultAndHeal(_ name: String, fault: String, heal: String, during: () throws -> Void = {}) throws -> Double {
         let clean2 = try net.ptaKernelState("s2", link: "pv")
         let s1Address = try lanAddress(1), s2Address = try lanAddress(2)
+        let seen = try events("s1").last?.seq ?? 0
         let check = try net.load("s1", service(1), seconds: Self.window, iperf: true, tag: "-\(name)")
         let start = Date()
         try routed(fault)
@@ -117,6 +135,8 @@ final class RoutedScenarioTests: XCTestCase {
         try waitUntil(5, "\(name) healed: s1 on eth0, its addresses announced") {
             try self.net.status("s1").active == "eth0" && self.ownAnnounced("s1") == true
         }
+        let news = try events("s1").filter { $0.kind.rawValue == "routing" && $0.seq > seen }.compactMap(\.message)
+        XCTAssertEqual(news.filter { ["withdrawn", "announced"].contains($0) }, ["withdrawn", "announced"], "\(name): s1's routing events: \(news)")
         XCTAssertLessThan(Date().timeIntervalSince(start), Double(Self.window), "\(name): the heal came after the traffic ended")
         let outage = try check()
         do {
@@ -141,9 +161,15 @@ final class RoutedScenarioTests: XCTestCase {
         XCTAssertLessThan(carrier, 1000, "carrier loss: the client's path was out too long")
 
         // Carrier stays up: BFD on the router and the arp-monitor on s1 must notice.
-        let silent = try faultAndHeal("silent", fault: "net_port_state \(net.prefix) s1e0 0", heal: "net_port_state \(net.prefix) s1e0 3")
+        let s1Address = try lanAddress(1)
+        let silent = try faultAndHeal("silent", fault: "net_port_state \(net.prefix) s1e0 0", heal: "net_port_state \(net.prefix) s1e0 3") {
+            let eth0 = try XCTUnwrap(net.status("s1").links.first { $0.interface == "eth0" })
+            XCTAssertEqual(eth0.detectors.first { $0.name == "arp-monitor" }?.health, "BAD")
+            XCTAssertEqual(eth0.detectors.first { $0.name == "carrier" }?.health, "GOOD", "a silent fault keeps the carrier")
+            let bfd = try BIRDControl(path: dir + "/r/bird.ctl").command("show bfd sessions").lines.map(\.text)
+            XCTAssertTrue(bfd.contains { $0.contains(s1Address) && $0.contains("Down") }, "the router's BFD session to s1: \(bfd)")
+        }
         XCTAssertLessThan(silent, 1000, "silent fault: the client's path was out too long")
-        XCTAssertEqual(try net.status("s1").links.first { $0.interface == "eth0" }?.detectors.first { $0.name == "carrier" }?.health, "GOOD")
 
         // s2's BIRD restarts while s2 carries s1: BIRD reads the daemon's
         // fragment, the sessions come back, the route to s1 via s2 with them.

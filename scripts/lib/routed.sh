@@ -287,10 +287,21 @@ routed_router_conf() {
     } > "$dir/r/bird.conf"
 }
 
-# Starts BIRD in namespace role $2 with $3/bird.conf and the control socket $3/bird.ctl.
+# Starts BIRD in namespace role $2 with $3/bird.conf and the control socket
+# $3/bird.ctl. BIRD's background process keeps every descriptor it was
+# started with but 0-2: one that a caller watches for its child's end (Swift
+# Foundation's Process waits for such a socket to close) would wait for
+# BIRD's end, so BIRD gets none but 0-2, and its output goes to $3/bird.out
+# (printed on failure).
 routed_bird() {
     local p=$1 role=$2 d=$3
-    ip netns exec "$(ns "$p" "$role")" bird -c "$d/bird.conf" -s "$d/bird.ctl" -P "$d/bird.pid"
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd=${fd##*/}
+            [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+        done
+        exec ip netns exec "$(ns "$p" "$role")" bird -c "$d/bird.conf" -s "$d/bird.ctl" -P "$d/bird.pid" </dev/null >"$d/bird.out" 2>&1
+    ) || { cat "$d/bird.out" >&2; return 1; }
 }
 
 # The router's route to $2 (e.g. s1's service address): the next hop's address, or "none".
