@@ -59,6 +59,12 @@ final class RoutedScenarioTests: XCTestCase {
         try ControlProtocol.send(.init(command: "events"), to: net.socket(node)).events ?? []
     }
 
+    /// The routing lines of `node`'s metrics (routed_config serves them on 127.0.0.1:9477).
+    func routingMetrics(_ node: String) throws -> [String] {
+        try net.exec(node, "curl -sf --max-time 3 http://127.0.0.1:9477/metrics").out
+            .split(separator: "\n").map(String.init).filter { $0.hasPrefix("hanet_routing_") }
+    }
+
     /// BIRD's state of `proto` in `node`'s status ("up", "down", ...).
     func protocolState(_ node: String, _ proto: String) throws -> String? {
         let protocols = try routing(node)["protocols"] as? [[String: Any]]
@@ -107,6 +113,11 @@ final class RoutedScenarioTests: XCTestCase {
         XCTAssertEqual(r1["state"] as? String, "ok", "\(r1)")
         XCTAssertEqual(r1["own"] as? [String], [service(1)], "\(r1)")
         XCTAssertEqual(try ownAnnounced("s2"), true)
+        let m = try routingMetrics("s1")
+        for line in ["hanet_routing_own_announced 0.0", "hanet_routing_engine_up{engine=\"bird\"} 1.0",
+                     "hanet_routing_protocol_up{protocol=\"hanet_own\",proto=\"Static\"} 0.0"] {
+            XCTAssertTrue(m.contains(line), "s1's metrics have no \(line): \(m)")
+        }
         XCTAssertTrue(try net.exec("s2", "ip route show \(service(1))").out.contains("dev pv"))
         XCTAssertEqual(try net.exec("s2", "sysctl -n net.ipv4.ip_forward net.ipv4.conf.pv.proxy_arp net.ipv4.neigh.pv.proxy_delay").out
             .split(separator: "\n"), ["1", "1", "0"])
@@ -135,6 +146,7 @@ final class RoutedScenarioTests: XCTestCase {
         try waitUntil(5, "\(name) healed: s1 on eth0, its addresses announced") {
             try self.net.status("s1").active == "eth0" && self.ownAnnounced("s1") == true
         }
+        XCTAssertTrue(try routingMetrics("s1").contains("hanet_routing_own_announced 1.0"))
         let news = try events("s1").filter { $0.kind.rawValue == "routing" && $0.seq > seen }.compactMap(\.message)
         XCTAssertEqual(news.filter { ["withdrawn", "announced"].contains($0) }, ["withdrawn", "announced"], "\(name): s1's routing events: \(news)")
         XCTAssertLessThan(Date().timeIntervalSince(start), Double(Self.window), "\(name): the heal came after the traffic ended")

@@ -201,7 +201,8 @@ routed_fragment_empty() {
 # (BGP's session source, not announced) and the service address (/32,
 # announced); eth0 is the public slave, watched by carrier and by ARP probes
 # to the LAN's router (a blocked port keeps the carrier up); pv is the
-# private link to the sibling, which this server carries in [routing].
+# private link to the sibling, which this server carries in [routing]; the
+# metrics on 127.0.0.1:9477 in the server's namespace.
 routed_config() {
     local p=$1 dir=$2 n=$3 key=$4 sib
     sib=$(routed_sibling "$n")
@@ -248,6 +249,9 @@ include_file = "$dir/s$n/hanet.conf"
 local_as = 6500$n
 carry = ["s$sib"]
 configure_timeout_s = 10
+
+[metrics]
+listen = "127.0.0.1:9477"
 CFG
 }
 
