@@ -197,13 +197,17 @@ extension ScenarioNetwork {
     /// The check it returns waits for them to end, asserts that not one
     /// request failed, nothing was reset and the stream carried data, and
     /// returns the probe's longest gap (ms). `tag` names this window's
-    /// output files when one network runs several.
+    /// output files when one network runs several; `timeout` (s) is how
+    /// long a request may wait before wrk counts it failed.
     func load(_ node: String, _ address: String, seconds: Int, connections: Int = 400, iperf: Bool = false,
-              tag: String = "") throws -> () throws -> Double {
+              tag: String = "", timeout: Int = 5) throws -> () throws -> Double {
         let name = { (tool: String) in "\(tool)-\(node)\(tag)" }
-        let wrk = try spawn(client, name("wrk"), "wrk -t2 -c\(connections) -d\(seconds)s --timeout 5s http://\(address):8080/f/4096")
+        let wrk = try spawn(client, name("wrk"), "wrk -t2 -c\(connections) -d\(seconds)s --timeout \(timeout)s http://\(address):8080/f/4096")
         let probe = try spawn(client, name("probe"), "python3 tools/probe.py udp --to \(address) --duration \(seconds) --say-answered")
-        let stream = iperf ? try spawn(client, name("iperf3"), "iperf3 -c \(address) -t \(seconds) -J") : nil
+        // 1 Gbit/s, not line rate: an unlimited stream over veths keeps a
+        // core in softirq, and on 2 cores the routed tests' BFD (30 ms x 5)
+        // then expired on the carrier's sessions now and then (its BIRD starved).
+        let stream = iperf ? try spawn(client, name("iperf3"), "iperf3 -c \(address) -t \(seconds) -b 1G -J") : nil
         try waitUntil(5, "\(connections) HTTP connections to \(node)\(iperf ? ", iperf3" : ""), the probe's first answer") {
             let ss = try exec(node, "ss -tnH state established '( sport = :8080 or sport = :5201 )'", check: false).out
             return ss.split(separator: "\n").filter { $0.contains(":8080") }.count >= connections && (!iperf || ss.contains(":5201"))
