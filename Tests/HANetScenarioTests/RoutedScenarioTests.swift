@@ -119,16 +119,14 @@ final class RoutedScenarioTests: XCTestCase {
                      "hanet_routing_protocol_up{protocol=\"hanet_own\",proto=\"Static\"} 0.0"] {
             XCTAssertTrue(m.contains(line), "s1's metrics have no \(line): \(m)")
         }
-        XCTAssertTrue(try net.exec("s2", "ip route show \(service(1))").out.contains("dev pv"))
+        // The service's own /32 over pv beside BIRD's carried route (via s1's end of pv).
+        let routes = try net.exec("s2", "ip route show \(service(1))").out.split(separator: "\n")
+        XCTAssertTrue(routes.contains { $0.hasPrefix("\(service(1)) dev pv") }, "s2's routes to s1: \(routes)")
         XCTAssertEqual(try net.exec("s2", "sysctl -n net.ipv4.ip_forward net.ipv4.conf.pv.proxy_arp net.ipv4.neigh.pv.proxy_delay").out
             .split(separator: "\n"), ["1", "1", "0"])
         XCTAssertEqual(try net.exec("s2", "ip neigh show proxy").out, "", "routed: s2 answers ARP for s1 on no LAN")
     }
 
-    /// One fault on s1's public link under iperf3, 400 wrk connections and
-    /// the UDP probe, and its heal: the route moves to s2 and back, nothing
-    /// fails, s2 keeps nothing. `during` runs while s2 carries s1. Returns
-    /// the probe's longest gap (ms).
     /// The BFD and BGP state changes in the router's and the servers' BIRD logs, for a failure's message.
     func birdLogs() -> String {
         ["r", "s1", "s2"].map { who in
@@ -151,6 +149,11 @@ final class RoutedScenarioTests: XCTestCase {
         return (longest { $0[0] < h && $0[1] > f }, longest { $0[0] >= h })
     }
 
+    /// One fault on s1's public link under iperf3, 400 wrk connections and
+    /// the UDP probe for `seconds`, and its heal: the route moves to s2 and
+    /// back, nothing fails (wrk waits `timeout` s for an answer), s2 keeps
+    /// nothing. `during` runs while s2 carries s1. Returns the probe's
+    /// outages (ms) in the fault and after the heal.
     func faultAndHeal(_ name: String, fault: String, heal: String, seconds: Int = RoutedScenarioTests.window, timeout: Int = 5,
                       during: () throws -> Void = {}) throws -> (fault: Double, heal: Double) {
         let clean2 = try net.ptaKernelState("s2", link: "pv")
