@@ -74,15 +74,24 @@ final class RoutedScenarioTests: XCTestCase {
 
     /// The network of `servers` servers (2 or 4), every daemon and BIRD up,
     /// each server's route at the router via itself and its sibling's less
-    /// preferred path beside it.
-    func up(_ servers: Int) throws {
+    /// preferred path beside it. `birdLate`'s BIRD starts only after its
+    /// daemon: the daemon runs without it and loads its fragment once it answers.
+    func up(_ servers: Int, birdLate: Int? = nil) throws {
         net = try ScenarioNetwork(prefix: "rd", pair: true, client: "c") { p, work in
             "source scripts/lib/routed.sh && \(Self.bfd) routed_up \(p) \(work)/routed \(servers) bfd daemon"
         }
         for n in 1...servers { try routed("routed_config \(net.prefix) \(dir) \(n) \(net.keyFile)") }
+        if let n = birdLate { try routed("routed_bird_stop \(net.prefix) \(n) \(dir)") }
         for n in 1...servers {
             try net.startDaemon("s\(n)", config: "\(dir)/s\(n)/hanet.toml")
             try routed("routed_gateway \(net.prefix) \(n)")
+        }
+        if let n = birdLate {
+            try waitUntil(5, "s\(n)'s daemon to find BIRD not answering") {
+                (try self.routing("s\(n)")["state"] as? String)?.hasPrefix("not answering") == true
+            }
+            try routed("routed_bird \(net.prefix) s\(n) \(dir)/s\(n)")
+            try waitUntil(5, "s\(n)'s daemon to find BIRD answering") { try self.routing("s\(n)")["state"] as? String == "ok" }
         }
         for n in 1...servers {
             let me = try lanAddress(n), sibling = n % 2 == 1 ? n + 1 : n - 1, asn = 65000 + sibling
@@ -231,10 +240,10 @@ final class RoutedScenarioTests: XCTestCase {
     }
 
     /// Four servers on two LANs, each carried by its sibling on the other
-    /// LAN: both LAN A servers lose their public links at once, each moves to
-    /// its own sibling, and back.
+    /// LAN (s4's BIRD starting after its daemon): both LAN A servers lose
+    /// their public links at once, each moves to its own sibling, and back.
     func testFourServersOnTwoLANsEachCarriedByItsOwnSibling() throws {
-        try up(4)
+        try up(4, birdLate: 4)
         for n in [1, 3] { try net.serve("s\(n)", service(n)) }
         let clean = try [2, 4].map { try net.ptaKernelState("s\($0)", link: "pv") }
         let lan = net.ns("lan")

@@ -266,13 +266,18 @@ routed_gateway() {
     ip -n "$(ns "$1" "s$2")" route replace default via "$(routed_gw "$2")" dev hanet0
 }
 
-# Stops sN's BIRD (SIGTERM, as systemd does) and starts it again.
-routed_bird_restart() {
-    local p=$1 n=$2 dir=$3 pid
+# Stops sN's BIRD (SIGTERM, as systemd does) and waits for its end.
+routed_bird_stop() {
+    local n=$2 dir=$3 pid
     pid=$(cat "$dir/s$n/bird.pid")
     kill -TERM "$pid"
     while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
-    routed_bird "$p" "s$n" "$dir/s$n"
+}
+
+# Stops sN's BIRD and starts it again.
+routed_bird_restart() {
+    routed_bird_stop "$@"
+    routed_bird "$1" "s$2" "$3/s$2"
 }
 
 routed_router_conf() {
