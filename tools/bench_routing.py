@@ -372,6 +372,8 @@ class DaemonRoutingBench(RoutingBench):
 
     def up(self, bfd):
         self.bfd = bfd
+        # ARP probes every 20 ms: a silent fault costs the server's own detection (docs/routing.md).
+        os.environ["ROUTED_ARP_MS"] = "20"
         self.routed(f"routed_up {self.p} {self.work} 2 {'bfd' if bfd else 'nobfd'} daemon")
         key = f"{self.work}/pta.key"
         sh(f"source scripts/lib/net.sh && net_key {key}")
