@@ -88,7 +88,7 @@ echo "package: $(basename "$deb"), $(stat -c %s "$deb") bytes"
 check "the package depends on the runtime libraries and nftables" \
     bash -c "dpkg-deb -f '$deb' Depends | grep -q libnl-route-3-200 && dpkg-deb -f '$deb' Depends | grep -q nftables \
              && dpkg-deb -f '$deb' Depends | grep -q libpcap0.8 && dpkg-deb -f '$deb' Depends | grep -q libudev1 \
-             && dpkg-deb -f '$deb' Depends | grep -q libnftables1"
+             && dpkg-deb -f '$deb' Depends | grep -q libnftables1 && dpkg-deb -f '$deb' Depends | grep -q libssl3"
 if command -v lintian >/dev/null; then
     lintian -I --fail-on error,warning "$deb" >"$work/lintian.log" 2>&1
     check "lintian: no error or warning" test $? -eq 0
