@@ -7,7 +7,7 @@
 
 SWIFT ?= swift
 PREFIX ?= /usr/local
-DEBS = libnl-3-dev libnl-route-3-dev libnftables-dev libpcap-dev libudev-dev \
+DEBS = libnl-3-dev libnl-route-3-dev libnftables-dev libpcap-dev libudev-dev libssl-dev \
        nftables iproute2 iperf3 wrk socat curl tcpdump iputils-ping python3 nginx pkg-config make gcc python3-matplotlib \
        dpkg-dev lintian man-db systemd bird2 qemu-system-x86 busybox-static kmod
 

@@ -51,7 +51,6 @@ let package = Package(
     ] + builtinPlugins.map { .library(name: "hanet-plugin-\($0)", type: .dynamic, targets: [pluginTargetName($0)]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
@@ -70,8 +69,12 @@ let package = Package(
                        providers: [.apt(["libudev-dev"])]),
         .target(name: "CHANetShim", path: "Sources/CHANetShim"),
 
+        // SHA-256 and HMAC-SHA256 (HANetCore/Digest.swift).
+        .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+
         .target(name: "HANetCore",
-                dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+                dependencies: ["CLibCrypto"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "HANetSystem",
                 dependencies: ["HANetCore", "CHANetPlugin", "CLibNL", "CNftables", "CPcap", "CUdev", "CHANetShim",

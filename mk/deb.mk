@@ -12,6 +12,10 @@ DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null)
 DEB_STAGE   := $(HANET_BUILD_DIR)/deb
 DEB_ROOT    := $(DEB_STAGE)/root
 DEB_FILE    := hanet_$(HANET_VERSION)_$(DEB_ARCH).deb
+# dpkg-deb's compression: xz at its default level 6, as Debian ships packages. The package
+# test builds with -z1 (12.3 s -> 1.2 s for the 22 MB tree on these machines, 5.9 -> 6.7 MB):
+# nothing it checks depends on the level.
+DEB_COMPRESS ?= -Zxz
 DEB_INSTALL := PREFIX=/usr SYSTEMD_UNITDIR=/lib/systemd/system PKGCONFIGDIR=/usr/share/pkgconfig \
                ZSHCOMPDIR=/usr/share/zsh/vendor-completions DESTDIR=$(abspath $(DEB_ROOT))
 
@@ -38,5 +42,5 @@ deb: release
 	    -e "s|@SIZE@|$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)|" \
 	    -e "s|@DEPENDS@|$$(cat $(DEB_STAGE)/depends)|" packaging/deb/control.in > $(DEB_ROOT)/DEBIAN/control
 	cd $(DEB_ROOT) && find . -type f ! -path './DEBIAN/*' -printf '%P\n' | LC_ALL=C sort | xargs md5sum > DEBIAN/md5sums
-	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $(DEB_FILE)
+	dpkg-deb --root-owner-group $(DEB_COMPRESS) --build $(DEB_ROOT) $(DEB_FILE)
 	@ls -l $(DEB_FILE)

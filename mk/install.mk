@@ -47,6 +47,9 @@ HANET_PLUGIN_CFLAGS    ?= -O2 -fPIC -fvisibility=hidden -Wall -Werror -Wno-forma
 HANET_PLUGIN_LDFLAGS   ?= -shared -Wl,-z,relro,-z,now
 HANET_PCAP_PLUGINS     ?= $(call HANET_PACKAGE_LIST,pcapPlugins)
 CC                     ?= cc
+HANET_PLUGIN_SOS       = $(HANET_PLUGIN_IDS:%=$(HANET_PLUGIN_BUILD_DIR)/libhanet-plugin-%.so)
+# What every installed plugin is compiled from besides its own folder (and these rules).
+HANET_PLUGIN_COMMON    = $(wildcard Plugins/support/*.c Plugins/support/include/*.h Sources/CHANetPlugin/include/hanet/*.h) mk/install.mk
 INSTALL           ?= install
 SYSTEMD_UNITDIR   ?= /lib/systemd/system
 
@@ -54,23 +57,28 @@ SYSTEMD_UNITDIR   ?= /lib/systemd/system
 plugin-ids:
 	@echo $(HANET_PLUGIN_IDS)
 
-.PHONY: plugin-ids release install install-bin install-plugins install-plugin-dev install-systemd install-doc uninstall
+.PHONY: plugin-ids release release-swift install install-bin install-plugins install-plugin-dev install-systemd install-doc uninstall
 
-release: deps
+# SwiftPM makes .build/release a link to its own folder: the plugins are compiled into it after.
+release-swift: deps
 	sh scripts/build-info.sh write Sources/hanet/BuildCommit.generated.swift
 	$(SWIFT) build $(HANET_RELEASE_FLAGS)
-	mkdir -p $(HANET_PLUGIN_BUILD_DIR)
-	for id in $(HANET_PLUGIN_IDS); do \
-	  $(CC) $(HANET_PLUGIN_CFLAGS) -I Sources/CHANetPlugin/include -I Plugins/support/include \
-	    -o $(HANET_PLUGIN_BUILD_DIR)/libhanet-plugin-$$id.so Plugins/$$id/*.c Plugins/support/*.c $(HANET_PLUGIN_LDFLAGS) \
-	    $$(case " $(HANET_PCAP_PLUGINS) " in *" $$id "*) echo -lpcap ;; esac) || exit 1; \
-	done
+
+release: release-swift $(HANET_PLUGIN_SOS)
 	mkdir -p $(HANET_DOC_DIR)
 	python3 scripts/gen-manual.py $(HANET_BUILD_DIR)/hanet $(HANET_DOC_DIR)/hanet.1
 	# Completion files are sourced, not run: no #! line.
 	$(HANET_BUILD_DIR)/hanet --generate-completion-script bash | sed '1{/^#!/d}' > $(HANET_DOC_DIR)/hanet.bash
 	$(HANET_BUILD_DIR)/hanet --generate-completion-script zsh | sed '1{/^#!/d}' > $(HANET_DOC_DIR)/_hanet
 	$(HANET_BUILD_DIR)/hanet --generate-completion-script fish | sed '1{/^#!/d}' > $(HANET_DOC_DIR)/hanet.fish
+
+# One installed plugin, rebuilt only when its sources changed: `make deb` after `make install`
+# (the package test) reuses them instead of compiling the eight again (3.4 s on 2 cores).
+.SECONDEXPANSION:
+$(HANET_PLUGIN_BUILD_DIR)/libhanet-plugin-%.so: $$(wildcard Plugins/$$*/*.c Plugins/$$*/*.h) $(HANET_PLUGIN_COMMON) | release-swift
+	@mkdir -p $(@D)
+	$(CC) $(HANET_PLUGIN_CFLAGS) -I Sources/CHANetPlugin/include -I Plugins/support/include \
+	  -o $@ Plugins/$*/*.c Plugins/support/*.c $(HANET_PLUGIN_LDFLAGS) $(if $(filter $*,$(HANET_PCAP_PLUGINS)),-lpcap)
 
 install: release
 	$(MAKE) --no-print-directory install-bin install-plugins install-plugin-dev install-systemd install-doc

@@ -1,4 +1,3 @@
-import Crypto
 
 /// What a device plugged in at run time looks like to the allow rules.
 public struct HotplugDevice: Equatable, Sendable {
@@ -118,7 +117,7 @@ public enum HotplugPolicy {
         while true {
             var input = "hanet-hotplug|\(a)|\(b)|\(interface)"
             if attempt > 0 { input += "|\(attempt)" }
-            let h = Array(SHA256.hash(data: Array(input.utf8)))
+            let h = Digest.sha256(Array(input.utf8))
             let base = IPv4Address(bytes: [169, 254, 1 + h[0] % 254, (h[1] % 64) * 4])
             let net = IPv4Prefix(address: base, length: 30)
             let overlaps = avoid.contains { p in

@@ -1,4 +1,3 @@
-import Crypto
 
 /// IPv6 settings of the master and the slaves, as sysctl writes for `SysctlChanges`.
 public enum IPv6Hygiene {
@@ -20,7 +19,7 @@ public enum IPv6Hygiene {
 
     /// The secret: the first 128 bits of SHA-256 over a fixed label and the node name.
     public static func stableSecret(node: String) -> IPv6Address {
-        IPv6Address(bytes: Array(SHA256.hash(data: Array(("hanet master link-local\u{0}" + node).utf8))).prefix(16).map { $0 })
+        IPv6Address(bytes: Digest.sha256(Array(("hanet master link-local\u{0}" + node).utf8)).prefix(16).map { $0 })
     }
 
     /// Slaves neither autoconfigure addresses nor accept router advertisements:

@@ -1,4 +1,3 @@
-import Crypto
 
 /// Why a datagram was rejected. Each failure has its own case so that the
 /// daemon's counters and logs say exactly what arrived.
@@ -54,7 +53,7 @@ public enum PTAWireError: Error, Equatable, Sendable, CustomStringConvertible {
 /// UDP rather than TCP because the requester's only working path is the
 /// private link and a TCP handshake could answer over the dead one (§3.6).
 /// Every length is checked before it is used; the MAC is verified with the
-/// constant-time comparison of swift-crypto's MAC type.
+/// constant-time comparison of libcrypto (`Digest`).
 ///
 /// Versions: a message without IPv6 addresses is always encoded as version 1,
 /// byte for byte what a node without IPv6 sends, so such a node keeps
@@ -79,7 +78,7 @@ public enum PTAWire {
     /// Header, empty sender/addresses/reason, and MAC.
     public static let minimumLength = 4 + 1 + 1 + 2 + 1 + 1 + 8 + 8 + 4 + 2 + macLength
 
-    public static func encode(_ m: PTAMessage, key: SymmetricKey) throws -> [UInt8] {
+    public static func encode(_ m: PTAMessage, key: [UInt8]) throws -> [UInt8] {
         let sender = Array(m.sender.utf8)
         let reason = Array(m.reason.utf8)
         guard sender.count <= maxSender else { throw PTAWireError.fieldTooLong("sender", sender.count, maxSender) }
@@ -108,12 +107,8 @@ public enum PTAWire {
         append(&out, UInt64(m.leaseMillis), bytes: 4)
         append(&out, UInt64(reason.count), bytes: 2)
         out += reason
-        out += Array(HMAC<SHA256>.authenticationCode(for: out, using: key))
+        out += Digest.hmacSHA256(out, key: key)
         return out
-    }
-
-    public static func encode(_ m: PTAMessage, key: [UInt8]) throws -> [UInt8] {
-        try encode(m, key: SymmetricKey(data: key))
     }
 
     /// Decodes and authenticates a datagram. `keyFor` maps a sender name to its shared key.
@@ -153,8 +148,7 @@ public enum PTAWire {
 
             guard let sender = String(validating: senderBytes, as: UTF8.self) else { return .failure(.badText("sender")) }
             guard let key = keyFor(sender) else { return .failure(.unknownSender(sender)) }
-            guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: bytes[0..<signedLength],
-                                                          using: SymmetricKey(data: key)) else {
+            guard Digest.isValidHMACSHA256(mac, for: bytes[0..<signedLength], key: key) else {
                 return .failure(.badMAC)
             }
             guard let reason = String(validating: reasonBytes, as: UTF8.self) else { return .failure(.badText("reason")) }

@@ -1,12 +1,12 @@
-import Crypto
+import HANetCore
 
 /// SHA-256 for tests that check PTAWire's MAC from first principles.
 enum CryptoSHA {
-    static func digest(_ b: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: b)) }
+    static func digest(_ b: [UInt8]) -> [UInt8] { Digest.sha256(b) }
 }
 
-/// HMAC-SHA256 computed independently of PTAWire (RFC 2104 over swift-crypto's SHA256),
-/// so the layout test checks the MAC rather than the code against itself.
+/// HMAC-SHA256 computed independently of PTAWire (RFC 2104 by hand over libcrypto's SHA-256,
+/// not its HMAC), so the layout test checks the MAC rather than the code against itself.
 enum HMACSHA256 {
     static func mac(_ message: [UInt8], key: [UInt8]) -> [UInt8] {
         var k = key.count > 64 ? sha256(key) : key
