@@ -126,6 +126,25 @@ def in_ns(nsname, fn):
         os.close(target)
 
 
+def wrk_through(nsname, clients, target, procs, faults):
+    """`clients` keep-alive wrk connections (bench/surge.lua) from namespace `nsname` to `target`
+    while `faults()` runs, a second after they started so that every connection is open first;
+    wrk stops on SIGINT and its JSON summary is returned. The process goes into `procs` for cleanup."""
+    w = subprocess.Popen(["ip", "netns", "exec", nsname, "wrk", "-t2", f"-c{clients}", "-d600s", "--timeout", "10s",
+                          "-s", "bench/surge.lua", target], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    procs.append(w)
+    try:
+        time.sleep(1.0)  # let all connections open before the first fault: the experiment's timeline
+        faults()
+    finally:
+        w.send_signal(signal.SIGINT)
+        out = w.communicate(timeout=30)[0]
+    lines = [l for l in out.splitlines() if l.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"wrk printed no summary: {out}")
+    return json.loads(lines[-1])
+
+
 class LinkSwitch:
     """Takes LAN bridge ports down and up with one RTM_NEWLINK each, from this
     process: the fault's instant is then known to a few microseconds, where
@@ -491,13 +510,9 @@ class Bench:
 
     def fault_load(self, to=S1):
         """400 web clients to s1's address `to` while carrier failovers and PTA takeovers happen; wrk stops on SIGINT and reports."""
-        w = subprocess.Popen(["ip", "netns", "exec", self.ns("client"), "wrk", "-t2", f"-c{self.a.load_clients}",
-                              "-d600s", "--timeout", "10s", "-s", "bench/surge.lua", url(to)],
-                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        self.procs.append(w)
         events = []
-        try:
-            time.sleep(1.0)  # let all connections open before the first fault: the experiment's timeline
+
+        def faults():
             for _ in range(self.a.load_faults):
                 victim = self.status()["active"]
                 t_fault, sw = self.failover_once(victim)
@@ -515,13 +530,8 @@ class Bench:
                     time.sleep(0.3)
             self.eth1_down(takeovers)
             time.sleep(0.5)
-        finally:
-            w.send_signal(signal.SIGINT)
-            out = w.communicate(timeout=30)[0]
-        lines = [l for l in out.splitlines() if l.startswith("{")]
-        if not lines:
-            raise RuntimeError(f"wrk printed no summary: {out}")
-        return {"wrk": json.loads(lines[-1]), "clients": self.a.load_clients, "faults": events}
+        w = wrk_through(self.ns("client"), self.a.load_clients, url(to), self.procs, faults)
+        return {"wrk": w, "clients": self.a.load_clients, "faults": events}
 
     def timeline(self):
         """A bulk stream s1 -> client through a public failover, a PTA takeover and the heal."""

@@ -21,7 +21,7 @@ requests. Run by tools/bench.py; alone:
 import argparse, json, os, signal, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import ROOT, S1, Bench, LinkSwitch, net, sh, stats, wait_until
+from bench import ROOT, S1, Bench, LinkSwitch, net, sh, stats, wait_until, wrk_through
 
 ADVERT_S = 0.05
 OWN = {"s1": "198.51.100.31", "s2": "198.51.100.32"}
@@ -119,21 +119,13 @@ vrrp_instance hanet_bench {{
         return out
 
     def load(self, clients, faults):
-        w = subprocess.Popen(["ip", "netns", "exec", self.ns("client"), "wrk", "-t2", f"-c{clients}", "-d600s",
-                              "--timeout", "10s", "-s", "bench/surge.lua", f"http://{S1}:8080/"],
-                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        self.procs.append(w)
-        try:
-            time.sleep(1.0)  # every connection open before the first fault: the experiment's timeline
+        def run():
             for _ in range(faults):
                 self.fault()
                 time.sleep(0.3)  # spacing between faults, as in HANet's fault-load phase
                 self.heal()
                 time.sleep(0.3)
-        finally:
-            w.send_signal(signal.SIGINT)
-            text = w.communicate(timeout=30)[0]
-        j = json.loads(text.strip().splitlines()[-1])
+        j = wrk_through(self.ns("client"), clients, f"http://{S1}:8080/", self.procs, run)
         return {"clients": clients, "faults": faults, "requests": j["requests"], "errors": j["errors"],
                 "failed": sum(j["errors"].values())}
 

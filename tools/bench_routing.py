@@ -31,7 +31,7 @@ UDP outage; per heal: heal -> back at s1, the heal's UDP outage.
 import argparse, json, os, random, socket, struct, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import ROOT, LinkSwitch, in_ns, sh, stats, wait_until
+from bench import ROOT, LinkSwitch, in_ns, sh, stats, wait_until, wrk_through
 
 S1, S2 = "198.51.100.11", "198.51.100.12"
 S1_PUBLIC, S2_PUBLIC = "192.0.2.10", "192.0.2.74"
@@ -372,13 +372,12 @@ class DaemonRoutingBench(RoutingBench):
 
     def up(self, bfd):
         self.bfd = bfd
-        # ARP probes every 20 ms: a silent fault costs the server's own detection (docs/routing.md).
-        os.environ["ROUTED_ARP_MS"] = "20"
         self.routed(f"routed_up {self.p} {self.work} 2 {'bfd' if bfd else 'nobfd'} daemon")
         key = f"{self.work}/pta.key"
         sh(f"source scripts/lib/net.sh && net_key {key}")
         for n in (2, 1):
-            self.routed(f"routed_config {self.p} {self.work} {n} {key}")
+            # ARP probes every 20 ms: a silent fault costs the server's own detection (docs/routing.md).
+            self.routed(f"ROUTED_ARP_MS=20 routed_config {self.p} {self.work} {n} {key}")
             log = open(f"{self.work}/daemon-s{n}.log", "w")
             self.procs.append(subprocess.Popen(
                 ["ip", "netns", "exec", self.ns(f"s{n}"), self.hanet, "run", "--config", f"{self.work}/s{n}/hanet.toml",
@@ -413,13 +412,9 @@ class DaemonRoutingBench(RoutingBench):
 
     def under_load(self, kinds):
         """`clients` keep-alive web clients (wrk) through one fault and heal of each kind."""
-        w = subprocess.Popen(["ip", "netns", "exec", self.ns("c"), "wrk", "-t2", f"-c{self.clients}", "-d600s",
-                              "--timeout", "10s", "-s", "bench/surge.lua", f"http://{S1}:8080/"],
-                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        self.procs.append(w)
         moved = []
-        try:
-            time.sleep(1.0)  # let all connections open before the first fault: the experiment's timeline
+
+        def faults():
             for kind in kinds:
                 self.settled()
                 m = self.watch.mark()
@@ -430,13 +425,8 @@ class DaemonRoutingBench(RoutingBench):
                 self.watch.wait(m, S1_PUBLIC, 30)
                 moved.append(kind)
             time.sleep(0.5)
-        finally:
-            w.send_signal(2)
-            out = w.communicate(timeout=30)[0]
-        lines = [l for l in out.splitlines() if l.startswith("{")]
-        if not lines:
-            raise RuntimeError(f"wrk printed no summary: {out}")
-        return {"wrk": json.loads(lines[-1]), "clients": self.clients, "faults": moved}
+        w = wrk_through(self.ns("c"), self.clients, f"http://{S1}:8080/", self.procs, faults)
+        return {"wrk": w, "clients": self.clients, "faults": moved}
 
 
 def run(hanet, faults, clients=400):

@@ -61,8 +61,9 @@ class Load:
 
 
 class Demo:
-    #: The LAN bridge ports the faults take down.
+    #: The LAN bridge ports the faults take down, and the client's namespace role.
     ports = ["s1e0", "s1e1"]
+    client = "client"
 
     def __init__(self, a):
         self.a = a
@@ -112,13 +113,41 @@ class Demo:
                   f"carried by: {self.carrier()}", flush=True)
             last, i = n, i + 1
 
-    def run(self):
-        a = self.a
-        load = Load(f"{a.prefix}-client", a.addr, a.clients)
+    def begin(self):
+        """The web clients and the line every 0.5 s start; time 0 of the demo's script."""
+        load = Load(f"{self.a.prefix}-{self.client}", self.a.addr, self.a.clients)
         load.start()
         self.t0 = time.monotonic()
         threading.Thread(target=self.reporter, args=(load,), daemon=True).start()
-        at = lambda s: time.sleep(max(0.0, self.t0 + s - time.monotonic()))  # the demo's script
+        return load
+
+    def at(self, s):
+        """Waits until `s` seconds into the demo's script."""
+        time.sleep(max(0.0, self.t0 + s - time.monotonic()))
+
+    def end(self, load):
+        """Stops the clients; returns the completed and failed requests' times and the longest
+        pause between answers in a window of the script (seconds from, to)."""
+        load.stop.set()
+        time.sleep(0.6)  # let the reporter print its last line and the workers finish their request
+        with load.lock:
+            done, failed = sorted(load.done), list(load.failed)
+        gaps = sorted(((b - a, a) for a, b in zip(done, done[1:])), reverse=True)
+        longest = lambda lo, hi: max([g for g, at in gaps if lo <= at - self.t0 < hi] or [0])
+        return done, failed, longest
+
+    def summary_head(self, load, done, failed):
+        secs = done[-1] - done[0] if len(done) > 1 else 1
+        print()
+        print(f"{BOLD}== Summary{OFF}")
+        print(f"  {self.a.clients} keep-alive web clients sent {len(done)} requests in {secs:.1f} s "
+              f"({len(done) / secs:.0f}/s): {BOLD}{len(failed)} failed{OFF}."
+              + (f" First failure: {load.first_error}" if failed else ""))
+
+    def run(self):
+        a = self.a
+        load = self.begin()
+        at = self.at
 
         at(3)
         first = self.status("s1")["active"]
@@ -154,23 +183,13 @@ class Demo:
         self.say(GREEN, f"FAILBACK: s1 carries its own traffic again on {sw['to']}; s2 released it")
 
         at(16)
-        load.stop.set()
-        time.sleep(0.6)  # let the reporter print its last line and the workers finish their request
-        with load.lock:
-            done, failed = sorted(load.done), list(load.failed)
-        gaps = sorted(((b - a, a) for a, b in zip(done, done[1:])), reverse=True)
-        longest = lambda lo, hi: max([g for g, at in gaps if lo <= at - self.t0 < hi] or [0])
-        secs = done[-1] - done[0] if len(done) > 1 else 1
+        done, failed, longest = self.end(load)
         res = {"clients": a.clients, "requests": len(done), "failed": len(failed), "events": self.events,
                "public_failover_ms": fo_ms, "pta_takeover_ms": pta_ms,
                "pause_public_ms": longest(3, 8) * 1000, "pause_pta_ms": longest(8, 13) * 1000,
                "pause_heal_ms": longest(13, 16) * 1000,
                "bins_s": 0.1, "rate": self.bins(done, 0.1)}
-        print()
-        print(f"{BOLD}== Summary{OFF}")
-        print(f"  {a.clients} keep-alive web clients sent {len(done)} requests in {secs:.1f} s "
-              f"({len(done) / secs:.0f}/s): {BOLD}{len(failed)} failed{OFF}."
-              + (f" First failure: {load.first_error}" if failed else ""))
+        self.summary_head(load, done, failed)
         print(f"  public NIC fault   → s1 on its other NIC      : rules in place {fo_ms:7.2f} ms after the fault; "
               f"longest pause between answers {res['pause_public_ms']:.0f} ms")
         print(f"  all public NICs cut → s2 carries s1 (PTA)      : sibling serving {pta_ms:7.2f} ms after the fault; "
@@ -204,6 +223,7 @@ class RoutedDemo(Demo):
     heals; the line shows the router's route to s1's address."""
 
     ports = ["s1e0"]
+    client = "c"
 
     def route(self):
         out = subprocess.run(["ip", "-n", f"{self.a.prefix}-r", "-4", "route", "show", f"{self.a.addr}/32"],
@@ -224,11 +244,8 @@ class RoutedDemo(Demo):
 
     def run(self):
         a = self.a
-        load = Load(f"{a.prefix}-c", a.addr, a.clients)
-        load.start()
-        self.t0 = time.monotonic()
-        threading.Thread(target=self.reporter, args=(load,), daemon=True).start()
-        at = lambda s: time.sleep(max(0.0, self.t0 + s - time.monotonic()))  # the demo's script
+        load = self.begin()
+        at = self.at
 
         at(3)
         t = self.lan.set("s1e0", False)
@@ -252,21 +269,11 @@ class RoutedDemo(Demo):
                         "(its BGP session had to come back)")
 
         at(max(14, time.monotonic() - self.t0 + 1))
-        load.stop.set()
-        time.sleep(0.6)  # let the reporter print its last line and the workers finish their request
-        with load.lock:
-            done, failed = sorted(load.done), list(load.failed)
-        gaps = sorted(((b - a, a) for a, b in zip(done, done[1:])), reverse=True)
-        longest = lambda lo, hi: max([g for g, at in gaps if lo <= at - self.t0 < hi] or [0])
-        secs = done[-1] - done[0] if len(done) > 1 else 1
+        done, failed, longest = self.end(load)
         res = {"clients": a.clients, "requests": len(done), "failed": len(failed), "events": self.events,
                "reroute_ms": moved_ms, "back_ms": back_ms,
                "pause_fault_ms": longest(3, 9) * 1000, "pause_heal_ms": longest(9, 14) * 1000}
-        print()
-        print(f"{BOLD}== Summary{OFF}")
-        print(f"  {a.clients} keep-alive web clients sent {len(done)} requests in {secs:.1f} s "
-              f"({len(done) / secs:.0f}/s): {BOLD}{len(failed)} failed{OFF}."
-              + (f" First failure: {load.first_error}" if failed else ""))
+        self.summary_head(load, done, failed)
         print(f"  s1's public NIC fails → the router routes via s2 : {moved_ms:7.0f} ms after the fault; "
               f"longest pause between answers {res['pause_fault_ms']:.0f} ms")
         print(f"  heal                  → the router routes via s1 : {back_ms:7.0f} ms after the heal; "

@@ -26,11 +26,6 @@ public protocol RoutingEngine: AnyObject, Sendable {
     func announce(_ own: [IPv4Address]) throws(BIRDControlError)
     /// Withdraws them (all public links down, or the server is leaving).
     func withdraw() throws(BIRDControlError)
-    /// Announces a sibling's addresses as less preferred, next hop its end of
-    /// the private link; valid only while BFD answers over that link.
-    func carry(sibling: String, via: IPv4Address, addresses: [IPv4Address]) throws(BIRDControlError)
-    /// Stops announcing a sibling's addresses.
-    func release(sibling: String) throws(BIRDControlError)
     func status() throws(BIRDControlError) -> RoutingStatus
 }
 
@@ -107,6 +102,9 @@ public final class BIRDRouting: RoutingEngine, @unchecked Sendable {
         try toggle(next, BIRDFragment.ownProtocol, on: false)
     }
 
+    /// Announces a sibling's addresses as less preferred, next hop its end of
+    /// the private link; valid only while BFD answers over that link. (The
+    /// daemon carries its configured siblings from the first load on.)
     public func carry(sibling: String, via: IPv4Address, addresses: [IPv4Address]) throws(BIRDControlError) {
         lock.lock(); defer { lock.unlock() }
         var next = fragment
@@ -121,6 +119,7 @@ public final class BIRDRouting: RoutingEngine, @unchecked Sendable {
         try reload(next)
     }
 
+    /// Stops announcing a sibling's addresses.
     public func release(sibling: String) throws(BIRDControlError) {
         lock.lock(); defer { lock.unlock() }
         guard let i = fragment.carried.firstIndex(where: { $0.sibling == sibling }) else { return }

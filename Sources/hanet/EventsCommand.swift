@@ -13,8 +13,10 @@ struct EventsCommand: ParsableCommand {
         The daemon keeps its last 1000 events: start and ready, switches of the active \
         slave, detector verdict changes and slave health changes, PTA messages (TAKEOVER, \
         RELEASE, REFUSE, HELLO sent and received; RENEW and ACK are only counted in the \
-        metrics), PTA services started, adopted and stopped, and configuration reloads \
-        (applied or refused, with every change or problem). Each event has a sequence \
+        metrics), PTA services started, adopted and stopped, in the routed mode this \
+        server's addresses announced and withdrawn, BIRD answering or not and its protocols' \
+        state changes, and configuration reloads (applied or refused, with every change or \
+        problem). Each event has a sequence \
         number, a wall-clock time and a CLOCK_MONOTONIC time in nanoseconds (comparable \
         with `hanet status` and across daemons on one host).
 

@@ -13,7 +13,7 @@ struct ReloadCommand: ParsableCommand {
         The daemon parses and checks the file again (as `hanet check` does). A file with \
         problems is refused and the daemon keeps running on the configuration it has; so is \
         a change that only a restart can apply (node, master name/port/addresses/table, \
-        [[sibling]], [pta]). Otherwise it applies, without a blip: failback, garp settings, \
+        [[sibling]], [pta], [routing]). Otherwise it applies, without a blip: failback, garp settings, \
         updelay/downdelay, each link's priority, role, speed, detectors, detector_policy, \
         slow_link_policy and detector settings (those detectors restart; the slave keeps its \
         health meanwhile), the order of the links, [hooks], [metrics] and [hotplug] (its \

@@ -36,6 +36,11 @@ struct RunCommand: ParsableCommand {
         active slave, and the next daemon adopts the master and table it finds without a blip. \
         SIGTERM or SIGINT stop the daemon and leave forwarding in place unless --teardown is given.
 
+        With [routing] (servers on different LANs), the daemon also writes BIRD's fragment \
+        and announces this server's addresses through BIRD's control socket while a public \
+        link is active, withdrawing them when none is (docs/routing.md); if BIRD does not \
+        answer it runs on and tries again every second. --teardown withdraws them too.
+
         Needs root, and a kernel with nftables netdev `fwd` (CONFIG_NF_TABLES_NETDEV, \
         CONFIG_NFT_FWD_NETDEV) and veth.
         """)

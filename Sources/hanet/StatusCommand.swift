@@ -9,8 +9,10 @@ struct StatusCommand: ParsableCommand {
         abstract: "Show what the running daemon believes.",
         discussion: """
         The master's addresses and link-layer attributes, the active slave, every slave with \
-        its flags (ACTIVE, GOOD), its detectors' last verdicts, and the last switch. \
-        With --json, the same as one JSON object (documented in the README; fields are only ever added).
+        its flags (ACTIVE, GOOD), its detectors' last verdicts, the siblings and what the PTA \
+        carries, and the last switch; in the routed mode ([routing]) also BIRD's state, this \
+        server's addresses announced or withdrawn, the carried siblings and every BIRD \
+        protocol with its state. With --json, the same as one JSON object (documented in the README; fields are only ever added).
         """)
 
     @OptionGroup var socket: SocketOptions

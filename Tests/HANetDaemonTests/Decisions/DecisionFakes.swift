@@ -285,9 +285,6 @@ final class FakeRoutingEngine: RoutingEngine, @unchecked Sendable {
         calls.append(.withdraw)
     }
 
-    func carry(sibling: String, via: IPv4Address, addresses: [IPv4Address]) throws(BIRDControlError) {}
-    func release(sibling: String) throws(BIRDControlError) {}
-
     func status() throws(BIRDControlError) -> RoutingStatus {
         statusReads += 1
         if let failure { throw failure }
